@@ -1,0 +1,43 @@
+# DigitPad: `make run` serves the app, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-dev db-upgrade train bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+db-upgrade: install
+	$(BIN)/flask db upgrade
+
+run: db-upgrade
+	@echo "DigitPad on http://127.0.0.1:8000"
+	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install-dev
+	bash .ci/ensure-chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+train: install
+	$(BIN)/flask train --out models/candidate
+
+bench: install
+	$(BIN)/python -m benchmarks.stress
+	$(BIN)/python -m benchmarks.latency
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,25 @@
+"""Settings, read from the environment with defaults, in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # None means a SQLite file in the instance folder (set in create_app).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 15}}
+    MODEL_DIR = os.environ.get("MODEL_DIR", str(ROOT / "models" / "default"))
+    # Request bodies above this are refused with 413 before they are read.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)
+    JSON_SORT_KEYS = False

@@ -1,0 +1,30 @@
+"""Error pages: JSON for the API, plain pages elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if _wants_json():
+            messages = {
+                413: f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes",
+                404: "not found",
+                405: "method not allowed",
+            }
+            return jsonify(error=messages.get(err.code, err.description)), err.code
+        return err
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        if _wants_json():
+            return jsonify(error="internal error"), 500
+        return "Internal error", 500

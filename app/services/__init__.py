@@ -1,0 +1,1 @@
+"""The service layer: views call these; these do the work."""

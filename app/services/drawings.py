@@ -1,0 +1,66 @@
+"""Read a drawing from a request: an image (data URL, base64, upload) or strokes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer import preprocessing
+from trainer.preprocessing import PreprocessError
+
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w=.-]+)*;base64,", re.I)
+_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp",
+                "GIF": "image/gif", "BMP": "image/bmp"}
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What the client sent, kept as sent, and the 28x28 input made from it."""
+
+    raw: bytes
+    content_type: str
+    mnist: np.ndarray
+
+
+def from_image_bytes(data: bytes) -> Drawing:
+    image = preprocessing.decode_image(data)
+    content_type = _IMAGE_TYPES.get(image.format or "", "application/octet-stream")
+    return Drawing(data, content_type, preprocessing.preprocess_image(image))
+
+
+def from_base64(text: object) -> Drawing:
+    if not isinstance(text, str) or not text.strip():
+        raise PreprocessError("image must be a data URL or base64 string")
+    text = text.strip()
+    match = _DATA_URL.match(text)
+    if match:
+        text = text[match.end():]
+    elif text.startswith("data:"):
+        raise PreprocessError("image data URLs must be base64-encoded")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise PreprocessError("image is not valid base64") from exc
+    return from_image_bytes(data)
+
+
+def from_strokes(payload: dict, max_points: int) -> Drawing:
+    strokes = preprocessing.parse_strokes(
+        payload.get("strokes"),
+        payload.get("width"),
+        payload.get("height"),
+        payload.get("line_width"),
+        max_points=max_points,
+    )
+    raw = json.dumps(
+        {"strokes": strokes.lines, "width": strokes.width, "height": strokes.height,
+         "line_width": strokes.line_width},
+        separators=(",", ":"),
+    ).encode()
+    return Drawing(raw, "application/vnd.digitpad.strokes+json",
+                   preprocessing.preprocess_strokes(strokes))

@@ -1,0 +1,93 @@
+"""Predict a drawing's digit, store it, and record people's corrections."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.models import Flag, Prediction
+from app.services.drawings import Drawing
+from app.services.predictor import get_predictor
+from trainer.preprocessing import to_png
+
+
+class StorageError(RuntimeError):
+    """The database refused the write; nothing was stored."""
+
+
+def _commit() -> None:
+    try:
+        db.session.flush()
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.error("database write failed: %s", exc)
+        raise StorageError("the data could not be stored (database busy); try again") from exc
+
+
+@dataclass(frozen=True)
+class Result:
+    prediction_id: int | None
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    model_version: str
+    input_png: bytes
+
+    def as_json(self) -> dict:
+        return {
+            "prediction_id": self.prediction_id,
+            "digit": self.digit,
+            "confidence": self.confidence,
+            "probabilities": self.probabilities,
+            "model_version": self.model_version,
+            "preprocessed": "data:image/png;base64," + base64.b64encode(self.input_png).decode(),
+        }
+
+
+def predictor():
+    return get_predictor(current_app.config["MODEL_DIR"])
+
+
+def predict(drawing: Drawing, store: bool = True) -> Result:
+    """Run the model on a drawing; store the prediction unless told not to."""
+    model = predictor()
+    probs = model.probabilities(drawing.mnist)
+    probabilities = [round(float(p), 6) for p in probs]
+    digit = int(probs.argmax())
+    input_png = to_png(drawing.mnist)
+    prediction_id = None
+    if store:
+        row = Prediction(
+            drawing=drawing.raw,
+            drawing_type=drawing.content_type,
+            input_png=input_png,
+            digit=digit,
+            confidence=probabilities[digit],
+            probabilities_json=json.dumps(probabilities),
+            model_version=model.info.version,
+        )
+        db.session.add(row)
+        _commit()
+        prediction_id = row.id
+    return Result(prediction_id, digit, probabilities[digit], probabilities,
+                  model.info.version, input_png)
+
+
+def flag(prediction_id: int, label: int) -> Flag | None:
+    """Record (or replace) the right digit for a prediction; None if unknown."""
+    prediction = db.session.get(Prediction, prediction_id)
+    if prediction is None:
+        return None
+    if prediction.flag is None:
+        prediction.flag = Flag(label=label)
+    else:
+        prediction.flag.label = label
+        prediction.flag.status = "open"
+    _commit()
+    return prediction.flag

@@ -1,0 +1,92 @@
+"""Serve the CNN with LiteRT: one interpreter per process, loaded lazily.
+
+Gunicorn forks workers; each loads its own interpreter on first use (or in the
+post_worker_init hook), never in the master, and never with TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(RuntimeError):
+    """No usable model file could be loaded."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    version: str
+    path: str
+    test_accuracy: float | None
+
+
+class Predictor:
+    """A loaded .tflite model that maps 28x28 images to ten probabilities."""
+
+    def __init__(self, model_dir: str | os.PathLike):
+        from ai_edge_litert.interpreter import Interpreter
+
+        directory = Path(model_dir)
+        tflite = directory / "model.tflite"
+        meta_path = directory / "model.json"
+        try:
+            meta = json.loads(meta_path.read_text())
+            content = tflite.read_bytes()
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"cannot read the model in {directory}: {exc}") from exc
+        expected = meta.get("files", {}).get("model.tflite", {}).get("sha256")
+        if expected and hashlib.sha256(content).hexdigest() != expected:
+            raise ModelUnavailable(f"{tflite} does not match its recorded checksum")
+        try:
+            self._interpreter = Interpreter(model_content=content, num_threads=1)
+            self._interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:
+            raise ModelUnavailable(f"{tflite} is not a valid model: {exc}") from exc
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+        self.info = ModelInfo(
+            version=str(meta.get("version", "unknown")),
+            path=str(directory),
+            test_accuracy=meta.get("test_accuracy"),
+        )
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """Ten probabilities for one 28x28 float image, white ink on black."""
+        batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)
+        # An interpreter is not thread-safe; gunicorn threads share this one.
+        with self._lock:
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            out = self._interpreter.get_tensor(self._output)[0].copy()
+        return out.astype(np.float64)
+
+
+_cache: dict[str, tuple[int, Predictor]] = {}
+_cache_lock = threading.Lock()
+
+
+def get_predictor(model_dir: str) -> Predictor:
+    """The process's predictor for model_dir, loaded once per process."""
+    pid = os.getpid()
+    entry = _cache.get(model_dir)
+    if entry and entry[0] == pid:
+        return entry[1]
+    with _cache_lock:
+        entry = _cache.get(model_dir)
+        if entry and entry[0] == pid:
+            return entry[1]
+        predictor = Predictor(model_dir)
+        log.info("loaded model %s from %s (pid %d)", predictor.info.version, model_dir, pid)
+        _cache[model_dir] = (pid, predictor)
+        return predictor
