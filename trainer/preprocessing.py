@@ -86,10 +86,13 @@ def decode_image(data: bytes) -> Image.Image:
             probe.seek(0)
             image = probe.copy() if probe.format != "GIF" else probe.convert("RGBA")
             image.load()
+            image.info["source_format"] = probe.format
     except PreprocessError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageTooLarge("the image decompresses to too many pixels") from exc
+        raise ImageTooLarge(
+            "the image decompresses to too many pixels (at most 4096x4096)"
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise PreprocessError("the image could not be decoded") from exc
     return image

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import text
 
 from app.api import bp
@@ -107,8 +107,3 @@ def health():
         current_app.logger.error("database unreachable: %s", exc)
         status = 503
     return jsonify(body), status
-
-
-@bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def not_found(_unknown: str):
-    abort(404)

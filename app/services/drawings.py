@@ -29,7 +29,7 @@ class Drawing:
 
 def from_image_bytes(data: bytes) -> Drawing:
     image = preprocessing.decode_image(data)
-    content_type = _IMAGE_TYPES.get(image.format or "", "application/octet-stream")
+    content_type = _IMAGE_TYPES.get(image.info.get("source_format", ""), "application/octet-stream")
     return Drawing(data, content_type, preprocessing.preprocess_image(image))
 
 

@@ -84,7 +84,11 @@
   canvas.addEventListener("pointerdown", (event) => {
     if (event.button !== 0 && event.pointerType === "mouse") return;
     event.preventDefault();
-    canvas.setPointerCapture(event.pointerId);
+    try {
+      canvas.setPointerCapture(event.pointerId); // keep the stroke when leaving the pad
+    } catch (err) {
+      // Not an active pointer (synthetic events): draw without capture.
+    }
     clearTimeout(timer);
     current = [point(event)];
     redraw();

@@ -1,0 +1,63 @@
+"""Median time inside the server for POST /api/predict with a 280x280 PNG.
+
+Runs the real app (bundled model, SQLite file, storing each prediction) in
+process on one CPU core and times each request from the moment the WSGI app
+receives it until the reply is complete.
+
+    python -m tests.benchmarks.latency [--n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from tests.conftest import page_png
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3"})
+        with app.app_context():
+            upgrade()
+        client = app.test_client()
+        with np.load("tests/fixtures/mnist_test_sample.npz") as data:
+            images = data["images"].astype(np.float32) / 255.0
+        rng = np.random.default_rng(3)
+        bodies = []
+        for i in range(args.n):
+            size = int(rng.integers(80, 240))
+            left, top = (int(v) for v in rng.integers(0, 280 - size + 1, 2))
+            png = page_png(images[i % len(images)], 280, (size, left, min(top, 280 - size)))
+            bodies.append({"image": "data:image/png;base64," + base64.b64encode(png).decode()})
+        for body in bodies[:20]:  # warm up: model load, first connections
+            client.post("/api/predict", json=body)
+        times = []
+        for body in bodies:
+            started = time.perf_counter()
+            reply = client.post("/api/predict", json=body)
+            times.append((time.perf_counter() - started) * 1000)
+            assert reply.status_code == 200
+    times.sort()
+    print(f"POST /api/predict, 280x280 PNG, {args.n} requests on one core:")
+    print(f"  median {statistics.median(times):.2f} ms   p90 {times[int(len(times) * 0.9)]:.2f} ms"
+          f"   p99 {times[int(len(times) * 0.99)]:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
