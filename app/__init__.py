@@ -45,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
             Path(app.instance_path) / "digitpad.sqlite3"
         )
 
+    if not app.config.get("CANDIDATES_DIR"):
+        app.config["CANDIDATES_DIR"] = str(Path(app.instance_path) / "models")
+
     register_extensions(app)
     register_blueprints(app)
     from app.errors import register_error_handlers

@@ -19,6 +19,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 15}}
     MODEL_DIR = os.environ.get("MODEL_DIR", str(ROOT / "models" / "default"))
+    # Where training runs write candidate models (None: instance/models).
+    CANDIDATES_DIR = os.environ.get("CANDIDATES_DIR")
+    MNIST_DIR = os.environ.get("MNIST_DIR")
     # Request bodies above this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)

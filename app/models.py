@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -56,3 +56,101 @@ class Flag(db.Model):
     prediction: Mapped[Prediction] = relationship(back_populates="flag")
 
     __table_args__ = (CheckConstraint("label BETWEEN 0 AND 9", name="label_range"),)
+
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+
+
+class TrainingRun(db.Model):
+    """One training run: how it was made, how it went, and what it produced."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(32), default="full")
+    # "cnn" trains the network (with baselines beside it); "baselines" only those.
+    kind: Mapped[str] = mapped_column(String(16), default="cnn")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    duration_seconds: Mapped[float | None]
+    # Live progress, polled by pages while the run goes on.
+    phase: Mapped[str | None] = mapped_column(String(40))
+    epoch: Mapped[int] = mapped_column(default=0)
+    total_epochs: Mapped[int] = mapped_column(default=0)
+    eta_seconds: Mapped[float | None]
+
+    dataset: Mapped[str] = mapped_column(String(120), default="mnist")
+    datasets: Mapped[list] = mapped_column(JSON, default=list)
+    train_size: Mapped[int | None]
+    test_size: Mapped[int | None]
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    seed: Mapped[int | None]
+    versions: Mapped[dict] = mapped_column(JSON, default=dict)
+    layers: Mapped[list] = mapped_column(JSON, default=list)
+    param_count: Mapped[int | None]
+    label_distribution: Mapped[list] = mapped_column(JSON, default=list)
+
+    test_accuracy: Mapped[float | None]
+    test_loss: Mapped[float | None]
+    macro_f1: Mapped[float | None]
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    kfold: Mapped[dict | None] = mapped_column(JSON)
+    mistakes: Mapped[list] = mapped_column(JSON, default=list)
+    model_version: Mapped[str | None] = mapped_column(String(64), index=True)
+    artifacts: Mapped[dict | None] = mapped_column(JSON)
+
+    epochs: Mapped[list[RunEpoch]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="RunEpoch.id")
+    baselines: Mapped[list[BaselineResult]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="BaselineResult.id")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')",
+                        name="status_known"),
+    )
+
+    @property
+    def main_epochs(self) -> list[RunEpoch]:
+        return [e for e in self.epochs if e.fold is None]
+
+
+class RunEpoch(db.Model):
+    """One epoch of a run (fold is set for k-fold copies)."""
+
+    __tablename__ = "run_epochs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), index=True)
+    fold: Mapped[int | None]
+    epoch: Mapped[int]
+    loss: Mapped[float]
+    accuracy: Mapped[float]
+    val_loss: Mapped[float | None]
+    val_accuracy: Mapped[float | None]
+    lr: Mapped[float]
+    seconds: Mapped[float]
+
+    run: Mapped[TrainingRun] = relationship(back_populates="epochs")
+
+
+class BaselineResult(db.Model):
+    """A classical model trained and tested on the same split as its run's CNN."""
+
+    __tablename__ = "baseline_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    accuracy: Mapped[float]
+    macro_f1: Mapped[float]
+    fit_seconds: Mapped[float]
+    predict_ms_per_image: Mapped[float]
+    train_samples: Mapped[int]
+    test_samples: Mapped[int]
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    run: Mapped[TrainingRun] = relationship(back_populates="baselines")

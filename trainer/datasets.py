@@ -1,11 +1,19 @@
-"""Datasets for training and evaluation: MNIST from local IDX files."""
+"""Datasets for training and evaluation, all as 28x28 MNIST-format arrays.
+
+`mnist` (local IDX files, else the Keras download), `uci-digits` (scikit-learn's
+copy of the UCI optical digits, through the shared preprocessing), `csv` (the
+Kaggle layout: label then 784 pixels), `feedback` (corrected drawings, handed in
+as arrays by the app) and weighted mixtures of them.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import os
-from dataclasses import dataclass
+import csv
+import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +48,12 @@ class Dataset:
     name: str
     train: Split
     test: Split
+    # Where the data came from, for the run record: name, sizes, weight.
+    sources: list[dict] = field(default_factory=list)
+
+    def describe(self) -> list[dict]:
+        return self.sources or [{"name": self.name, "train": len(self.train),
+                                 "test": len(self.test), "weight": 1}]
 
 
 def read_idx(path: Path, expected_md5: str | None = None) -> np.ndarray:
@@ -129,3 +143,139 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> Dataset:
     return _mnist_from_arrays(
         {"train_images": xtr, "train_labels": ytr, "test_images": xte, "test_labels": yte}
     )
+
+
+DATASETS = ("mnist", "uci-digits", "csv", "feedback")
+LABEL_COLUMNS = {"label", "labels", "digit", "class", "target", "y"}
+
+
+def _check_labels(labels: np.ndarray, where: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise DatasetError(f"{where}: labels must be digits 0-9, found {int(labels.min())}..{int(labels.max())}")
+    return labels.astype(np.int64)
+
+
+def split_arrays(name: str, images: np.ndarray, labels: np.ndarray,
+                 test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """A train/test split stratified by digit (reproducible with the seed)."""
+    labels = _check_labels(labels, name)
+    if len(images) != len(labels):
+        raise DatasetError(f"{name}: {len(images)} images but {len(labels)} labels")
+    rng = np.random.default_rng(seed)
+    test_idx = []
+    for digit in range(10):
+        members = np.flatnonzero(labels == digit)
+        rng.shuffle(members)
+        test_idx.extend(members[: int(round(len(members) * test_fraction))])
+    is_test = np.zeros(len(labels), bool)
+    is_test[np.asarray(test_idx, dtype=np.int64)] = True
+    images = np.asarray(images, np.float32)
+    return Dataset(name, Split(images[~is_test], labels[~is_test]),
+                   Split(images[is_test], labels[is_test]))
+
+
+def load_uci_digits(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
+    """UCI optical digits (8x8, 0-16) brought to MNIST format by the shared preprocessing."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from trainer.preprocessing import preprocess_array
+
+    digits = load_digits()
+    images = np.stack([
+        # Upsampling first gives the 20x20 fit smooth edges instead of 8x8 blocks.
+        preprocess_array(np.asarray(Image.fromarray(np.uint8(im / 16 * 255)).resize(
+            (64, 64), Image.Resampling.BILINEAR), np.float32) / 255.0)
+        for im in digits.images
+    ])
+    return split_arrays("uci-digits", images, digits.target, test_fraction, seed)
+
+
+def read_csv_digits(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of label + 784 pixel values 0-255 (header optional, label column by name)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path} is not a text CSV file") from exc
+    rows = [row for row in csv.reader(io.StringIO(text)) if row and any(c.strip() for c in row)]
+    if not rows:
+        raise DatasetError(f"{path} is empty")
+    label_col = 0
+    first = [c.strip() for c in rows[0]]
+    has_header = not all(_is_number(c) for c in first)
+    if has_header:
+        names = [c.lower() for c in first]
+        named = [i for i, n in enumerate(names) if n in LABEL_COLUMNS]
+        if not named and len(first) == 784:
+            raise DatasetError(f"{path} has 784 pixel columns and no label column "
+                               "(an unlabelled test file cannot be trained on)")
+        label_col = named[0] if named else 0
+        rows = rows[1:]
+    labels, pixels = [], []
+    for line, row in enumerate(rows, start=2 if has_header else 1):
+        if len(row) != 785:
+            raise DatasetError(f"{path} line {line}: expected a label and 784 pixels, "
+                               f"found {len(row)} values")
+        try:
+            values = [float(v) for v in row]
+        except ValueError:
+            raise DatasetError(f"{path} line {line}: a value is not a number") from None
+        label = values.pop(label_col)
+        if label != int(label) or not 0 <= label <= 9:
+            raise DatasetError(f"{path} line {line}: label {row[label_col]!r} is not a digit 0-9")
+        if min(values) < 0 or max(values) > 255 or not np.all(np.isfinite(values)):
+            raise DatasetError(f"{path} line {line}: pixel values must be 0-255")
+        labels.append(int(label))
+        pixels.append(values)
+    if not labels:
+        raise DatasetError(f"{path} has a header but no rows")
+    images = np.asarray(pixels, np.float32).reshape(-1, 28, 28) / 255.0
+    return images, np.asarray(labels, np.int64)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_csv(path: str | os.PathLike, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    images, labels = read_csv_digits(path)
+    return split_arrays(f"csv:{Path(path).name}", images, labels, test_fraction, seed)
+
+
+def mix(base: Dataset, extra: Dataset, weight: int = 1) -> Dataset:
+    """Base plus extra training images, the extra repeated `weight` times.
+
+    The test split stays the base's, so accuracy stays comparable between runs.
+    """
+    if weight < 1:
+        raise DatasetError("a mixture weight must be at least 1")
+    images = np.concatenate([base.train.images] + [extra.train.images] * weight)
+    labels = np.concatenate([base.train.labels] + [extra.train.labels] * weight)
+    sources = base.describe() + [dict(s, weight=weight) for s in extra.describe()]
+    return Dataset(f"{base.name}+{extra.name}", Split(images, labels), base.test, sources)
+
+
+def load_named(name: str, *, data_dir=None, csv_path=None, seed: int = 0,
+               feedback: Dataset | None = None) -> Dataset:
+    """One dataset by its name (see DATASETS)."""
+    if name == "mnist":
+        return load_mnist(data_dir)
+    if name == "uci-digits":
+        return load_uci_digits(seed)
+    if name == "csv":
+        if not csv_path:
+            raise DatasetError("the csv dataset needs a file: pass --csv PATH")
+        return load_csv(csv_path, seed)
+    if name == "feedback":
+        if feedback is None or len(feedback.train) + len(feedback.test) == 0:
+            raise DatasetError("the feedback dataset is empty: no confirmed flagged drawings yet")
+        return feedback
+    raise DatasetError(f"unknown dataset {name!r}: choose from {', '.join(DATASETS)}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -27,7 +29,9 @@ def to_tflite(model) -> bytes:
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    return converter.convert()
+    # The converter prints the whole saved-model signature; keep the log readable.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
 
 
 def export_model(model, out_dir: Path, version: str | None = None, extra: dict | None = None) -> dict:

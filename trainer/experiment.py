@@ -1,0 +1,190 @@
+"""One training run, start to finish, described as a record a person can judge.
+
+`execute(spec, data, reporter)` trains the CNN (and k-fold copies when asked),
+evaluates it on the test split, runs the classical baselines on the same split,
+exports the model as a candidate, and returns the run record: a plain dict
+that the app stores in its database and that `run.json` files carry. The
+reporter hears about every phase and epoch as it happens, so progress can be
+shown while the run goes on. Nothing here knows about Flask.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from trainer.datasets import Dataset, DatasetError, Split, load_named, mix
+from trainer.train import TrainConfig
+
+PROFILES: dict[str, TrainConfig] = {
+    # Small network, no augmentation, three epochs: a check in about a minute.
+    "quick": TrainConfig(epochs=3, polish_epochs=0, batch_size=128, lr=3e-3, val_split=0.0,
+                         augment=False, width=16, first_stage_convs=1),
+    # The bundled model's recipe: heavy augmentation for drawn digits, then a
+    # short polish at a low learning rate.
+    "full": TrainConfig(),
+}
+BASELINE_SAMPLE = {"quick": 2_000, "full": 10_000}
+
+
+@dataclass
+class RunSpec:
+    name: str
+    datasets: list[str] = field(default_factory=lambda: ["mnist"])
+    profile: str = "full"
+    config: TrainConfig = field(default_factory=TrainConfig)
+    kfold: int = 0
+    train_cnn: bool = True
+    baselines: bool = True
+    baseline_sample: int = 10_000
+    feedback_weight: int = 10
+    data_dir: str | None = None
+    csv_path: str | None = None
+    out_dir: str | None = None
+    version: str | None = None
+
+    def params(self) -> dict:
+        return {"profile": self.profile, **asdict(self.config), "kfold": self.kfold,
+                "train_cnn": self.train_cnn, "baselines": self.baselines,
+                "baseline_sample": self.baseline_sample,
+                "feedback_weight": self.feedback_weight if "feedback" in self.datasets else None}
+
+
+def profile_config(profile: str, **overrides) -> TrainConfig:
+    """The profile's settings with every given (not None) override applied."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
+    return replace(PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None})
+
+
+class Reporter:
+    """Hears a run's progress; the app's subclass writes it to the database."""
+
+    def phase(self, text: str) -> None: ...
+
+    def data(self, info: dict) -> None: ...
+
+    def epoch(self, row: dict) -> None: ...
+
+    def baseline(self, result: dict) -> None: ...
+
+
+def load_data(spec: RunSpec, feedback: Dataset | None = None) -> Dataset:
+    """The datasets named in the spec; later ones are mixed into the first.
+
+    Feedback drawings are few, so they repeat `feedback_weight` times.
+    """
+    if not spec.datasets:
+        raise DatasetError("no dataset given")
+    loaded = [load_named(name, data_dir=spec.data_dir, csv_path=spec.csv_path,
+                         seed=spec.config.seed, feedback=feedback) for name in spec.datasets]
+    data = loaded[0]
+    for name, extra in zip(spec.datasets[1:], loaded[1:]):
+        data = mix(data, extra, spec.feedback_weight if name == "feedback" else 1)
+    if len(data.train) == 0 or len(data.test) == 0:
+        raise DatasetError(f"{data.name} needs both training and test images")
+    return data
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("tensorflow", "keras", "numpy", "scikit-learn", "pillow", "ai-edge-litert"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def layer_summary(model) -> list[dict]:
+    rows = []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        rows.append({
+            "name": layer.name,
+            "type": type(layer).__name__,
+            "output_shape": str(tuple(shape.shape)) if shape is not None else "",
+            "params": int(layer.count_params()),
+        })
+    return rows
+
+
+def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) -> dict:
+    """Train k networks, each tested on the fold it never saw (stratified folds)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from trainer.train import train
+
+    if k < 2:
+        raise ValueError("k-fold needs k of at least 2")
+    folds = []
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=cfg.seed)
+    for number, (train_idx, test_idx) in enumerate(
+            splitter.split(np.zeros(len(data.train)), data.train.labels), start=1):
+        reporter.phase(f"fold {number} of {k}")
+        fold_data = Dataset(f"{data.name}-fold{number}",
+                            Split(data.train.images[train_idx], data.train.labels[train_idx]),
+                            Split(data.train.images[test_idx], data.train.labels[test_idx]))
+        result = train(fold_data, replace(cfg, val_split=0.0),
+                       on_epoch=lambda row, n=number: reporter.epoch({**row, "fold": n}))
+        folds.append({"fold": number, "accuracy": result.test_accuracy, "loss": result.test_loss,
+                      "train": int(len(train_idx)), "test": int(len(test_idx)),
+                      "seconds": round(result.seconds, 1)})
+    accuracies = np.array([f["accuracy"] for f in folds])
+    return {"k": k, "folds": folds, "mean": float(accuracies.mean()),
+            "std": float(accuracies.std(ddof=1))}
+
+
+def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> dict:
+    """Run everything the spec asks for; return the run record."""
+    from trainer.baselines import run_baselines
+    from trainer.evaluate import classification_metrics, confident_mistakes, label_distribution
+
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    record: dict = {
+        "name": spec.name, "profile": spec.profile, "params": spec.params(),
+        "seed": spec.config.seed, "datasets": data.describe(),
+        "train_size": int(len(data.train)), "test_size": int(len(data.test)),
+        "label_distribution": label_distribution(data.train.labels),
+        "versions": library_versions(),
+    }
+    reporter.data(record)
+    if spec.train_cnn:
+        from trainer.export import export_model
+        from trainer.train import train
+
+        reporter.phase("training")
+        result = train(data, spec.config, on_epoch=lambda row: reporter.epoch({**row, "fold": None}))
+        record["history"] = result.history
+        record["train_seconds"] = round(result.seconds, 1)
+        record["layers"] = layer_summary(result.model)
+        record["param_count"] = int(result.model.count_params())
+        reporter.phase("evaluating")
+        probs = result.test_probabilities
+        record["metrics"] = classification_metrics(data.test.labels, probs)
+        record["mistakes"] = confident_mistakes(data.test.images, data.test.labels, probs)
+        if spec.kfold:
+            record["kfold"] = kfold_scores(data, spec.config, spec.kfold, reporter)
+        if spec.out_dir:
+            reporter.phase("exporting")
+            meta = export_model(result.model, Path(spec.out_dir), version=spec.version, extra={
+                "test_accuracy": record["metrics"]["accuracy"],
+                "test_loss": record["metrics"]["loss"],
+                "train_seconds": record["train_seconds"], "run_name": spec.name,
+                "datasets": record["datasets"], "config": asdict(spec.config),
+                "history": result.history,
+            })
+            record["artifacts"] = {"version": meta["version"], "dir": str(spec.out_dir),
+                                   "files": meta["files"]}
+    if spec.baselines:
+        reporter.phase("baselines")
+        record["baselines"] = run_baselines(data, spec.baseline_sample, spec.config.seed,
+                                            on_result=reporter.baseline)
+    record["duration_seconds"] = round(time.monotonic() - started, 1)
+    return record
