@@ -23,8 +23,10 @@ install-dev: $(VENV)/.installed-dev
 
 db-upgrade: install
 	$(BIN)/flask db upgrade
+	$(BIN)/flask seed
 
 run: db-upgrade
+	@$(BIN)/flask admin-hint
 	@echo "DigitPad on http://127.0.0.1:8000"
 	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
@@ -32,12 +34,13 @@ test: install-dev
 	bash .ci/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-train: install
-	$(BIN)/flask train --out models/candidate
+train: db-upgrade
+	$(BIN)/flask train --profile $(or $(PROFILE),full)
 
 bench: install
-	$(BIN)/python -m benchmarks.stress
-	$(BIN)/python -m benchmarks.latency
+	$(BIN)/python -m tests.benchmarks.stress
+	$(BIN)/python -m tests.benchmarks.latency
+	$(BIN)/python -m tests.benchmarks.training
 
 clean:
 	rm -rf $(VENV) .pytest_cache

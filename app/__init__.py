@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import Config
-from app.extensions import db, migrate
+from app.extensions import csrf, db, migrate
 
 
 @event.listens_for(Engine, "connect")
@@ -62,14 +62,21 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.dashboard import bp as dashboard_bp
     from app.main import bp as main_bp
+
+    from app.auth import bp as auth_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    csrf.exempt(api_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def register_security_headers(app: Flask) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
@@ -127,7 +128,7 @@ def register(app: Flask) -> None:
             spec.baseline_sample = sample
         _execute(spec)
 
-    runs = click.Group("runs", help="List, show, export and import training runs.")
+    runs = AppGroup("runs", help="List, show, export and import training runs.")
     app.cli.add_command(runs)
 
     @runs.command("list")
@@ -208,6 +209,25 @@ def register(app: Flask) -> None:
             return
         run, created = import_file(path)
         click.echo(f"{'seeded' if created else 'already seeded'}: run {run.id} '{run.name}'")
+
+    @app.cli.command("hash-password")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                  help="the admin password (asked for when not given)")
+    def hash_password(password):
+        """Print a hash of the admin password for ADMIN_PASSWORD_HASH."""
+        from werkzeug.security import generate_password_hash
+
+        if len(password) < 8:
+            raise click.BadParameter("use at least 8 characters", param_hint="--password")
+        click.echo(generate_password_hash(password))
+
+    @app.cli.command("admin-hint")
+    def admin_hint():
+        """Say how to set the admin password when none is configured."""
+        if not current_app.config.get("ADMIN_PASSWORD_HASH"):
+            click.echo("No admin password is set: the dashboard is read-only. To review flags and\n"
+                       "start training, set one and restart:\n"
+                       '  export ADMIN_PASSWORD_HASH="$(.venv/bin/flask hash-password)"')
 
     @app.cli.command("predict")
     @click.argument("image", type=click.Path(exists=True, dir_okay=False))

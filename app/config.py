@@ -26,3 +26,11 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)
     JSON_SORT_KEYS = False
+    # The admin's password hash (`flask hash-password` makes one); unset means
+    # nobody can review flags or start training.
+    ADMIN_PASSWORD_HASH = os.environ.get("ADMIN_PASSWORD_HASH")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_HOURS", 12) * 3600
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session

@@ -7,7 +7,9 @@ from werkzeug.exceptions import HTTPException
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API always speaks JSON; dashboard scripts ask for it."""
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """The bare extension objects, bound to the app in create_app."""
 
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -21,3 +22,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True)
+
+# Every form and state-changing request under the dashboard carries a token;
+# the public JSON API is exempt (it changes nothing a visitor does not own).
+csrf = CSRFProtect()

@@ -22,6 +22,7 @@ def app(tmp_path):
     app = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "CANDIDATES_DIR": str(tmp_path / "models"),
     })
     with app.app_context():
         upgrade()

@@ -36,16 +36,17 @@ def baseline_models(seed: int = 0) -> dict[str, object]:
 
 
 def stratified_sample(labels: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
-    """Indices of at most `size` items keeping the digits' proportions."""
+    """Indices of exactly `size` items (all if fewer) keeping the digits' proportions."""
     if size >= len(labels):
         return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for digit in np.unique(labels):
-        members = np.flatnonzero(labels == digit)
-        take = max(1, int(round(size * len(members) / len(labels))))
-        chosen.append(rng.choice(members, size=min(take, len(members)), replace=False))
-    return np.sort(np.concatenate(chosen))
+    from sklearn.model_selection import train_test_split
+
+    try:
+        chosen, _ = train_test_split(np.arange(len(labels)), train_size=size,
+                                     stratify=labels, random_state=seed)
+    except ValueError:  # a digit too rare to stratify: sample plainly
+        chosen = np.random.default_rng(seed).choice(len(labels), size, replace=False)
+    return np.sort(chosen)
 
 
 def run_baselines(data: Dataset, sample: int = DEFAULT_SAMPLE, seed: int = 0,

@@ -94,11 +94,13 @@ def _find(directory: Path, stem: str) -> Path | None:
 
 def mnist_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     """The local IDX directory: the flag, else $MNIST_DIR, else the shared copy."""
-    for candidate in (explicit, os.environ.get(MNIST_ENV), DEFAULT_MNIST_DIR):
+    if explicit:
+        if not Path(explicit).is_dir():
+            raise DatasetError(f"MNIST directory {explicit} does not exist")
+        return Path(explicit)
+    for candidate in (os.environ.get(MNIST_ENV), DEFAULT_MNIST_DIR):
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
-    if explicit:
-        raise DatasetError(f"MNIST directory {explicit} does not exist")
     return None
 
 

@@ -1,0 +1,45 @@
+"""Who is the admin, and the guard on every action that changes state."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, jsonify, redirect, request, session, url_for
+from werkzeug.security import check_password_hash
+
+
+def admin_configured() -> bool:
+    return bool(current_app.config.get("ADMIN_PASSWORD_HASH"))
+
+
+def check_password(password: str) -> bool:
+    stored = current_app.config.get("ADMIN_PASSWORD_HASH")
+    if not stored or not password:
+        return False
+    try:
+        return check_password_hash(stored, password)
+    except (ValueError, TypeError):  # a malformed hash in the configuration
+        current_app.logger.error("ADMIN_PASSWORD_HASH is not a valid password hash")
+        return False
+
+
+def is_admin() -> bool:
+    return bool(session.get("admin")) and admin_configured()
+
+
+def wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def admin_required(view):
+    """Refuse the view to anyone but the signed-in admin (401 JSON, or the login page)."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not is_admin():
+            if wants_json():
+                return jsonify(error="sign in as the admin first"), 401
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return guarded

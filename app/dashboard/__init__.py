@@ -1,0 +1,7 @@
+"""The dashboard: the served model, usage, and every training run (read-only)."""
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+from app.dashboard import flags, routes  # noqa: E402,F401

@@ -1,0 +1,204 @@
+"""Dashboard pages: parse the request, ask `app.services.dashboard`, render."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import current_app, jsonify, render_template, request, send_from_directory, url_for
+from jinja2 import Undefined
+
+from app.dashboard import bp
+from app.services import dashboard as service
+from app.services.dashboard import DashboardError
+
+POLL_MS = 2000
+# Line and bar colours (Okabe-Ito), in the order runs and series take them.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
+           "#F0E442")
+
+
+# ------------------------------------------------------------------ formatting
+# Each formatter shows a dash for a value that was not recorded.
+def _missing(value) -> bool:
+    return value is None or isinstance(value, Undefined)
+
+
+def pct(value, digits: int = 2) -> str:
+    return "—" if _missing(value) else f"{value:.{digits}%}"
+
+
+def dec(value, digits: int = 4) -> str:
+    return "—" if _missing(value) else f"{value:.{digits}f}"
+
+
+def count(value) -> str:
+    return "—" if _missing(value) else f"{value:,}"
+
+
+def duration(seconds) -> str:
+    if _missing(seconds):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def size(num_bytes) -> str:
+    if _missing(num_bytes):
+        return "—"
+    if num_bytes < 1000:
+        return f"{num_bytes:,} bytes"
+    value = num_bytes / 1000
+    for unit in ("KB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:,.1f} GB"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def when(value: datetime | None) -> str:
+    value = _utc(value)
+    return "—" if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def iso(value: datetime | None) -> str:
+    value = _utc(value)
+    return "" if value is None else value.isoformat()
+
+
+def metric_value(value, kind: str) -> str:
+    """A compared metric, formatted by its kind (see `service.COMPARED`)."""
+    if _missing(value):
+        return "—"
+    return {
+        "pct": lambda v: pct(v),
+        "decimal": lambda v: dec(v),
+        "auc": lambda v: dec(v, 5),
+        "seconds": duration,
+        "count": count,
+    }.get(kind, str)(value)
+
+
+def metric_diff(diff, kind: str) -> str:
+    """A difference from the reference run, with its sign (a true minus sign)."""
+    if diff is None:
+        return ""
+    if abs(diff) < 1e-12:
+        return "±0"
+    if kind == "pct":
+        text = f"{diff * 100:+.2f} pp"
+    elif kind == "decimal":
+        text = f"{diff:+.4f}"
+    elif kind == "auc":
+        text = f"{diff:+.5f}"
+    elif kind == "seconds":
+        text = ("-" if diff < 0 else "+") + duration(abs(diff))
+    else:
+        text = f"{diff:+,}"
+    return text.replace("-", "\u2212", 1)
+
+
+@bp.context_processor
+def formatting():
+    return {"pct": pct, "dec": dec, "count": count, "duration": duration, "size": size,
+            "when": when, "iso": iso, "metric_value": metric_value, "metric_diff": metric_diff,
+            "palette": PALETTE}
+
+
+@bp.errorhandler(DashboardError)
+def dashboard_error(err: DashboardError):
+    return render_template("dashboard/error.html", status=err.status, message=err.message), \
+        err.status
+
+
+def _project_root() -> Path:
+    return Path(current_app.root_path).parent
+
+
+# ------------------------------------------------------------------ pages
+@bp.get("/")  # registered second: links use /dashboard
+@bp.get("")
+def index():
+    """The served model, usage figures, and every training run."""
+    model = service.active_model(current_app.config["MODEL_DIR"])
+    runs = service.list_runs()
+    active = service.run_with_version(model["version"])
+    live = [r for r in runs if service.is_live(r)]
+    page_data = {
+        "poll_ms": POLL_MS,
+        "compare_url": url_for(".compare"),
+        "live": [{"id": r.id, "progress_url": url_for(".run_progress", run_id=r.id)}
+                 for r in live],
+    }
+    return render_template("dashboard/index.html", model=model, figures=service.key_figures(),
+                           runs=runs, active=active, run_date=service.run_date,
+                           is_live=service.is_live, page_data=page_data)
+
+
+@bp.get("/runs/<int:run_id>")
+def run_detail(run_id: int):
+    """Everything stored about one run, with charts."""
+    run = service.get_run(run_id)
+    model = service.active_model(current_app.config["MODEL_DIR"])
+    history = service.history(run)
+    baselines = service.baseline_rows(run)
+    live = service.is_live(run)
+    page_data = {
+        "id": run.id,
+        "status": run.status,
+        "live": live,
+        "poll_ms": POLL_MS,
+        "progress_url": url_for(".run_progress", run_id=run.id),
+        "history": history,
+        "baselines": [{"name": b["name"], "accuracy": b["accuracy"], "is_cnn": b["is_cnn"]}
+                      for b in baselines],
+        "label_distribution": list(run.label_distribution or []),
+    }
+    return render_template(
+        "dashboard/run.html", run=run, live=live, summary=service.summary(run),
+        is_active=bool(model["version"]) and run.model_version == model["version"],
+        history=history, confusion=service.confusion(run), baselines=baselines,
+        artifacts=service.artifacts(run, _project_root()), run_date=service.run_date(run),
+        active_run=service.run_with_version(model["version"]), page_data=page_data)
+
+
+@bp.get("/runs/<int:run_id>/progress")
+def run_progress(run_id: int):
+    """JSON polled by the pages while a run is queued or running."""
+    try:
+        run = service.get_run(run_id)
+    except DashboardError as err:
+        return jsonify(error=err.message), err.status
+    response = jsonify(service.progress(run))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/runs/<int:run_id>/artifacts/<filename>")
+def artifact(run_id: int, filename: str):
+    """A file the run exported, only if the run lists it."""
+    run = service.get_run(run_id)
+    directory = service.artifact_location(run, filename, _project_root())
+    return send_from_directory(directory, filename, as_attachment=True)
+
+
+@bp.get("/compare")
+def compare():
+    """Two or more runs side by side: `?runs=1,2,3` (the first is the reference)."""
+    ids = service.parse_run_ids(request.args.getlist("runs"))
+    runs = service.runs_by_ids(ids)
+    curves = service.compare_curves(runs)
+    page_data = {"runs": curves}
+    return render_template("dashboard/compare.html", runs=runs, rows=service.comparison(runs),
+                           curves=curves, page_data=page_data)

@@ -1,0 +1,448 @@
+// DigitPad dashboard: sortable run table, compare picker, live progress of
+// running runs, Chart.js charts, and the confusion matrix's count/rate toggle.
+// Page data comes from <script type="application/json"> blocks:
+//   #dashboard-data (run list), #run-data (one run), #compare-data (comparison).
+(function () {
+  "use strict";
+
+  // Okabe-Ito, in the order series and runs take them (yellow last: faint on white).
+  const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"];
+  const DASHES = [[], [6, 4], [2, 3], [10, 3, 2, 3], [4, 2], [12, 4], [1, 2], [8, 2, 2, 2]];
+  const POINTS = ["circle", "rect", "triangle", "rectRot", "crossRot", "star", "rectRounded", "cross"];
+  const LIVE = ["queued", "running"];
+  const reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  function readData(id) {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    try {
+      return JSON.parse(el.textContent);
+    } catch (err) {
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------ formatting
+  function isNum(x) {
+    return typeof x === "number" && isFinite(x);
+  }
+  function pct(x, digits) {
+    return isNum(x) ? (x * 100).toFixed(digits === undefined ? 2 : digits) + "%" : "—";
+  }
+  function dec(x, digits) {
+    return isNum(x) ? x.toFixed(digits === undefined ? 4 : digits) : "—";
+  }
+  function duration(seconds) {
+    if (!isNum(seconds)) return "";
+    if (seconds < 60) return seconds.toFixed(1) + " s";
+    const total = Math.round(seconds);
+    const minutes = Math.floor(total / 60);
+    if (minutes < 60) return minutes + " min " + String(total % 60).padStart(2, "0") + " s";
+    return Math.floor(minutes / 60) + " h " + String(minutes % 60).padStart(2, "0") + " min";
+  }
+
+  // ------------------------------------------------------------ sortable tables
+  // Header buttons sort by the cells' data-sort values; empty values go last.
+  function initSortable(table) {
+    const headers = Array.from(table.tHead.rows[0].cells);
+    headers.forEach(function (th, column) {
+      const button = th.querySelector(".sort-button");
+      if (!button) return;
+      button.addEventListener("click", function () {
+        const ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach(function (other) {
+          other.removeAttribute("aria-sort");
+        });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        sortRows(table, column, button.dataset.sortType === "number", ascending);
+      });
+    });
+  }
+
+  function sortRows(table, column, numeric, ascending) {
+    const body = table.tBodies[0];
+    const rows = Array.from(body.rows);
+    const key = function (row) {
+      const cell = row.cells[column];
+      const raw = cell ? (cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim()) : "";
+      if (raw === "") return null;
+      if (numeric) {
+        const value = parseFloat(raw);
+        return isNaN(value) ? null : value;
+      }
+      return raw.toLowerCase();
+    };
+    const keyed = rows.map(function (row, index) {
+      return { row: row, key: key(row), index: index };
+    });
+    keyed.sort(function (a, b) {
+      if (a.key === null && b.key === null) return a.index - b.index;
+      if (a.key === null) return 1;
+      if (b.key === null) return -1;
+      let order;
+      if (numeric) order = a.key - b.key;
+      else order = a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+      if (order === 0) return a.index - b.index;
+      return ascending ? order : -order;
+    });
+    keyed.forEach(function (item) {
+      body.appendChild(item.row);
+    });
+  }
+
+  // ------------------------------------------------------------ compare picker
+  function initComparePicker(form, compareUrl) {
+    const button = document.getElementById("compare-button");
+    const hint = document.getElementById("compare-hint");
+    const boxes = function () {
+      return Array.from(form.querySelectorAll('input[name="runs"]:checked'));
+    };
+    function update() {
+      const n = boxes().length;
+      button.disabled = n < 2;
+      hint.textContent = n < 2 ? "Tick two or more runs." : n + " runs selected.";
+    }
+    form.addEventListener("change", update);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const ids = boxes().map(function (box) {
+        return box.value;
+      });
+      if (ids.length < 2) return;
+      window.location.assign(compareUrl + "?runs=" + ids.map(encodeURIComponent).join(","));
+    });
+    update();
+  }
+
+  // ------------------------------------------------------------ live progress
+  // Polls a progress URL every `every` ms while the run is queued or running;
+  // calls onData with each reply, and onDone once the run has finished.
+  function poll(url, every, onData, onDone) {
+    let failures = 0;
+    function tick() {
+      fetch(url, { cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          failures = 0;
+          onData(data);
+          if (LIVE.indexOf(data.status) >= 0) window.setTimeout(tick, every);
+          else onDone(data);
+        })
+        .catch(function () {
+          failures += 1; // the server may be restarting: back off, keep trying
+          window.setTimeout(tick, Math.min(30000, every * Math.pow(2, failures)));
+        });
+    }
+    window.setTimeout(tick, every);
+  }
+
+  function renderProgress(box, data) {
+    if (!box) return;
+    const field = function (name) {
+      return box.querySelector('[data-field="' + name + '"]');
+    };
+    const phase = field("phase");
+    const bar = field("bar");
+    const epoch = field("epoch");
+    const eta = field("eta");
+    if (phase) phase.textContent = data.phase || (data.status === "queued" ? "waiting to start" : data.status);
+    if (bar && data.total_epochs > 0) {
+      bar.max = data.total_epochs;
+      bar.value = Math.min(data.epoch, data.total_epochs);
+      bar.textContent = data.epoch + " of " + data.total_epochs;
+    }
+    if (epoch) epoch.textContent = "epoch " + data.epoch + "/" + data.total_epochs;
+    if (eta) eta.textContent = isNum(data.eta_seconds) && data.eta_seconds > 0 ? "about " + duration(data.eta_seconds) + " left" : "";
+  }
+
+  function initIndex(data) {
+    const table = document.getElementById("runs-table");
+    if (table) initSortable(table);
+    const form = document.getElementById("compare-form");
+    if (form && data) initComparePicker(form, data.compare_url);
+    if (!data) return;
+    data.live.forEach(function (item) {
+      const row = document.getElementById("run-row-" + item.id);
+      const box = row && row.querySelector(".live");
+      poll(item.progress_url, data.poll_ms, function (progress) {
+        renderProgress(box, progress);
+        const badge = row && row.querySelector(".badge[class*='status-']");
+        if (badge && badge.textContent !== progress.status) {
+          badge.textContent = progress.status;
+          badge.className = "badge status-" + progress.status;
+        }
+      }, function () {
+        window.location.reload(); // the finished run's results are on the server now
+      });
+    });
+  }
+
+  // ------------------------------------------------------------ charts
+  function chartsAvailable() {
+    if (window.Chart) return true;
+    document.body.classList.add("no-charts");
+    // Without the chart library, the tables are the charts: show them.
+    document.querySelectorAll("details.chart-data").forEach(function (details) {
+      details.open = true;
+    });
+    return false;
+  }
+
+  function setChartDefaults() {
+    const Chart = window.Chart;
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.color = "#333";
+    Chart.defaults.borderColor = "#e3e6ea";
+    Chart.defaults.maintainAspectRatio = false;
+    Chart.defaults.responsive = true;
+    if (reducedMotion) Chart.defaults.animation = false;
+    Chart.defaults.plugins.legend.labels.usePointStyle = true;
+  }
+
+  function lineDataset(label, values, index, extra) {
+    const colour = PALETTE[index % PALETTE.length];
+    return Object.assign({
+      label: label,
+      data: values.map(function (v) {
+        return isNum(v) ? v : null;
+      }),
+      borderColor: colour,
+      backgroundColor: colour,
+      borderDash: DASHES[index % DASHES.length],
+      pointStyle: POINTS[index % POINTS.length],
+      pointRadius: 2.5,
+      pointHoverRadius: 5,
+      borderWidth: 2,
+      spanGaps: true,
+      tension: 0.15,
+    }, extra || {});
+  }
+
+  function lineChart(canvas, labels, datasets, yTitle, formatTick, formatTip) {
+    const tip = formatTip || formatTick;
+    return new window.Chart(canvas, {
+      type: "line",
+      data: { labels: labels, datasets: datasets },
+      options: {
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          x: { title: { display: true, text: "epoch" } },
+          y: { title: { display: true, text: yTitle }, ticks: { callback: formatTick } },
+        },
+        plugins: {
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                return ctx.dataset.label + ": " + tip(ctx.parsed.y);
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  function barChart(canvas, labels, values, colours, yTitle, formatTick, xTitle, formatTip) {
+    const tip = formatTip || formatTick;
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: labels,
+        datasets: [{ label: yTitle, data: values, backgroundColor: colours, borderColor: colours, borderWidth: 1 }],
+      },
+      options: {
+        scales: {
+          x: { title: { display: !!xTitle, text: xTitle || "" } },
+          y: { beginAtZero: true, title: { display: true, text: yTitle }, ticks: { callback: formatTick } },
+        },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                return tip(ctx.parsed.y);
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  const pctTick = function (v) {
+    return pct(v, 1);
+  };
+  const pctTip = function (v) {
+    return pct(v, 2);
+  };
+  const lossTick = function (v) {
+    return dec(v, 3);
+  };
+  const lossTip = function (v) {
+    return dec(v, 4);
+  };
+
+  // ------------------------------------------------------------ run page
+  function mainEpochs(rows) {
+    return rows.filter(function (row) {
+      return row.fold === null || row.fold === undefined;
+    });
+  }
+
+  function historyDatasets(history, metric) {
+    const sets = [lineDataset("training", history.map(function (r) {
+      return r[metric];
+    }), 0)];
+    const hasVal = history.some(function (r) {
+      return isNum(r["val_" + metric]);
+    });
+    if (hasVal) {
+      sets.push(lineDataset("validation", history.map(function (r) {
+        return r["val_" + metric];
+      }), 1));
+    }
+    return sets;
+  }
+
+  function fillRows(tbody, history, columns) {
+    if (!tbody) return;
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    history.forEach(function (row) {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = row.epoch;
+      tr.appendChild(th);
+      columns.forEach(function (format) {
+        const td = document.createElement("td");
+        td.className = "num";
+        td.textContent = format(row);
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+  }
+
+  function renderHistoryTables(history) {
+    fillRows(document.getElementById("history-loss-rows"), history, [
+      function (r) { return dec(r.loss); },
+      function (r) { return dec(r.val_loss); },
+      function (r) { return isNum(r.lr) ? r.lr.toExponential(2) : "—"; },
+      function (r) { return isNum(r.seconds) ? r.seconds.toFixed(1) : "—"; },
+    ]);
+    fillRows(document.getElementById("history-accuracy-rows"), history, [
+      function (r) { return pct(r.accuracy); },
+      function (r) { return pct(r.val_accuracy); },
+    ]);
+  }
+
+  function initConfusionToggle() {
+    const button = document.getElementById("confusion-toggle");
+    const table = document.getElementById("confusion-table");
+    if (!button || !table) return;
+    const mode = document.getElementById("confusion-mode");
+    const detail = document.getElementById("confusion-detail");
+    // A title shows on hover; a tap or a click writes the same details below.
+    function showDetail(event) {
+      const cell = event.target.closest && event.target.closest("td.heat");
+      if (cell && detail) detail.textContent = cell.title;
+    }
+    table.addEventListener("click", showDetail);
+    table.addEventListener("mouseover", showDetail);
+    button.addEventListener("click", function () {
+      const rates = table.dataset.mode !== "rate";
+      table.dataset.mode = rates ? "rate" : "count";
+      button.setAttribute("aria-pressed", rates ? "true" : "false");
+      button.textContent = rates ? "Show counts" : "Show row rates";
+      if (mode) mode.textContent = rates ? "share of each true digit (row rates)" : "counts";
+      table.querySelectorAll("td.heat").forEach(function (cell) {
+        const level = rates ? cell.dataset.levelRate : cell.dataset.levelCount;
+        cell.textContent = rates ? cell.dataset.rate : cell.dataset.count;
+        cell.className = cell.className.replace(/\bheat-\d+\b/, "heat-" + level);
+      });
+    });
+  }
+
+  function initRun(data) {
+    initConfusionToggle();
+    if (!data) return;
+    const charts = {};
+    if (chartsAvailable()) {
+      setChartDefaults();
+      const history = data.history || [];
+      const labels = history.map(function (r) { return r.epoch; });
+      const lossCanvas = document.getElementById("chart-loss");
+      const accCanvas = document.getElementById("chart-accuracy");
+      if (lossCanvas) charts.loss = lineChart(lossCanvas, labels, historyDatasets(history, "loss"), "loss", lossTick, lossTip);
+      if (accCanvas) charts.accuracy = lineChart(accCanvas, labels, historyDatasets(history, "accuracy"), "accuracy", pctTick, pctTip);
+      const baseCanvas = document.getElementById("chart-baselines");
+      if (baseCanvas && data.baselines.length) {
+        barChart(baseCanvas,
+          data.baselines.map(function (b) { return b.name; }),
+          data.baselines.map(function (b) { return b.accuracy; }),
+          data.baselines.map(function (b, i) { return b.is_cnn ? PALETTE[0] : PALETTE[1 + ((i - 1) % 5 + 5) % 5]; }),
+          "test accuracy", pctTick, "", pctTip);
+      }
+      const labelCanvas = document.getElementById("chart-labels");
+      if (labelCanvas && data.label_distribution.length) {
+        barChart(labelCanvas,
+          data.label_distribution.map(function (_, digit) { return String(digit); }),
+          data.label_distribution,
+          PALETTE[0],
+          "training images",
+          function (v) { return isNum(v) ? v.toLocaleString("en") : ""; },
+          "digit");
+      }
+    }
+    if (!data.live) return;
+    const box = document.querySelector("#progress .live");
+    poll(data.progress_url, data.poll_ms, function (progress) {
+      renderProgress(box, progress);
+      const history = mainEpochs(progress.epochs || []);
+      renderHistoryTables(history);
+      ["loss", "accuracy"].forEach(function (metric) {
+        const chart = charts[metric];
+        if (!chart) return;
+        chart.data.labels = history.map(function (r) { return r.epoch; });
+        chart.data.datasets = historyDatasets(history, metric);
+        chart.update(reducedMotion ? "none" : undefined);
+      });
+    }, function () {
+      window.location.reload(); // show the finished run's metrics, or its error
+    });
+  }
+
+  // ------------------------------------------------------------ compare page
+  function initCompare(data) {
+    if (!data || !chartsAvailable()) return;
+    setChartDefaults();
+    const longest = Math.max.apply(null, data.runs.map(function (r) { return r.epochs.length; }).concat([0]));
+    const labels = [];
+    for (let i = 1; i <= longest; i += 1) labels.push(i);
+    const datasets = function (metric) {
+      return data.runs.map(function (run, index) {
+        const label = run.name + (run.source === "training" ? " (training)" : "");
+        return lineDataset(label, run[metric], index);
+      });
+    };
+    const acc = document.getElementById("chart-compare-accuracy");
+    const loss = document.getElementById("chart-compare-loss");
+    if (acc) lineChart(acc, labels, datasets("accuracy"), "validation accuracy", pctTick, pctTip);
+    if (loss) lineChart(loss, labels, datasets("loss"), "validation loss", lossTick, lossTip);
+  }
+
+  // ------------------------------------------------------------ start
+  function start() {
+    if (document.getElementById("dashboard-data") || document.getElementById("runs-table")) {
+      initIndex(readData("dashboard-data"));
+    }
+    if (document.getElementById("run-data")) initRun(readData("run-data"));
+    if (document.getElementById("compare-data")) initCompare(readData("compare-data"));
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
