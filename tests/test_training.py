@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,20 @@ def test_train_help_documents_the_options(runner):
     for option in ("--dataset", "--data-dir", "--epochs", "--batch-size", "--lr", "--val-split",
                    "--seed", "--augment / --no-augment", "--kfold", "--name", "--profile"):
         assert option in text
+
+
+def test_seed_stores_the_bundled_run_once(app, runner):
+    model_meta = json.loads((Path(app.config["MODEL_DIR"]) / "model.json").read_text())
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0 and "seeded: run 1" in first.output
+    assert "already seeded" in runner.invoke(args=["seed"]).output
+    with app.app_context():
+        run = db.session.query(TrainingRun).one()
+        # The bundled model is the product of this run: same version, same accuracy.
+        assert run.model_version == model_meta["version"]
+        assert run.test_accuracy == pytest.approx(model_meta["test_accuracy"])
+        assert run.profile == "full" and run.status == "succeeded"
+        assert len(run.main_epochs) == run.params["epochs"] + run.params["polish_epochs"]
+        assert len(run.baselines) == 4 and len(run.mistakes) > 0
+        assert run.artifacts["files"]["model.tflite"]["sha256"] == \
+            model_meta["files"]["model.tflite"]["sha256"]
