@@ -203,12 +203,96 @@ def register(app: Flask) -> None:
         """Store the bundled model's training run, if it is not stored yet."""
         from app.services.training import import_file
 
+        from app.services.registry import register_bundled
+
         path = Path(current_app.config["MODEL_DIR"]) / BUNDLED_RUN
-        if not path.exists():
-            click.echo(f"no {path}: nothing to seed")
+        run = None
+        if path.exists():
+            run, created = import_file(path)
+            click.echo(f"{'seeded' if created else 'already seeded'}: run {run.id} '{run.name}'")
+        version = register_bundled(run.id if run else None)
+        click.echo(f"model {version.version}: {version.status}")
+
+    @app.cli.command("retrain")
+    @click.option("--from-scratch", is_flag=True, help="train a new network instead of fine-tuning the active one")
+    @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[fine-tune: 2; scratch: 20]")
+    @click.option("--feedback-weight", type=click.IntRange(min=1), default=20, show_default=True)
+    @click.option("--base", type=click.Choice(["mnist", "csv", "uci-digits"]), default="mnist",
+                  show_default=True, help="the data the flags are mixed into")
+    @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="file for --base csv")
+    @click.option("--data-dir", type=click.Path(file_okay=False), help="MNIST IDX folder")
+    @click.option("--queue", "queue_only", is_flag=True, help="only queue it for `flask worker`")
+    def retrain(from_scratch, epochs, feedback_weight, base, csv_path, data_dir, queue_only):
+        """Retrain on MNIST plus the confirmed flags; the gate decides whether it goes live."""
+        from app.services import retraining
+
+        try:
+            run = retraining.queue_retrain(from_scratch, base, csv_path,
+                                           data_dir or current_app.config.get("MNIST_DIR"),
+                                           epochs, feedback_weight)
+        except retraining.RetrainError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"queued run {run.id} '{run.name}'")
+        if queue_only:
             return
-        run, created = import_file(path)
-        click.echo(f"{'seeded' if created else 'already seeded'}: run {run.id} '{run.name}'")
+        if not retraining.claim(run.id):
+            raise click.ClickException(f"run {run.id} was taken by a worker")
+        try:
+            retraining.execute(run, echo=click.echo)
+        except Exception as exc:
+            raise click.ClickException(f"run {run.id} failed: {exc}") from exc
+        click.echo(_summary(run))
+
+    @app.cli.command("worker")
+    @click.option("--poll", type=float, default=2.0, show_default=True, help="seconds between checks")
+    @click.option("--once", is_flag=True, help="execute at most one queued run, then exit")
+    def worker(poll, once):
+        """Execute queued training runs, one at a time (make run starts it beside gunicorn)."""
+        import time
+
+        from app.services import retraining
+
+        retraining.fail_interrupted()
+        click.echo("worker: waiting for queued training runs")
+        while True:
+            run = retraining.next_queued()
+            if run is not None and retraining.claim(run.id):
+                click.echo(f"worker: run {run.id} '{run.name}'")
+                try:
+                    retraining.execute(run, echo=click.echo)
+                except Exception as exc:  # noqa: BLE001 - recorded on the run; keep serving
+                    click.echo(f"worker: run {run.id} failed: {exc}", err=True)
+                if once:
+                    return
+            elif once:
+                return
+            db.session.remove()
+            time.sleep(poll)
+
+    models = AppGroup("models", help="Model versions: list, promote, roll back.")
+    app.cli.add_command(models)
+
+    @models.command("list")
+    def models_list():
+        """Every model version, newest first; the active one is marked."""
+        from app.services import registry
+
+        for v in registry.list_versions():
+            acc = f"{v.test_accuracy:.4%}" if v.test_accuracy is not None else "-"
+            mark = "*" if v.status == "active" else " "
+            click.echo(f"{mark} {v.version:<34} {v.status:<9} {acc:>9}  {v.reason or ''}")
+
+    @models.command("promote")
+    @click.argument("version")
+    def models_promote(version):
+        """Make VERSION the active model (workers switch within seconds)."""
+        _activate(version, "promoted by the admin")
+
+    @models.command("rollback")
+    @click.argument("version")
+    def models_rollback(version):
+        """Serve an earlier VERSION again."""
+        _activate(version, "rolled back by the admin")
 
     @app.cli.command("hash-password")
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
@@ -238,7 +322,7 @@ def register(app: Flask) -> None:
         drawing = drawings.from_image_bytes(Path(image).read_bytes())
         result = predictions.predict(drawing, store=False)
         click.echo(f"{result.digit} ({result.confidence:.1%}) by {result.model_version} "
-                   f"from {current_app.config['MODEL_DIR']}")
+                   f"from {predictions.predictor().info.path}")
 
 
 def _get_run(run_id: int):
@@ -249,3 +333,13 @@ def _get_run(run_id: int):
         click.echo(f"no run {run_id}", err=True)
         sys.exit(1)
     return run
+
+
+def _activate(version: str, reason: str) -> None:
+    from app.services import registry
+
+    try:
+        v = registry.promote(version, reason)
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{v.version} is active")

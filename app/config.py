@@ -22,6 +22,8 @@ class Config:
     # Where training runs write candidate models (None: instance/models).
     CANDIDATES_DIR = os.environ.get("CANDIDATES_DIR")
     MNIST_DIR = os.environ.get("MNIST_DIR")
+    # How often each worker checks which model version is active.
+    MODEL_CHECK_SECONDS = float(os.environ.get("MODEL_CHECK_SECONDS", "2"))
     # Request bodies above this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)

@@ -154,3 +154,41 @@ class BaselineResult(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
 
     run: Mapped[TrainingRun] = relationship(back_populates="baselines")
+
+
+MODEL_STATUSES = ("candidate", "active", "retired")
+
+
+class ModelVersion(db.Model):
+    """A trained model's files on disk; exactly one version is active at a time."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id", ondelete="SET NULL"))
+    files: Mapped[dict] = mapped_column(JSON, default=dict)
+    test_accuracy: Mapped[float | None]
+    holdout_accuracy: Mapped[float | None]
+    # Why the gate promoted it or kept it a candidate (or who promoted it).
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[TrainingRun | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('candidate', 'active', 'retired')", name="status_known"),
+    )
+
+
+class FlagUse(db.Model):
+    """A confirmed flag that a training run learned from (each counted once per run)."""
+
+    __tablename__ = "flag_uses"
+
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("training_runs.id", ondelete="CASCADE"), primary_key=True)

@@ -11,6 +11,7 @@ from jinja2 import Undefined
 from app.dashboard import bp
 from app.services import dashboard as service
 from app.services.dashboard import DashboardError
+from app.services.registry import active_dir
 
 POLL_MS = 2000
 # Line and bar colours (Okabe-Ito), in the order runs and series take them.
@@ -131,7 +132,7 @@ def _project_root() -> Path:
 @bp.get("")
 def index():
     """The served model, usage figures, and every training run."""
-    model = service.active_model(current_app.config["MODEL_DIR"])
+    model = service.active_model(active_dir())
     runs = service.list_runs()
     active = service.run_with_version(model["version"])
     live = [r for r in runs if service.is_live(r)]
@@ -150,7 +151,7 @@ def index():
 def run_detail(run_id: int):
     """Everything stored about one run, with charts."""
     run = service.get_run(run_id)
-    model = service.active_model(current_app.config["MODEL_DIR"])
+    model = service.active_model(active_dir())
     history = service.history(run)
     baselines = service.baseline_rows(run)
     live = service.is_live(run)

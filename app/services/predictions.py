@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.models import Flag, Prediction
 from app.services.drawings import Drawing
-from app.services.predictor import get_predictor
 from trainer.preprocessing import to_png
 
 
@@ -51,7 +50,10 @@ class Result:
 
 
 def predictor():
-    return get_predictor(current_app.config["MODEL_DIR"])
+    """The active version's predictor (swapped live when the active version changes)."""
+    from app.services.registry import serving_predictor
+
+    return serving_predictor()
 
 
 def predict(drawing: Drawing, store: bool = True) -> Result:

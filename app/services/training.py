@@ -134,8 +134,13 @@ def _baseline_fields(result: dict) -> dict:
     return {k: result[k] for k in BASELINE_KEYS}
 
 
-def execute_run(run: TrainingRun, spec: RunSpec, echo: Echo | None = None) -> TrainingRun:
-    """Execute a queued run; on any error mark it failed with the message and re-raise."""
+def execute_run(run: TrainingRun, spec: RunSpec, echo: Echo | None = None,
+                finish: Callable[[dict, Dataset], None] | None = None) -> TrainingRun:
+    """Execute a queued run; on any error mark it failed with the message and re-raise.
+
+    `finish(record, data)` runs last, before the run counts as succeeded
+    (retraining evaluates and gates its candidate there).
+    """
     from trainer import experiment
 
     run.status, run.started_at, run.phase = "running", datetime.now(timezone.utc), "loading data"
@@ -149,6 +154,9 @@ def execute_run(run: TrainingRun, spec: RunSpec, echo: Echo | None = None) -> Tr
         feedback = feedback_dataset() if "feedback" in spec.datasets else None
         data = experiment.load_data(spec, feedback)
         record = experiment.execute(spec, data, reporter)
+        if finish:
+            reporter.phase("evaluating against the active model")
+            finish(record, data)
     except BaseException as exc:  # a KeyboardInterrupt also leaves a failed run, not a running one
         db.session.rollback()
         run.status = "failed"

@@ -1,0 +1,166 @@
+"""The feedback loop on tiny data: flag, retrain, gate, promote, serve live, roll back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from app.models import Flag, FlagUse, ModelVersion, TrainingRun
+from app.services import registry
+from tests.conftest import ROOT, data_url, page_png
+from tests.test_datasets import write_csv
+
+
+@pytest.fixture
+def app(tmp_path):
+    from flask_migrate import upgrade
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "CANDIDATES_DIR": str(tmp_path / "models"),
+        "MODEL_CHECK_SECONDS": 0,
+    })
+    with app.app_context():
+        upgrade()
+    yield app
+
+
+@pytest.fixture
+def seeded(app, runner):
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        return registry.active_version().version
+
+
+def flag_and_confirm(app, client, images, labels, n=30):
+    for i in range(n):
+        reply = client.post("/api/predict", json={"image": data_url(page_png(images[i]))})
+        pid = reply.get_json()["prediction_id"]
+        assert client.post(f"/api/predictions/{pid}/flag", json={"label": int(labels[i])}).status_code == 201
+    with app.app_context():
+        for flag in db.session.query(Flag):
+            flag.status = "confirmed"
+        db.session.commit()
+
+
+def served_version(client, images):
+    return client.post("/api/predict", json={"image": data_url(page_png(images[0])),
+                                             "store": False}).get_json()["model_version"]
+
+
+def test_gate_rules():
+    active = {"mnist": 0.9950, "holdout": 0.60}
+    assert registry.gate({"mnist": 0.9941, "holdout": 0.70}, active)[0]
+    ok, reason = registry.gate({"mnist": 0.9930, "holdout": 0.90}, active)
+    assert not ok and "more than 0.1 points below" in reason
+    ok, reason = registry.gate({"mnist": 0.9990, "holdout": 0.60}, active)
+    assert not ok and "not above" in reason
+    assert not registry.gate({"mnist": 0.999, "holdout": None}, {"mnist": 0.99, "holdout": None})[0]
+
+
+def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
+    images, labels = mnist_sample
+    csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
+    assert "no confirmed flags" in runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path)]).output
+    flag_and_confirm(app, client, images, labels)
+    result = runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path), "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "gate:" in result.output
+    with app.app_context():
+        run = db.session.query(TrainingRun).filter_by(kind="retrain").one()
+        assert run.status == "succeeded"
+        gate = run.metrics["gate"]
+        for who in ("candidate", "active"):
+            assert 0 <= gate[who]["mnist"] <= 1 and 0 <= gate[who]["holdout"] <= 1
+        assert gate["active_version"] == seeded and gate["holdout_flags"] > 0
+        candidate = db.session.query(ModelVersion).filter_by(run_id=run.id).one()
+        assert candidate.version == run.model_version
+        assert candidate.status == ("active" if gate["promoted"] else "candidate")
+        assert gate["reason"] in candidate.reason
+        used = db.session.query(FlagUse).filter_by(run_id=run.id).count()
+        confirmed = db.session.query(Flag).count()
+        assert 0 < used < confirmed  # the held-out flags are never trained on
+        new_version = candidate.version
+
+    # Promote (whatever the gate said), the API serves it at once; roll back.
+    assert runner.invoke(args=["models", "promote", new_version]).exit_code == 0
+    assert served_version(client, images) == new_version
+    stored = client.post("/api/predict", json={"image": data_url(page_png(images[1]))}).get_json()
+    assert stored["model_version"] == new_version
+    assert runner.invoke(args=["models", "rollback", seeded]).exit_code == 0
+    assert served_version(client, images) == seeded
+    listing = runner.invoke(args=["models", "list"]).output
+    assert f"* {seeded}" in listing and new_version in listing
+
+    # A second training is refused while one is queued.
+    assert "queued run" in runner.invoke(args=["retrain", "--queue", "--base", "csv", "--csv", str(csv_path)]).output
+    busy = runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path)])
+    assert busy.exit_code != 0 and "one training at a time" in busy.output
+
+
+def test_corrupt_model_is_refused_and_the_previous_keeps_serving(app, client, runner, seeded,
+                                                                 mnist_sample, tmp_path):
+    images, _ = mnist_sample
+    broken = tmp_path / "broken"
+    shutil.copytree(ROOT / "models" / "default", broken)
+    meta = (broken / "model.json").read_text().replace(seeded, "cnn-broken")
+    (broken / "model.json").write_text(meta)
+    data = bytearray((broken / "model.tflite").read_bytes())
+    data[5000:5100] = b"\0" * 100
+    (broken / "model.tflite").write_bytes(bytes(data))
+    with app.app_context():
+        registry.register(broken)
+    refused = runner.invoke(args=["models", "promote", "cnn-broken"])
+    assert refused.exit_code != 0 and "does not match its recorded checksum" in refused.output
+    assert served_version(client, images) == seeded
+    # Files corrupted after promotion: the worker logs it and keeps the last good model.
+    with app.app_context():
+        for v in db.session.query(ModelVersion):
+            v.status = "active" if v.version == "cnn-broken" else "retired"
+        db.session.commit()
+    assert served_version(client, images) == seeded
+
+
+def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mnist_sample, tmp_path):
+    images, labels = mnist_sample
+    csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
+    flag_and_confirm(app, client, images, labels, n=10)
+    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "CANDIDATES_DIR": app.config["CANDIDATES_DIR"]}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "retrain", "--base", "csv", "--csv",
+                             str(csv_path), "--epochs", "50"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with app.app_context():
+                run = db.session.query(TrainingRun).filter_by(kind="retrain").first()
+                if run and run.epoch >= 1:
+                    break
+                db.session.remove()
+            time.sleep(0.5)
+        else:
+            pytest.fail("the training never started")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with app.app_context():
+        assert db.session.query(TrainingRun).filter_by(kind="retrain").one().status == "running"
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    with app.app_context():
+        run = db.session.query(TrainingRun).filter_by(kind="retrain").one()
+        assert run.status == "failed" and "interrupted" in run.error
+        assert registry.active_version().version == seeded
+        assert db.session.query(ModelVersion).count() == 1
+    assert served_version(client, images) == seeded
+    assert not list(Path(app.config["CANDIDATES_DIR"]).glob("cnn-*"))
