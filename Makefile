@@ -28,7 +28,8 @@ db-upgrade: install
 run: db-upgrade
 	@$(BIN)/flask admin-hint
 	@echo "DigitPad on http://127.0.0.1:8000"
-	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-dev
 	bash .ci/ensure-chromium

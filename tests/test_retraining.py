@@ -164,3 +164,32 @@ def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mn
         assert db.session.query(ModelVersion).count() == 1
     assert served_version(client, images) == seeded
     assert not list(Path(app.config["CANDIDATES_DIR"]).glob("cnn-*"))
+
+
+def test_dashboard_retrain_and_activate_need_the_admin(app, client, runner, seeded, mnist_sample):
+    import re
+
+    from werkzeug.security import generate_password_hash
+
+    images, labels = mnist_sample
+    flag_and_confirm(app, client, images, labels, n=12)
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash("admin password")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    assert client.post("/dashboard/retrain", headers=headers).status_code == 401
+    client.post("/login", data={"csrf_token": token, "password": "admin password"})
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Retrain with" in page and seeded in page
+    # Signing in starts a new session, with a new CSRF token.
+    headers["X-CSRFToken"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    queued = client.post("/dashboard/retrain", headers=headers)
+    assert queued.status_code == 202
+    again = client.post("/dashboard/retrain", headers=headers)
+    assert again.status_code == 409 and "one training at a time" in again.get_json()["error"]
+    with app.app_context():
+        run = db.session.get(TrainingRun, queued.get_json()["run_id"])
+        assert run.status == "queued" and run.kind == "retrain"
+    unknown = client.post("/dashboard/models/nope/activate", headers=headers)
+    assert unknown.status_code == 400 and "no model version" in unknown.get_json()["error"]
+    ok = client.post(f"/dashboard/models/{seeded}/activate", headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["status"] == "active"

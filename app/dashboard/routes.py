@@ -142,9 +142,15 @@ def index():
         "live": [{"id": r.id, "progress_url": url_for(".run_progress", run_id=r.id)}
                  for r in live],
     }
+    from app.auth import is_admin
+    from app.services import registry, retraining
+
     return render_template("dashboard/index.html", model=model, figures=service.key_figures(),
                            runs=runs, active=active, run_date=service.run_date,
-                           is_live=service.is_live, page_data=page_data)
+                           is_live=service.is_live, page_data=page_data,
+                           versions=registry.list_versions(), admin=is_admin(),
+                           trainable_flags=len(retraining.training_flags()),
+                           busy=retraining.busy_run())
 
 
 @bp.get("/runs/<int:run_id>")
