@@ -8,8 +8,9 @@ from werkzeug.exceptions import HTTPException
 
 def _wants_json() -> bool:
     """The API always speaks JSON; dashboard scripts ask for it."""
-    return (request.path.startswith("/api/") or request.is_json
-            or request.accept_mimetypes.best == "application/json")
+    from app.auth.access import wants_json
+
+    return request.path.startswith("/api/") or wants_json()
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -17,16 +17,22 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def app(tmp_path):
+def migrated_app(tmp_path, **overrides):
+    """An app on a fresh, migrated SQLite file in tmp_path; `overrides` go into its config."""
     app = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "CANDIDATES_DIR": str(tmp_path / "models"),
+        **overrides,
     })
     with app.app_context():
         upgrade()
-    yield app
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    return migrated_app(tmp_path)
 
 
 @pytest.fixture

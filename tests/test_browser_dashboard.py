@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from werkzeug.security import generate_password_hash
 
-from app import create_app
 from app.extensions import db
 from app.models import Flag
 from app.services.training import import_record
-from tests.conftest import data_url, page_png
+from tests.conftest import data_url, migrated_app, page_png
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, browser, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -32,17 +31,7 @@ CANVAS_INK = """(id) => {
 
 @pytest.fixture
 def app(tmp_path):
-    from flask_migrate import upgrade
-
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-        "CANDIDATES_DIR": str(tmp_path / "models"),
-        "ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
-    })
-    with app.app_context():
-        upgrade()
-    yield app
+    return migrated_app(tmp_path, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
 
 
 def test_run_page_draws_its_charts(app, live_server, browser):  # noqa: F811

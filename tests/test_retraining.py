@@ -12,27 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from app.extensions import db
 from app.models import Flag, FlagUse, ModelVersion, TrainingRun
 from app.services import registry
-from tests.conftest import ROOT, data_url, page_png
+from tests.conftest import ROOT, data_url, migrated_app, page_png
 from tests.test_datasets import write_csv
 
 
 @pytest.fixture
 def app(tmp_path):
-    from flask_migrate import upgrade
-
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-        "CANDIDATES_DIR": str(tmp_path / "models"),
-        "MODEL_CHECK_SECONDS": 0,
-    })
-    with app.app_context():
-        upgrade()
-    yield app
+    return migrated_app(tmp_path, MODEL_CHECK_SECONDS=0)
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ import pytest
 from PIL import Image
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import create_app
 from app.extensions import db
 from app.models import Flag
-from tests.conftest import data_url, page_png
+from tests.conftest import data_url, migrated_app, page_png
 from trainer.datasets import read_csv_digits
 
 PASSWORD = "correct horse battery"
@@ -22,17 +21,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app(tmp_path):
-    from flask_migrate import upgrade
-
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-        "CANDIDATES_DIR": str(tmp_path / "models"),
-        "ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
-    })
-    with app.app_context():
-        upgrade()
-    yield app
+    return migrated_app(tmp_path, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
 
 
 def csrf_token(client, path="/login") -> str:
@@ -198,12 +187,7 @@ def test_hash_password_command(runner):
 
 
 def test_no_admin_configured_means_no_login(tmp_path):
-    from flask_migrate import upgrade
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
-    app.config["ADMIN_PASSWORD_HASH"] = None
-    with app.app_context():
-        upgrade()
+    app = migrated_app(tmp_path, ADMIN_PASSWORD_HASH=None)
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     assert "No admin password is set" in page and "flask hash-password" in page

@@ -7,7 +7,6 @@ error, when anything goes wrong.
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from datetime import datetime, timezone
@@ -16,11 +15,11 @@ from typing import Callable
 
 import numpy as np
 from flask import current_app
-from PIL import Image
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import BaselineResult, Flag, RunEpoch, TrainingRun
+from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
 from trainer.experiment import Reporter, RunSpec
 
@@ -65,8 +64,7 @@ def feedback_dataset(statuses: tuple[str, ...] = ("confirmed",)) -> Dataset:
         select(Flag).where(Flag.status.in_(statuses)).order_by(Flag.id)).all()
     parts: dict[bool, tuple[list, list]] = {False: ([], []), True: ([], [])}
     for flag in flags:
-        image = np.asarray(Image.open(io.BytesIO(flag.prediction.input_png)).convert("L"),
-                           np.float32) / 255.0
+        image = input_pixels(flag).astype(np.float32) / 255.0
         images, labels = parts[is_holdout(flag.id)]
         images.append(image)
         labels.append(flag.label)
