@@ -80,6 +80,10 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         confirmed = db.session.query(Flag).count()
         assert 0 < used < confirmed  # the held-out flags are never trained on
         new_version = candidate.version
+    # The flags page says how each confirmed flag served: trained on (by which run) or held out.
+    page = client.get("/dashboard/flags?status=confirmed").get_data(as_text=True)
+    assert page.count('data-use="trained"') == used and f">run {run.id}</a>" in page
+    assert page.count('data-use="held out"') == confirmed - used
 
     # Promote (whatever the gate said), the API serves it at once; roll back.
     assert runner.invoke(args=["models", "promote", new_version]).exit_code == 0
@@ -169,6 +173,8 @@ def test_dashboard_retrain_and_activate_need_the_admin(app, client, runner, seed
     client.post("/login", data={"csrf_token": token, "password": "admin password"})
     page = client.get("/dashboard").get_data(as_text=True)
     assert "Retrain with" in page and seeded in page
+    trainable = re.search(r"Retrain with (\d+) confirmed flags", page).group(1)
+    assert f"{trainable} not trained on yet" in page
     # Signing in starts a new session, with a new CSRF token.
     headers["X-CSRFToken"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     queued = client.post("/dashboard/retrain", headers=headers)

@@ -29,6 +29,9 @@ class TrainConfig:
     # heavy augmentation makes the network robust, these sharpen it on MNIST.
     polish_epochs: int = 4
     init_from: str = ""
+    # Fine-tuning: keep the batch-norm statistics learnt on MNIST, so a few
+    # repeated drawings in every batch do not shift them.
+    freeze_batchnorm: bool = False
 
 
 @dataclass
@@ -93,6 +96,10 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
         model = keras.saving.load_model(cfg.init_from)
     else:
         model = build_model(width=cfg.width, first_stage_convs=cfg.first_stage_convs)
+    if cfg.freeze_batchnorm:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",

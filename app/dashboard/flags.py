@@ -11,7 +11,7 @@ from app.auth.access import wants_json
 from app.dashboard import bp
 from app.extensions import db
 from app.models import Prediction
-from app.services import review
+from app.services import retraining, review
 from app.services.dashboard import heatmap
 from app.services.review import FlagFilter, ReviewError
 
@@ -23,8 +23,9 @@ def flags():
         flt = FlagFilter.parse(request.args.get("digit"), request.args.get("status"))
     except ReviewError as exc:
         return render_template("dashboard/error.html", message=str(exc), code=400), 400
+    flag_list = review.list_flags(flt)
     return render_template(
-        "dashboard/flags.html", flags=review.list_flags(flt), flt=flt,
+        "dashboard/flags.html", flags=flag_list, flt=flt, training=retraining.flag_training(flag_list),
         counts=review.status_counts(), statuses=review.FLAG_STATUSES,
         feedback=heatmap(review.feedback_confusion(), "corrected", "predicted"),
         admin=is_admin(),

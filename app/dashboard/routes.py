@@ -145,11 +145,13 @@ def index():
     from app.auth import is_admin
     from app.services import registry, retraining
 
+    trainable = retraining.training_flags()
     return render_template("dashboard/index.html", model=model, figures=service.key_figures(),
                            runs=runs, active=active, run_date=service.run_date,
                            is_live=service.is_live, page_data=page_data,
                            versions=registry.list_versions(), admin=is_admin(),
-                           trainable_flags=len(retraining.training_flags()),
+                           trainable_flags=len(trainable), new_flags=sum(
+                               use == "waiting" for use, _ in retraining.flag_training(trainable).values()),
                            busy=retraining.busy_run())
 
 
