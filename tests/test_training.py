@@ -153,3 +153,27 @@ def test_seed_stores_the_bundled_run_once(app, runner):
         assert len(run.baselines) == 4 and len(run.mistakes) > 0
         assert run.artifacts["files"]["model.tflite"]["sha256"] == \
             model_meta["files"]["model.tflite"]["sha256"]
+
+
+def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
+    """Frozen batch norm: the network learns, the statistics learnt on MNIST stay."""
+    from trainer.datasets import Dataset, Split
+    from trainer.train import TrainConfig, train
+
+    images, labels = mnist_sample
+    data = Dataset("sample", Split(images[:200], labels[:200]), Split(images[200:240], labels[200:240]))
+    base = Path(__file__).resolve().parents[1] / "models" / "default" / "model.keras"
+    runs = {}
+    for freeze in (True, False):
+        cfg = TrainConfig(epochs=0, polish_epochs=1, val_split=0.0, lr=0.02, init_from=str(base),
+                          freeze_batchnorm=freeze)
+        runs[freeze] = train(data, cfg).model
+    import keras
+
+    original = keras.saving.load_model(base)
+    for freeze, model in runs.items():
+        bn = model.get_layer("stage2_bn1")
+        moved = not np.allclose(bn.moving_mean.numpy(), original.get_layer("stage2_bn1").moving_mean.numpy())
+        assert moved is not freeze
+        conv = model.get_layer("stage2_conv1").kernel.numpy()
+        assert not np.allclose(conv, original.get_layer("stage2_conv1").kernel.numpy())
