@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from app.extensions import db
 from app.models import Flag, FlagUse, ModelVersion, TrainingRun
@@ -84,6 +85,13 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     page = client.get("/dashboard/flags?status=confirmed").get_data(as_text=True)
     assert page.count('data-use="trained"') == used and f">run {run.id}</a>" in page
     assert page.count('data-use="held out"') == confirmed - used
+    # The run page sets the candidate beside the active model, as the gate judged them.
+    page = client.get(f"/dashboard/runs/{run.id}").get_data(as_text=True)
+    verdict = "Promoted" if gate["promoted"] else "Kept as a candidate"
+    assert f"<strong>{verdict}:</strong> {escape(gate['reason'])}" in page
+    for key in ("mnist", "holdout"):
+        row = page.split(f'id="gate-{key}"')[1].split("</tr>")[0]
+        assert f"{gate['active'][key]:.2%}" in row and f"{gate['candidate'][key]:.2%}" in row
 
     # Promote (whatever the gate said), the API serves it at once; roll back.
     assert runner.invoke(args=["models", "promote", new_version]).exit_code == 0

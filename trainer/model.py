@@ -15,7 +15,7 @@ def _conv_block(x, filters: int, convs: int, name: str):
 
 
 def build_model(width: int = 32, dense: int = 128, dropout: float = 0.4,
-                first_stage_convs: int = 2) -> keras.Model:
+                first_stage_convs: int = 2, last_stage_convs: int = 1) -> keras.Model:
     """Three convolutional stages with batch norm and dropout, then a dense head.
 
     Convolutions at full 28x28 resolution cost the most time; the quick
@@ -28,7 +28,7 @@ def build_model(width: int = 32, dense: int = 128, dropout: float = 0.4,
     x = _conv_block(x, width * 2, 2, "stage2")
     x = layers.MaxPooling2D(name="stage2_pool")(x)
     x = layers.Dropout(0.15, name="stage2_drop")(x)
-    x = _conv_block(x, width * 4, 1, "stage3")
+    x = _conv_block(x, width * 4, last_stage_convs, "stage3")
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dense(dense, use_bias=False, name="dense")(x)
     x = layers.BatchNormalization(name="dense_bn")(x)

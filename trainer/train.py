@@ -25,6 +25,7 @@ class TrainConfig:
     augment: bool = True
     width: int = 32
     first_stage_convs: int = 2
+    last_stage_convs: int = 1
     # Final epochs at a low learning rate with light augmentation only: the
     # heavy augmentation makes the network robust, these sharpen it on MNIST.
     polish_epochs: int = 4
@@ -95,7 +96,8 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
     if cfg.init_from:
         model = keras.saving.load_model(cfg.init_from)
     else:
-        model = build_model(width=cfg.width, first_stage_convs=cfg.first_stage_convs)
+        model = build_model(width=cfg.width, first_stage_convs=cfg.first_stage_convs,
+                            last_stage_convs=cfg.last_stage_convs)
     if cfg.freeze_batchnorm:
         for layer in model.layers:
             if isinstance(layer, keras.layers.BatchNormalization):

@@ -177,7 +177,7 @@ def run_detail(run_id: int):
     return render_template(
         "dashboard/run.html", run=run, live=live, summary=service.summary(run),
         is_active=bool(model["version"]) and run.model_version == model["version"],
-        history=history, confusion=service.confusion(run), baselines=baselines,
+        history=history, confusion=service.confusion(run), baselines=baselines, gate=service.gate(run),
         artifacts=service.artifacts(run, _project_root()), run_date=service.run_date(run),
         active_run=service.run_with_version(model["version"]), page_data=page_data)
 

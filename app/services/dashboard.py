@@ -173,6 +173,24 @@ def summary(run: TrainingRun) -> dict:
     }
 
 
+def gate(run: TrainingRun) -> dict | None:
+    """A retraining's candidate against the model that was active, as the gate judged them."""
+    recorded = (run.metrics or {}).get("gate")
+    if not recorded:
+        return None
+    rows = []
+    for key, label, rule in (("mnist", f"{recorded.get('test_split', 'mnist')} test split",
+                              "at most 0.1 points lower"),
+                             ("holdout", f"held-out flags ({recorded.get('holdout_flags', 0)})",
+                              "higher")):
+        active, candidate = recorded["active"].get(key), recorded["candidate"].get(key)
+        diff = None if active is None or candidate is None else candidate - active
+        rows.append({"key": key, "label": label, "rule": rule, "active": active,
+                     "candidate": candidate, "diff": diff})
+    return {"promoted": bool(recorded.get("promoted")), "reason": recorded.get("reason", ""),
+            "active_version": recorded.get("active_version"), "rows": rows}
+
+
 def confusion(run: TrainingRun) -> dict | None:
     """The run's confusion matrix (rows true, columns predicted) as heatmap cells."""
     matrix = (run.metrics or {}).get("confusion_matrix")
