@@ -1,0 +1,107 @@
+"""Live swap under gunicorn: every worker serves a promoted version within seconds, no request fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from app.services import registry
+from tests.conftest import ROOT, data_url, migrated_app, page_png
+
+CHECK_SECONDS = 0.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_json(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+@pytest.fixture
+def served(tmp_path, mnist_sample):
+    """Gunicorn with two workers on a fresh database, and a second version ready to promote."""
+    app = migrated_app(tmp_path)
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "models" / "default", other)
+    meta = json.loads((other / "model.json").read_text())
+    (other / "model.json").write_text(json.dumps({**meta, "version": "cnn-other"}))
+    with app.app_context():
+        first = registry.register_bundled().version
+        registry.register(other)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "CANDIDATES_DIR": app.config["CANDIDATES_DIR"], "MODEL_CHECK_SECONDS": str(CHECK_SECONDS),
+           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("gunicorn did not start")
+            time.sleep(0.2)
+        yield app, base, first, "cnn-other"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_promotion_reaches_every_worker_without_a_failed_request(served, mnist_sample):
+    app, base, first, other = served
+    images, _ = mnist_sample
+    body = {"image": data_url(page_png(images[0])), "store": False}
+    replies: list[tuple[float, int, str]] = []
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            status, reply = post_json(base + "/api/predict", body)
+            replies.append((time.monotonic(), status, reply.get("model_version", "")))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1)
+        switches = []
+        for version in (other, first):
+            with app.app_context():
+                registry.promote(version, "test: live swap")
+            switches.append((time.monotonic(), version))
+            time.sleep(CHECK_SECONDS * 4 + 1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+    assert replies and all(status == 200 for _, status, _ in replies)
+    for (at, version), (until, _) in zip(switches, switches[1:] + [(replies[-1][0] + 1, None)]):
+        after = [v for t, _, v in replies if at + CHECK_SECONDS + 0.5 < t < until]
+        assert len(after) > 10
+        assert set(after) == {version}, f"workers still served {set(after) - {version}}"
