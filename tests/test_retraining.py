@@ -96,6 +96,11 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     # Promote (whatever the gate said), the API serves it at once; roll back.
     assert runner.invoke(args=["models", "promote", new_version]).exit_code == 0
     assert served_version(client, images) == new_version
+    from app.services import predictor
+
+    with app.app_context():  # the version no longer served is let go
+        paths = {v.version: v.path for v in db.session.query(ModelVersion)}
+    assert paths[new_version] in predictor._cache and paths[seeded] not in predictor._cache
     stored = client.post("/api/predict", json={"image": data_url(page_png(images[1]))}).get_json()
     assert stored["model_version"] == new_version
     assert runner.invoke(args=["models", "rollback", seeded]).exit_code == 0

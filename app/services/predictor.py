@@ -90,3 +90,9 @@ def get_predictor(model_dir: str) -> Predictor:
         log.info("loaded model %s from %s (pid %d)", predictor.info.version, model_dir, pid)
         _cache[model_dir] = (pid, predictor)
         return predictor
+
+
+def release(model_dir: str) -> None:
+    """Forget a predictor no longer served (requests holding it finish with it)."""
+    with _cache_lock:
+        _cache.pop(model_dir, None)

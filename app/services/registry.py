@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import ModelVersion, utcnow
-from app.services.predictor import ModelUnavailable, Predictor, get_predictor
+from app.services.predictor import ModelUnavailable, Predictor, get_predictor, release
 
 # A candidate may lose at most this much MNIST test accuracy (0.1 points)...
 MAX_MNIST_DROP = 0.001
@@ -135,9 +135,10 @@ def serving_predictor() -> Predictor:
         if wanted != state["dir"]:
             try:
                 get_predictor(wanted)
-                if state["dir"] is not None:
-                    current_app.logger.info("switched model: %s -> %s", state["dir"], wanted)
-                state["dir"] = wanted
+                previous, state["dir"] = state["dir"], wanted
+                if previous is not None:
+                    current_app.logger.info("switched model: %s -> %s", previous, wanted)
+                    release(previous)
             except ModelUnavailable as exc:
                 current_app.logger.error("refused model in %s: %s; still serving %s",
                                          wanted, exc, state["dir"])
