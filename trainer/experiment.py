@@ -24,7 +24,7 @@ from trainer.train import TrainConfig
 PROFILES: dict[str, TrainConfig] = {
     # Small network, no augmentation, three epochs: a check in about a minute.
     "quick": TrainConfig(epochs=3, polish_epochs=0, batch_size=128, lr=3e-3, val_split=0.0,
-                         augment=False, width=16, first_stage_convs=1, last_stage_convs=1),
+                         augment=False, width=16, first_stage_convs=1),
     # The bundled model's recipe: heavy augmentation for drawn digits, then a
     # short polish at a low learning rate.
     "full": TrainConfig(),

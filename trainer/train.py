@@ -24,8 +24,8 @@ class TrainConfig:
     seed: int = 1
     augment: bool = True
     width: int = 32
-    first_stage_convs: int = 1
-    last_stage_convs: int = 2
+    first_stage_convs: int = 2
+    last_stage_convs: int = 1
     # Final epochs at a low learning rate with light augmentation only: the
     # heavy augmentation makes the network robust, these sharpen it on MNIST.
     polish_epochs: int = 4
