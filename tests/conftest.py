@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,12 @@ def migrated_app(tmp_path, **overrides):
     with app.app_context():
         upgrade()
     return app
+
+
+def subprocess_env(app, **extra: str) -> dict[str, str]:
+    """The environment for a `flask` or gunicorn process on the same database as `app`."""
+    return {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "CANDIDATES_DIR": app.config["CANDIDATES_DIR"], **extra}
 
 
 @pytest.fixture

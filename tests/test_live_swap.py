@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import urllib.request
 import pytest
 
 from app.services import registry
-from tests.conftest import ROOT, data_url, migrated_app, page_png
+from tests.conftest import ROOT, data_url, migrated_app, page_png, subprocess_env
 
 CHECK_SECONDS = 0.5
 
@@ -48,9 +47,8 @@ def served(tmp_path, mnist_sample):
         first = registry.register_bundled().version
         registry.register(other)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "CANDIDATES_DIR": app.config["CANDIDATES_DIR"], "MODEL_CHECK_SECONDS": str(CHECK_SECONDS),
-           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}
+    env = subprocess_env(app, MODEL_CHECK_SECONDS=str(CHECK_SECONDS), BIND=f"127.0.0.1:{port}",
+                         WEB_CONCURRENCY="2", GUNICORN_THREADS="2")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from markupsafe import escape
 from app.extensions import db
 from app.models import Flag, FlagUse, ModelVersion, TrainingRun
 from app.services import registry
-from tests.conftest import ROOT, data_url, migrated_app, page_png
+from tests.conftest import ROOT, data_url, migrated_app, page_png, subprocess_env
 from tests.test_datasets import write_csv
 
 
@@ -141,10 +140,8 @@ def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mn
     images, labels = mnist_sample
     csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
     flag_and_confirm(app, client, images, labels, n=10)
-    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "CANDIDATES_DIR": app.config["CANDIDATES_DIR"]}
     proc = subprocess.Popen([sys.executable, "-m", "flask", "retrain", "--base", "csv", "--csv",
-                             str(csv_path), "--epochs", "50"], cwd=ROOT, env=env,
+                             str(csv_path), "--epochs", "50"], cwd=ROOT, env=subprocess_env(app),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120

@@ -150,8 +150,8 @@ def index():
                            runs=runs, active=active, run_date=service.run_date,
                            is_live=service.is_live, page_data=page_data,
                            versions=registry.list_versions(), admin=is_admin(),
-                           trainable_flags=len(trainable), new_flags=sum(
-                               use == "waiting" for use, _ in retraining.flag_training(trainable).values()),
+                           trainable_flags=len(trainable),
+                           new_flags=retraining.untrained_count(trainable),
                            busy=retraining.busy_run())
 
 

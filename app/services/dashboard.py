@@ -179,8 +179,10 @@ def gate(run: TrainingRun) -> dict | None:
     if not recorded:
         return None
     rows = []
+    from app.services.registry import MAX_MNIST_DROP
+
     for key, label, rule in (("mnist", f"{recorded.get('test_split', 'mnist')} test split",
-                              "at most 0.1 points lower"),
+                              f"at most {MAX_MNIST_DROP * 100:g} points lower"),
                              ("holdout", f"held-out flags ({recorded.get('holdout_flags', 0)})",
                               "higher")):
         active, candidate = recorded["active"].get(key), recorded["candidate"].get(key)

@@ -65,6 +65,11 @@ def flag_training(flag_list: list[Flag]) -> dict[int, tuple[str, list[int]]]:
                 runs[i]) for i in ids}
 
 
+def untrained_count(flag_list: list[Flag]) -> int:
+    """How many of these confirmed flags wait for their first retraining."""
+    return sum(use == "waiting" for use, _ in flag_training(flag_list).values())
+
+
 def queue_retrain(from_scratch: bool = False, base: str = "mnist", csv_path: str | None = None,
                   data_dir: str | None = None, epochs: int | None = None,
                   feedback_weight: int = FEEDBACK_WEIGHT) -> TrainingRun:
