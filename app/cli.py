@@ -19,7 +19,9 @@ BUNDLED_RUN = "run.json"
 def _dataset_option(f):
     return click.option(
         "--dataset", default=None, show_default="mnist",
-        help="mnist, uci-digits, csv or feedback; join with + to mix (e.g. mnist+feedback)")(f)
+        help="mnist, uci-digits, csv, feedback, online (pen strokes of 90 writers) or "
+             "negatives (drawings that are no digit); join with + to mix "
+             "(e.g. mnist+online+negatives)")(f)
 
 
 def _common_data_options(f):
@@ -31,6 +33,10 @@ def _common_data_options(f):
                      help="file for the csv dataset: label then 784 pixels per row"),
         click.option("--feedback-weight", type=click.IntRange(min=1), default=10, show_default=True,
                      help="how many times each flagged drawing repeats in a mixture"),
+        click.option("--online-weight", type=click.IntRange(min=1), default=3, show_default=True,
+                     help="how many renderings of each online drawing an epoch holds"),
+        click.option("--negatives", type=click.IntRange(min=10), default=6000, show_default=True,
+                     help="how many drawings that are no digit the negatives dataset makes"),
         click.option("--seed", type=int, default=None, help="random seed [profile: 1]"),
         click.option("--name", default=None, help="the run's name [profile-dataset-time]"),
     ]):
@@ -38,7 +44,8 @@ def _common_data_options(f):
     return f
 
 
-def _spec(profile, dataset, data_dir, csv_path, feedback_weight, seed, name, **overrides):
+def _spec(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, negatives, seed,
+          name, **overrides):
     from trainer.experiment import BASELINE_SAMPLE, RunSpec, profile_config
 
     config = profile_config(profile, seed=seed, **overrides)
@@ -46,7 +53,8 @@ def _spec(profile, dataset, data_dir, csv_path, feedback_weight, seed, name, **o
         name=name or "", profile=profile, config=config,
         datasets=(dataset or "mnist").split("+"),
         data_dir=data_dir or current_app.config.get("MNIST_DIR"), csv_path=csv_path,
-        feedback_weight=feedback_weight, baseline_sample=BASELINE_SAMPLE[profile],
+        feedback_weight=feedback_weight, online_weight=online_weight, negatives=negatives,
+        baseline_sample=BASELINE_SAMPLE[profile],
     )
 
 
@@ -69,12 +77,26 @@ def _summary(run) -> str:
     if run.test_accuracy is not None:
         lines.append(f"test accuracy {run.test_accuracy:.4%}  loss {run.test_loss:.4f}  "
                      f"macro F1 {run.macro_f1:.4f}  ROC AUC {run.metrics['macro']['roc_auc']:.5f}")
+    for source, score in (run.metrics or {}).get("holdout", {}).items():
+        if score.get("accuracy") is not None:
+            lines.append(f"  held out {source:<18} {score['accuracy']:.4%} of {score['samples']} "
+                         f"(refused {score['refused']:.2%})")
+        else:
+            lines.append(f"  held out {source:<18} refused {score['refused']:.2%} "
+                         f"of {score['samples']}")
+    calibration = (run.metrics or {}).get("calibration")
+    if calibration:
+        ece = calibration["ece"].get("test", {})
+        lines.append(f"calibration: temperature {calibration['temperature']:.2f}, test ECE "
+                     f"{ece.get('before', 0):.4f} -> {ece.get('after', 0):.4f}")
     if run.kfold:
         lines.append(f"{run.kfold['k']}-fold accuracy {run.kfold['mean']:.4%} "
                      f"± {run.kfold['std']:.4%}")
     for b in run.baselines:
         lines.append(f"  {b.name:<20} {b.accuracy:.4f}  (F1 {b.macro_f1:.4f}, "
                      f"{b.train_samples} training images)")
+    if run.suspect:
+        lines.append(f"SUSPECT: {run.suspect}")
     if run.artifacts:
         lines.append(f"candidate model {run.model_version} in {run.artifacts['dir']} "
                      "(not active: the served model is unchanged)")
@@ -95,12 +117,17 @@ def register(app: Flask) -> None:
     @click.option("--val-split", type=click.FloatRange(0, 0.9), default=None,
                   help="share of training images held out for validation [profile]")
     @click.option("--augment/--no-augment", default=None, help="[profile]")
+    @click.option("--min-steps", type=click.IntRange(min=0), default=None,
+                  help="short datasets train more epochs to take at least this many steps [profile]")
+    @click.option("--ensemble", type=click.IntRange(min=1, max=5), default=None,
+                  help="train N networks with different seeds, served as their average [1]")
     @click.option("--kfold", type=click.IntRange(min=0), default=0,
                   help="also train K networks on K stratified folds and report each fold's accuracy")
     @click.option("--baselines/--no-baselines", default=True, show_default=True,
                   help="train the classical baselines on the same split")
-    def train(profile, dataset, data_dir, csv_path, feedback_weight, seed, name, epochs,
-              polish_epochs, batch_size, lr, val_split, augment, kfold, baselines):
+    def train(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, negatives, seed,
+              name, epochs, polish_epochs, batch_size, lr, val_split, augment, min_steps, ensemble,
+              kfold, baselines):
         """Train the CNN, record the run in the database, export a candidate model.
 
         Flags given override the profile. The run's progress is written to the
@@ -108,9 +135,10 @@ def register(app: Flask) -> None:
         """
         if kfold == 1:
             raise click.BadParameter("use 0 (no k-fold) or at least 2", param_hint="--kfold")
-        spec = _spec(profile, dataset, data_dir, csv_path, feedback_weight, seed, name,
-                     epochs=epochs, polish_epochs=polish_epochs, batch_size=batch_size, lr=lr,
-                     val_split=val_split, augment=augment)
+        spec = _spec(profile, dataset, data_dir, csv_path, feedback_weight, online_weight,
+                     negatives, seed, name, epochs=epochs, polish_epochs=polish_epochs, batch_size=batch_size,
+                     lr=lr, val_split=val_split, augment=augment, min_steps=min_steps,
+                     ensemble=ensemble)
         spec.kfold, spec.baselines = kfold, baselines
         _execute(spec)
 
@@ -120,9 +148,11 @@ def register(app: Flask) -> None:
     @_common_data_options
     @click.option("--sample", type=click.IntRange(min=10), default=None,
                   help="training images per baseline (a stratified sub-sample)")
-    def baselines(profile, dataset, data_dir, csv_path, feedback_weight, seed, name, sample):
+    def baselines(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, negatives,
+                  seed, name, sample):
         """Train and test only the classical baselines; recorded as a run."""
-        spec = _spec(profile, dataset, data_dir, csv_path, feedback_weight, seed, name)
+        spec = _spec(profile, dataset, data_dir, csv_path, feedback_weight, online_weight,
+                     negatives, seed, name)
         spec.train_cnn = False
         if sample:
             spec.baseline_sample = sample

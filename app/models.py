@@ -29,10 +29,15 @@ class Prediction(db.Model):
     confidence: Mapped[float]
     probabilities_json: Mapped[str] = mapped_column(Text)
     model_version: Mapped[str] = mapped_column(String(64), index=True)
+    # "sure", "unsure" or "not_a_digit" (None: stored before verdicts existed).
+    verdict: Mapped[str | None] = mapped_column(String(16))
 
     flag: Mapped[Flag | None] = relationship(back_populates="prediction", uselist=False)
 
-    __table_args__ = (CheckConstraint("digit BETWEEN 0 AND 9", name="digit_range"),)
+    __table_args__ = (
+        CheckConstraint("digit BETWEEN 0 AND 9", name="digit_range"),
+        CheckConstraint("verdict IN ('sure', 'unsure', 'not_a_digit')", name="verdict_known"),
+    )
 
     @property
     def probabilities(self) -> list[float]:
@@ -59,6 +64,9 @@ class Flag(db.Model):
 
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+# A finished CNN run is suspect below this accuracy, or this far below its best baseline.
+SUSPECT_NEAR_CHANCE = 0.3
+SUSPECT_BELOW_BASELINE = 0.05
 
 
 class TrainingRun(db.Model):
@@ -116,6 +124,23 @@ class TrainingRun(db.Model):
     @property
     def main_epochs(self) -> list[RunEpoch]:
         return [e for e in self.epochs if e.fold is None]
+
+    @property
+    def suspect(self) -> str | None:
+        """Why a finished CNN run should not be trusted, or None.
+
+        A network near chance, or far below the classical models trained on
+        the same split, has failed whatever its status says.
+        """
+        if self.status != "succeeded" or self.kind != "cnn" or self.test_accuracy is None:
+            return None
+        if self.test_accuracy < SUSPECT_NEAR_CHANCE:
+            return f"test accuracy {self.test_accuracy:.1%} is near chance (10%)"
+        best = max(self.baselines, key=lambda b: b.accuracy, default=None)
+        if best is not None and self.test_accuracy < best.accuracy - SUSPECT_BELOW_BASELINE:
+            return (f"test accuracy {self.test_accuracy:.1%} is far below the best baseline "
+                    f"({best.name} {best.accuracy:.1%})")
+        return None
 
 
 class RunEpoch(db.Model):

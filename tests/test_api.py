@@ -26,9 +26,10 @@ def test_predict_png_data_url_is_stored(app, client, mnist_sample):
     reply = client.post("/api/predict", json={"image": data_url(page_png(images[4]))})
     assert reply.status_code == 200
     body = reply.get_json()
-    assert set(body) == {"prediction_id", "digit", "confidence", "probabilities",
-                         "model_version", "preprocessed"}
-    assert body["digit"] == labels[4]
+    always = {"prediction_id", "digit", "confidence", "probabilities", "verdict",
+              "model_version", "preprocessed"}
+    assert always <= set(body) <= always | {"alternatives", "not_a_digit_probability"}
+    assert body["digit"] == labels[4] and body["verdict"] == "sure"
     assert len(body["probabilities"]) == 10
     assert sum(body["probabilities"]) == pytest.approx(1.0, abs=1e-3)
     assert body["confidence"] == max(body["probabilities"])
@@ -41,6 +42,7 @@ def test_predict_png_data_url_is_stored(app, client, mnist_sample):
         assert row.drawing == page_png(images[4])
         assert row.probabilities == body["probabilities"]
         assert row.model_version == body["model_version"]
+        assert row.verdict == "sure"
         assert Image.open(io.BytesIO(row.input_png)).size == (28, 28)
 
 

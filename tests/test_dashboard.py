@@ -330,6 +330,222 @@ def test_unknown_run_is_a_404_page(client):
     assert "<h1>Not found</h1>" in html
 
 
+# ------------------------------------------------------------------ held-out sets, calibration
+def grid_png(width: int, height: int) -> str:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 0).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+MNIST_GRID = grid_png(28 * 12, 28 * 10)  # rows 0-9, twelve images each
+NEGATIVES_GRID = grid_png(28 * 40, 28)  # one row: not a digit
+
+
+def bins(pairs: dict[int, tuple[int, float, float]]) -> list[dict]:
+    """Ten reliability bins; `pairs` gives (count, confidence, accuracy) of the non-empty ones."""
+    rows = []
+    for i in range(10):
+        count, confidence, accuracy = pairs.get(i, (0, None, None))
+        rows.append({"lo": i / 10, "hi": (i + 1) / 10, "count": count,
+                     "confidence": confidence, "accuracy": accuracy})
+    return rows
+
+
+def verdict_metrics() -> dict:
+    return {
+        "holdout": {
+            "online:uji": {"samples": 1200, "accuracy": 0.9875, "refused": 0.0125,
+                           "unsure": 0.0433},
+            "online:pendigits": {"samples": 600, "accuracy": 0.9650, "refused": 0.02,
+                                 "unsure": 0.05},
+            "negatives:letters": {"samples": 520, "accuracy": None, "refused": 0.9135,
+                                  "unsure": 0.0577},
+        },
+        "test_verdicts": {"samples": 10000, "accuracy": 0.9954, "refused": 0.0012,
+                          "unsure": 0.0087},
+        "calibration": {
+            "temperature": 1.4321, "fitted_on": 6000,
+            "ece": {"test": {"before": 0.0123, "after": 0.0045},
+                    "online:uji": {"before": 0.0512, "after": 0.0234}},
+            "reliability": {"set": "online:uji",
+                            "before": bins({6: (20, 0.65, 0.45), 9: (1180, 0.995, 0.9903)}),
+                            "after": bins({5: (31, 0.56, 0.52), 9: (1169, 0.981, 0.9931)})},
+        },
+        "previews": {"mnist": MNIST_GRID, "negatives": NEGATIVES_GRID},
+        "quantized": {
+            "bytes": {"float32": 632540, "int8": 171234},
+            "sets": {"test": {"float32": 0.9954, "int8": 0.9951, "float32_ms_per_image": 0.412,
+                              "int8_ms_per_image": 0.198},
+                     "online:uji": {"float32": 0.9875, "int8": 0.9858,
+                                    "float32_ms_per_image": 0.405, "int8_ms_per_image": 0.201}},
+            "largest_loss": 0.0017,
+            "served": "model-int8.tflite",
+        },
+    }
+
+
+def with_metrics(extra: dict, **overrides) -> dict:
+    record = make_record(**overrides)
+    record["metrics"].update(extra)
+    return record
+
+
+def element(html: str, tag: str, element_id: str) -> str:
+    match = re.search(rf'<{tag}\b[^>]*\bid="{element_id}"[^>]*>.*?</{tag}>', html, re.S)
+    assert match, f"no <{tag} id={element_id}>"
+    return match.group(0)
+
+
+def test_run_page_shows_held_out_sets_calibration_previews_and_int8(app, client, model_dir):
+    run_id = seed(app, with_metrics(verdict_metrics()))
+    reply = client.get(f"/dashboard/runs/{run_id}")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    assert_csp_safe(html)
+
+    # Held-out writers, the test split beside them.
+    section = element(html, "section", "held-out")
+    assert "These writers were never trained on" in section
+    test_row = element(section, "tr", "held-out-test")
+    assert "mnist test split" in test_row and "10,000" in test_row
+    assert "99.54%" in test_row and "0.12%" in test_row and "0.87%" in test_row
+    uji = element(section, "tr", "held-out-online-uji")
+    assert "UJI Pen Characters" in uji and "held-out writers" in uji and "Spain" in uji
+    assert ">1,200<" in uji and ">98.75%<" in uji and ">1.25%<" in uji and ">4.33%<" in uji
+    pendigits = element(section, "tr", "held-out-online-pendigits")
+    assert "Turkey" in pendigits and ">600<" in pendigits and ">96.50%<" in pendigits
+    letters = element(section, "tr", "held-out-negatives-letters")
+    assert "not digits" in letters and ">91.35%<" in letters and ">5.77%<" in letters
+    assert section.index("held-out-test") < section.index("held-out-online-uji")
+
+    # Calibration: the temperature, ECE per set, the reliability diagram and its table.
+    section = element(html, "section", "calibration")
+    assert '<dd id="calibration-temperature">1.432</dd>' in section
+    assert '<dd id="calibration-fitted-on">6,000</dd>' in section
+    ece = element(section, "tr", "ece-online-uji")
+    assert ">5.12%<" in ece and ">2.34%<" in ece and "\u22122.78 pp" in ece
+    assert "\u22120.78 pp" in element(section, "tr", "ece-test")
+    assert '<canvas id="chart-reliability" role="img"' in section
+    table = element(section, "table", "reliability-table")
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table, re.S)
+    assert [label for label, _ in rows] == [f"{i * 10}–{i * 10 + 10}%" for i in range(10)]
+    top = rows[9][1]
+    assert re.findall(r'<td class="num">([^<]*)</td>', top) == [
+        "1,180", "99.5%", "99.0%", "1,169", "98.1%", "99.3%"]
+    assert re.findall(r'<td class="num">([^<]*)</td>', rows[0][1]) == ["0", "—", "—"] * 2
+    data = page_data(html, "run-data")["reliability"]
+    assert "UJI Pen Characters" in data["label"]
+    assert [b["count"] for b in data["before"]] == [0] * 6 + [20, 0, 0, 1180]
+    assert data["after"][5] == {"lo": 0.5, "hi": 0.6, "count": 31, "confidence": 0.56,
+                                "accuracy": 0.52}
+
+    # The training data: every preview grid as an image with caption and alt text.
+    section = element(html, "section", "training-data")
+    figures = re.findall(r"<li( class=\"wide\")?>\s*<figure>\s*(<img [^>]*>)\s*"
+                         r"<figcaption><code>([^<]+)</code></figcaption>", section)
+    assert [name for _, _, name in figures] == ["mnist", "negatives"]
+    (mnist_wide, mnist_img, _), (negatives_wide, negatives_img, _) = figures
+    assert f'src="data:image/png;base64,{MNIST_GRID}"' in mnist_img
+    assert 'width="336" height="280"' in mnist_img and "one row per digit" in mnist_img
+    assert f'src="data:image/png;base64,{NEGATIVES_GRID}"' in negatives_img
+    assert 'width="1120" height="28"' in negatives_img and "not digits" in negatives_img
+    assert (mnist_wide, negatives_wide) == ("", ' class="wide"')
+
+    # The int8 model: sizes, both accuracies per set, speed, the file served.
+    section = element(html, "section", "int8")
+    assert '<dd id="int8-float-size">632.5 KB</dd>' in section
+    assert '<dd id="int8-size">171.2 KB</dd>' in section
+    assert '<dd id="int8-ratio">27%</dd>' in section
+    served = element(section, "p", "int8-served")
+    assert "<code>model-int8.tflite</code>, the int8 model" in served and "0.17 points" in served
+    row = re.findall(r'<td class="num">([^<]*)</td>', element(section, "tr", "int8-test"))
+    assert row == ["99.54%", "99.51%", "\u22120.03 pp", "0.412", "0.198"]
+    assert "\u22120.17 pp" in element(section, "tr", "int8-online-uji")
+
+    # Five charts now, each with its text alternative.
+    canvases = re.findall(r"<canvas [^>]*>", html)
+    assert len(canvases) == 5 and all("aria-label=" in c for c in canvases)
+    assert html.count("<details class=\"chart-data\">") == 5
+    assert 'id="suspect"' not in html and "status-suspect" not in html
+
+
+def test_partial_new_metrics_render_what_there_is(app, client, model_dir):
+    extra = {
+        "holdout": {"negatives:letters": {"samples": 40, "accuracy": None, "refused": 0.5,
+                                          "unsure": None}},
+        "calibration": {"temperature": 1.2, "fitted_on": 100,
+                        "ece": {"test": {"before": 0.02, "after": 0.01}}, "reliability": None},
+        "previews": {"mnist": ""},
+        "quantized": {"bytes": {"float32": 1000, "int8": 400}, "sets": {}, "largest_loss": 0.02,
+                      "served": "model.tflite"},
+    }
+    run_id = seed(app, with_metrics(extra))
+    reply = client.get(f"/dashboard/runs/{run_id}")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    held_out = element(html, "section", "held-out")
+    assert "These writers were never trained on" not in held_out  # letters only: no writers
+    assert ">50.00%<" in element(held_out, "tr", "held-out-negatives-letters")
+    # No test_verdicts: the test split shows the run's test accuracy, no shares.
+    assert re.findall(r'<td class="num">([^<]*)</td>', element(held_out, "tr", "held-out-test")) \
+        == ["10,000", "99.54%", "—", "—"]
+    calibration = element(html, "section", "calibration")
+    assert "\u22121.00 pp" in calibration and "chart-reliability" not in calibration
+    assert "reliability" not in page_data(html, "run-data")
+    assert 'class="previews"' not in html
+    served = element(html, "p", "int8-served")
+    assert "<code>model.tflite</code>, the float32 model" in served and "2.00 points" in served
+    assert 'id="int8-table"' not in html
+
+
+def test_old_run_renders_without_the_new_sections(app, client, model_dir):
+    run_id = seed(app, make_record())
+    reply = client.get(f"/dashboard/runs/{run_id}")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    for marker in ('id="held-out"', 'id="calibration"', 'id="int8"', 'id="suspect"',
+                   'class="previews"', "chart-reliability", "status-suspect"):
+        assert marker not in html, marker
+    assert 'id="training-data"' in html  # its datasets and labels still show
+    assert "reliability" not in page_data(html, "run-data")
+
+
+def suspect_record(name: str, version: str, accuracy: float, baseline: float) -> dict:
+    return make_record(name=name, version=version, accuracy=accuracy, baselines=[
+        {"name": "random_forest", "accuracy": baseline, "macro_f1": baseline,
+         "fit_seconds": 30.0, "predict_ms_per_image": 0.02, "train_samples": 10000,
+         "test_samples": 10000, "params": {}}])
+
+
+def test_suspect_runs_are_marked_on_run_page_and_index(app, client, model_dir):
+    healthy = seed(app, make_record())
+    collapsed = seed(app, suspect_record("collapsed", "cnn-bad-1", 0.16, 0.95))
+    lagging = seed(app, suspect_record("lagging", "cnn-bad-2", 0.88, 0.95))
+
+    html = client.get(f"/dashboard/runs/{collapsed}").get_data(as_text=True)
+    assert_csp_safe(html)
+    heading = re.search(r"<h1>.*?</h1>", html, re.S).group(0)
+    assert "status-suspect" in heading and "status-succeeded" not in heading
+    box = element(html, "section", "suspect")
+    assert "notice-suspect" in box
+    assert "The run succeeded, but test accuracy 16.0% is near chance (10%)." in box
+    html = client.get(f"/dashboard/runs/{lagging}").get_data(as_text=True)
+    assert ("test accuracy 88.0% is far below the best baseline (random_forest 95.0%)"
+            in element(html, "section", "suspect"))
+    html = client.get(f"/dashboard/runs/{healthy}").get_data(as_text=True)
+    assert 'id="suspect"' not in html and "status-suspect" not in html
+
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert_csp_safe(html)
+    row = run_row(html, collapsed)
+    assert 'class="badge status-suspect"' in row and "status-succeeded" not in row
+    assert "succeeded, but test accuracy 16.0% is near chance (10%)" in row
+    assert 'data-sort="succeeded suspect"' in row
+    assert "far below the best baseline" in run_row(html, lagging)
+    row = run_row(html, healthy)
+    assert 'class="badge status-succeeded">succeeded</span>' in row and "suspect" not in row
+
+
 # ------------------------------------------------------------------ artifacts
 def test_artifact_download_only_for_listed_files(app, client, model_dir, tmp_path):
     artifacts = tmp_path / "candidate"

@@ -3,7 +3,10 @@
 `mnist` (local IDX files, else the Keras download), `uci-digits` (scikit-learn's
 copy of the UCI optical digits, through the shared preprocessing), `csv` (the
 Kaggle layout: label then 784 pixels), `feedback` (corrected drawings, handed in
-as arrays by the app) and weighted mixtures of them.
+as arrays by the app), `online` (real pen strokes of 90 writers, drawn through
+the pad's path afresh for each epoch; `trainer/online.py`), `negatives`
+(drawings that are no digit, class 10; `trainer/negatives.py`) and weighted
+mixtures of them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -50,10 +54,21 @@ class Dataset:
     test: Split
     # Where the data came from, for the run record: name, sizes, weight.
     sources: list[dict] = field(default_factory=list)
+    # Sets measured apart from the test split (held-out writers of each
+    # source, letters never trained on), by name.
+    holdout: dict[str, Split] = field(default_factory=dict)
+    # Drawn data is rendered anew for every epoch: epoch -> training split
+    # (same samples in the same order, other renderings). None: always `train`.
+    renderer: Callable[[int], Split] | None = None
+    # A grid of training images per class for each source (PNG, base64).
+    previews: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[dict]:
         return self.sources or [{"name": self.name, "train": len(self.train),
                                  "test": len(self.test), "weight": 1}]
+
+    def train_for_epoch(self, epoch: int) -> Split:
+        return self.renderer(epoch) if self.renderer else self.train
 
 
 def read_idx(path: Path, expected_md5: str | None = None) -> np.ndarray:
@@ -125,7 +140,8 @@ def _mnist_from_arrays(arrays: dict[str, np.ndarray]) -> Dataset:
         if labels.max(initial=0) > 9:
             raise DatasetError(f"MNIST {part} labels must be digits 0-9")
         splits[part] = Split(images.astype(np.float32) / 255.0, labels.astype(np.int64))
-    return Dataset("mnist", splits["train"], splits["test"])
+    return Dataset("mnist", splits["train"], splits["test"],
+                   previews={"mnist": preview_grid(splits["train"].images, splits["train"].labels)})
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None) -> Dataset:
@@ -147,7 +163,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> Dataset:
     )
 
 
-DATASETS = ("mnist", "uci-digits", "csv", "feedback")
+DATASETS = ("mnist", "uci-digits", "csv", "feedback", "online", "negatives")
 LABEL_COLUMNS = {"label", "labels", "digit", "class", "target", "y"}
 
 
@@ -173,8 +189,9 @@ def split_arrays(name: str, images: np.ndarray, labels: np.ndarray,
     is_test = np.zeros(len(labels), bool)
     is_test[np.asarray(test_idx, dtype=np.int64)] = True
     images = np.asarray(images, np.float32)
-    return Dataset(name, Split(images[~is_test], labels[~is_test]),
-                   Split(images[is_test], labels[is_test]))
+    train = Split(images[~is_test], labels[~is_test])
+    return Dataset(name, train, Split(images[is_test], labels[is_test]),
+                   previews={name: preview_grid(train.images, train.labels)})
 
 
 def load_uci_digits(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
@@ -255,18 +272,99 @@ def load_csv(path: str | os.PathLike, seed: int = 0, test_fraction: float = 0.2)
 def mix(base: Dataset, extra: Dataset, weight: int = 1) -> Dataset:
     """Base plus extra training images, the extra repeated `weight` times.
 
-    The test split stays the base's, so accuracy stays comparable between runs.
+    The test split stays the base's, so accuracy stays comparable between runs;
+    held-out sets and previews of both are kept. Drawn data repeats as other
+    renderings of the same drawings, not as copies.
     """
     if weight < 1:
         raise DatasetError("a mixture weight must be at least 1")
-    images = np.concatenate([base.train.images] + [extra.train.images] * weight)
-    labels = np.concatenate([base.train.labels] + [extra.train.labels] * weight)
+
+    def for_epoch(epoch: int) -> Split:
+        parts = [base.train_for_epoch(epoch)] + [
+            extra.train_for_epoch(epoch * weight + i) for i in range(weight)]
+        return Split(np.concatenate([p.images for p in parts]),
+                     np.concatenate([p.labels for p in parts]))
+
+    fresh = base.renderer is not None or extra.renderer is not None
     sources = base.describe() + [dict(s, weight=weight) for s in extra.describe()]
-    return Dataset(f"{base.name}+{extra.name}", Split(images, labels), base.test, sources)
+    return Dataset(f"{base.name}+{extra.name}", for_epoch(0), base.test, sources,
+                   holdout={**base.holdout, **extra.holdout},
+                   renderer=for_epoch if fresh else None,
+                   previews={**base.previews, **extra.previews})
+
+
+def rendered(name: str, drawings: list, labels: np.ndarray, seed: int,
+             renderings: int) -> tuple[Split, Callable[[int], Split]]:
+    """Drawings rendered `renderings` times through the pad's path; epochs cycle them."""
+    from trainer.online import render_many
+
+    labels = np.asarray(labels, np.int64)
+    variants = render_many(drawings, [seed * 1000 + r for r in range(renderings)])
+    splits = [Split(images, labels) for images in variants]
+    return splits[0], lambda epoch: splits[epoch % len(splits)]
+
+
+def load_online(seed: int = 0, renderings: int = 3, directory=None) -> Dataset:
+    """Pen strokes of 90 writers; whole writers held out per source, never trained on."""
+    from trainer.online import SOURCES, read_online, render_many, split_by_writer
+
+    train, held = split_by_writer(read_online(directory))
+    first, renderer = rendered("online", [s.strokes for s in train],
+                               np.array([s.label for s in train]), seed, renderings)
+    holdout = {}
+    for source, samples in held.items():
+        images = render_many([s.strokes for s in samples], [10_000 + seed])[0]
+        holdout[f"online:{source}"] = Split(images, np.array([s.label for s in samples], np.int64))
+    previews = {}
+    for source in SOURCES:
+        mine = np.array([s.source == source for s in train])
+        previews[f"online:{source}"] = preview_grid(first.images[mine], first.labels[mine])
+    sources = [{"name": f"online:{source}", "train": int(sum(s.source == source for s in train)),
+                "test": len(held[source]), "weight": 1,
+                "writers": len({s.writer for s in train if s.source == source}),
+                "heldout_writers": len({s.writer for s in held[source]})}
+               for source in SOURCES]
+    empty = Split(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64))
+    return Dataset("online", first, empty, sources, holdout=holdout, renderer=renderer,
+                   previews=previews)
+
+
+def load_negatives(seed: int = 0, renderings: int = 3, count: int = 6000) -> Dataset:
+    """Drawings that are no digit (class 10); letters of unseen fonts held out."""
+    from trainer.negatives import NOT_A_DIGIT, negative_drawings, render_letters
+
+    drawings = negative_drawings(count, seed)
+    first, renderer = rendered("negatives", drawings, np.full(count, NOT_A_DIGIT), seed,
+                               renderings)
+    letters = render_letters(seed)
+    holdout = {"negatives:letters": Split(letters, np.full(len(letters), NOT_A_DIGIT, np.int64))}
+    empty = Split(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64))
+    return Dataset("negatives", first, empty,
+                   [{"name": "negatives", "train": count, "test": len(letters), "weight": 1}],
+                   holdout=holdout, renderer=renderer,
+                   previews={"negatives": preview_grid(first.images, first.labels, per_class=40)})
+
+
+def preview_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> str:
+    """Training images, one row per class, as a base64 PNG (a look at the data)."""
+    import base64
+
+    from trainer.preprocessing import to_png
+
+    rows = []
+    for label in np.unique(labels):
+        picked = images[labels == label][:per_class]
+        row = np.zeros((28, 28 * per_class), np.float32)
+        for i, image in enumerate(picked):
+            row[:, 28 * i: 28 * (i + 1)] = image
+        rows.append(row)
+    if not rows:
+        return ""
+    return base64.b64encode(to_png(np.concatenate(rows))).decode()
 
 
 def load_named(name: str, *, data_dir=None, csv_path=None, seed: int = 0,
-               feedback: Dataset | None = None) -> Dataset:
+               feedback: Dataset | None = None, negatives: int = 6000) -> Dataset:
     """One dataset by its name (see DATASETS)."""
     if name == "mnist":
         return load_mnist(data_dir)
@@ -276,6 +374,10 @@ def load_named(name: str, *, data_dir=None, csv_path=None, seed: int = 0,
         if not csv_path:
             raise DatasetError("the csv dataset needs a file: pass --csv PATH")
         return load_csv(csv_path, seed)
+    if name == "online":
+        return load_online(seed)
+    if name == "negatives":
+        return load_negatives(seed, count=negatives)
     if name == "feedback":
         if feedback is None or len(feedback.train) + len(feedback.test) == 0:
             raise DatasetError("the feedback dataset is empty: no confirmed flagged drawings yet")

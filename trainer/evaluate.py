@@ -78,5 +78,25 @@ def confident_mistakes(images: np.ndarray, labels: np.ndarray, probabilities: np
     } for i in order]
 
 
+def set_scores(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """A held-out set judged as served: digit accuracy and the verdicts' shares.
+
+    `probabilities` are calibrated. Digits count as read right when the top
+    digit is right; a set of non-digits (label 10) only has a refusal rate.
+    """
+    from trainer.calibration import NOT_A_DIGIT, verdicts
+
+    labels = np.asarray(labels, np.int64)
+    said = verdicts(probabilities)
+    share = {v: (sum(s == v for s in said) / len(said)) if said else None
+             for v in ("sure", "unsure", "not_a_digit")}
+    digits = labels != NOT_A_DIGIT
+    accuracy = None
+    if digits.any():
+        accuracy = float((probabilities[digits, :10].argmax(1) == labels[digits]).mean())
+    return {"samples": int(len(labels)), "accuracy": accuracy,
+            "refused": share["not_a_digit"], "unsure": share["unsure"]}
+
+
 def label_distribution(labels: np.ndarray) -> list[int]:
     return np.bincount(np.asarray(labels, dtype=np.int64), minlength=10)[:10].tolist()

@@ -19,15 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from trainer.datasets import Dataset, DatasetError, Split, load_named, mix
+from trainer.online import CREDITS as ONLINE_CREDITS
 from trainer.train import TrainConfig
 
 PROFILES: dict[str, TrainConfig] = {
     # Small network, no augmentation, three epochs: a check in about a minute.
     "quick": TrainConfig(epochs=3, polish_epochs=0, batch_size=128, lr=3e-3, val_split=0.0,
-                         augment=False, width=16, first_stage_convs=1),
+                         augment=False, width=16, first_stage_convs=1, min_steps=400),
     # The bundled model's recipe: heavy augmentation for drawn digits, then a
     # short polish at a low learning rate.
-    "full": TrainConfig(),
+    "full": TrainConfig(min_steps=1500),
 }
 BASELINE_SAMPLE = {"quick": 2_000, "full": 10_000}
 
@@ -43,6 +44,11 @@ class RunSpec:
     baselines: bool = True
     baseline_sample: int = 10_000
     feedback_weight: int = 10
+    # Each drawing of the online writers appears this often per epoch, each
+    # time rendered anew.
+    online_weight: int = 3
+    # How many drawings that are no digit the negatives dataset makes.
+    negatives: int = 6000
     data_dir: str | None = None
     csv_path: str | None = None
     out_dir: str | None = None
@@ -52,7 +58,9 @@ class RunSpec:
         return {"profile": self.profile, **asdict(self.config), "kfold": self.kfold,
                 "train_cnn": self.train_cnn, "baselines": self.baselines,
                 "baseline_sample": self.baseline_sample,
-                "feedback_weight": self.feedback_weight if "feedback" in self.datasets else None}
+                "feedback_weight": self.feedback_weight if "feedback" in self.datasets else None,
+                "online_weight": self.online_weight if "online" in self.datasets else None,
+                "negatives": self.negatives if "negatives" in self.datasets else None}
 
 
 def profile_config(profile: str, **overrides) -> TrainConfig:
@@ -77,15 +85,18 @@ class Reporter:
 def load_data(spec: RunSpec, feedback: Dataset | None = None) -> Dataset:
     """The datasets named in the spec; later ones are mixed into the first.
 
-    Feedback drawings are few, so they repeat `feedback_weight` times.
+    Feedback drawings are few, so they repeat `feedback_weight` times; the
+    online writers' drawings `online_weight` times, each a new rendering.
     """
     if not spec.datasets:
         raise DatasetError("no dataset given")
     loaded = [load_named(name, data_dir=spec.data_dir, csv_path=spec.csv_path,
-                         seed=spec.config.seed, feedback=feedback) for name in spec.datasets]
+                         seed=spec.config.seed, feedback=feedback, negatives=spec.negatives)
+              for name in spec.datasets]
     data = loaded[0]
+    weights = {"feedback": spec.feedback_weight, "online": spec.online_weight}
     for name, extra in zip(spec.datasets[1:], loaded[1:]):
-        data = mix(data, extra, spec.feedback_weight if name == "feedback" else 1)
+        data = mix(data, extra, weights.get(name, 1))
     if len(data.train) == 0 or len(data.test) == 0:
         raise DatasetError(f"{data.name} needs both training and test images")
     return data
@@ -140,9 +151,47 @@ def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) ->
             "std": float(accuracies.std(ddof=1))}
 
 
+def judge(probabilities_of, data: Dataset, result) -> dict:
+    """Calibrate on the validation images, then measure every held-out set.
+
+    `probabilities_of(images)` runs the model. Returns the calibration (the
+    temperature, ECE before and after, reliability bins) and per-set scores.
+    """
+    from trainer.calibration import apply_temperature, fit_temperature, reliability
+    from trainer.evaluate import set_scores
+
+    temperature = 1.0
+    if result.val_probabilities is not None:
+        temperature = fit_temperature(result.val_probabilities, result.val_labels)
+    sets = {"test": (result.test_probabilities, data.test.labels)}
+    for name, split in data.holdout.items():
+        sets[name] = (probabilities_of(split.images), split.labels)
+    scores, ece = {}, {}
+    for name, (probs, labels) in sets.items():
+        calibrated = apply_temperature(probs, temperature)
+        scores[name] = set_scores(calibrated, labels)
+        digits = labels < 10
+        if digits.any():
+            ece[name] = {"before": reliability(probs[digits], labels[digits]),
+                         "after": reliability(calibrated[digits], labels[digits])}
+    # The reliability diagram: people the model never saw, where there are some.
+    shown = next((n for n in ece if n.startswith("online:")), "test")
+    calibration = {
+        "temperature": temperature,
+        "fitted_on": int(len(result.val_labels)) if result.val_labels is not None else 0,
+        "ece": {n: {"before": e["before"]["ece"], "after": e["after"]["ece"]}
+                for n, e in ece.items()},
+        "reliability": {"set": shown, "before": ece[shown]["before"]["bins"],
+                        "after": ece[shown]["after"]["bins"]} if shown in ece else None,
+    }
+    return {"calibration": calibration, "holdout": {n: scores[n] for n in data.holdout},
+            "test_verdicts": scores["test"]}
+
+
 def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> dict:
     """Run everything the spec asks for; return the run record."""
     from trainer.baselines import run_baselines
+    from trainer.calibration import digit_probabilities
     from trainer.evaluate import classification_metrics, confident_mistakes, label_distribution
 
     reporter = reporter or Reporter()
@@ -157,7 +206,7 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
     reporter.data(record)
     if spec.train_cnn:
         from trainer.export import export_model
-        from trainer.train import train
+        from trainer.train import predict_probabilities, train
 
         reporter.phase("training")
         result = train(data, spec.config, on_epoch=lambda row: reporter.epoch({**row, "fold": None}))
@@ -167,8 +216,12 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
         record["param_count"] = int(result.model.count_params())
         reporter.phase("evaluating")
         probs = result.test_probabilities
-        record["metrics"] = classification_metrics(data.test.labels, probs)
-        record["mistakes"] = confident_mistakes(data.test.images, data.test.labels, probs)
+        record["metrics"] = classification_metrics(data.test.labels, digit_probabilities(probs))
+        record["mistakes"] = confident_mistakes(data.test.images, data.test.labels,
+                                                digit_probabilities(probs))
+        judged = judge(lambda images: predict_probabilities(result.model, images), data, result)
+        record["metrics"].update(judged)
+        record["metrics"]["previews"] = data.previews
         if spec.kfold:
             record["kfold"] = kfold_scores(data, spec.config, spec.kfold, reporter)
         if spec.out_dir:
@@ -179,12 +232,23 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
                 "train_seconds": record["train_seconds"], "run_name": spec.name,
                 "datasets": record["datasets"], "config": asdict(spec.config),
                 "history": result.history,
-            })
+                "classes": int(probs.shape[1]),
+                "temperature": judged["calibration"]["temperature"],
+                "holdout": judged["holdout"],
+                **({"credits": ONLINE_CREDITS} if "online" in spec.datasets else {}),
+            }, representative=data.train.images[::97],
+               int8_sets={"test": (data.test.images, data.test.labels),
+                          **{n: (h.images, h.labels) for n, h in data.holdout.items()}})
             record["artifacts"] = {"version": meta["version"], "dir": str(spec.out_dir),
-                                   "files": meta["files"]}
+                                   "files": meta["files"], "serve": meta.get("serve")}
+            if "quantized" in meta:
+                record["metrics"]["quantized"] = meta["quantized"]
     if spec.baselines:
         reporter.phase("baselines")
-        record["baselines"] = run_baselines(data, spec.baseline_sample, spec.config.seed,
+        # Baselines learn digits; drawings that are no digit are the CNN's alone.
+        digits = Dataset(data.name, Split(data.train.images[data.train.labels < 10],
+                                          data.train.labels[data.train.labels < 10]), data.test)
+        record["baselines"] = run_baselines(digits, spec.baseline_sample, spec.config.seed,
                                             on_result=reporter.baseline)
     record["duration_seconds"] = round(time.monotonic() - started, 1)
     return record

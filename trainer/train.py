@@ -1,4 +1,12 @@
-"""Train the CNN on MNIST: prepare data, build, train, evaluate, export."""
+"""Train the CNN: prepare data, build, train, evaluate, export.
+
+Two things keep small datasets from breaking training (the seeds' UCI digits,
+a CSV of a few thousand rows): every run takes at least `min_steps` optimiser
+steps (more epochs when the data is short), and after training the batch-norm
+statistics are measured exactly on the training images. Keras keeps them as a
+moving average that needs hundreds of steps to forget its initial values; a
+short run otherwise serves a network that scored 98% in training at chance.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +41,11 @@ class TrainConfig:
     # Fine-tuning: keep the batch-norm statistics learnt on MNIST, so a few
     # repeated drawings in every batch do not shift them.
     freeze_batchnorm: bool = False
+    # Short datasets train for more epochs, so that every run takes at least
+    # this many optimiser steps (0: exactly `epochs`).
+    min_steps: int = 0
+    # Networks trained with seeds seed, seed+1, ...; served as their average.
+    ensemble: int = 1
 
 
 @dataclass
@@ -43,27 +56,39 @@ class TrainResult:
     test_loss: float = 0.0
     seconds: float = 0.0
     test_probabilities: np.ndarray | None = None
+    # The validation images' probabilities and labels: what calibration is fitted on.
+    val_probabilities: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
 
 
 EpochCallback = Callable[[dict], None]
 
 
-def _datasets(data: Dataset, cfg: TrainConfig, light: bool = False):
+def validation_indices(size: int, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(validation, training) indices of a training split, fixed by the seed."""
+    order = np.random.default_rng(cfg.seed).permutation(size)
+    n_val = int(round(size * cfg.val_split))
+    return order[:n_val], order[n_val:]
+
+
+def _datasets(data: Dataset, cfg: TrainConfig, light: bool = False, epoch: int = 0):
+    """The epoch's training batches (augmented) and the validation images.
+
+    The validation indices depend only on the seed: drawn data is rendered
+    anew for each epoch, but a sample is always on the same side.
+    """
     import tensorflow as tf
 
     from trainer.augment import LIGHT, AugmentConfig, augment_batch
 
     aug_cfg = LIGHT if light else AugmentConfig()
-
-    rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(len(data.train))
-    n_val = int(round(len(order) * cfg.val_split))
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    x = data.train.images[..., None]
-    y = data.train.labels
+    split = data.train_for_epoch(epoch)
+    val_idx, train_idx = validation_indices(len(split), cfg)
+    x = split.images[..., None]
+    y = split.labels
     train = (
         tf.data.Dataset.from_tensor_slices((x[train_idx], y[train_idx]))
-        .shuffle(len(train_idx), seed=cfg.seed, reshuffle_each_iteration=True)
+        .shuffle(len(train_idx), seed=cfg.seed + epoch, reshuffle_each_iteration=True)
         .batch(cfg.batch_size)
     )
     if cfg.augment:
@@ -71,21 +96,112 @@ def _datasets(data: Dataset, cfg: TrainConfig, light: bool = False):
                           num_parallel_calls=tf.data.AUTOTUNE)
     train = train.prefetch(tf.data.AUTOTUNE)
     val = None
-    if n_val:
+    if len(val_idx):
         val = tf.data.Dataset.from_tensor_slices((x[val_idx], y[val_idx])).batch(512)
     return train, val, len(train_idx)
 
 
+def class_count(data: Dataset) -> int:
+    """Ten digits, plus "not a digit" when the data has such drawings."""
+    from trainer.negatives import NOT_A_DIGIT
+
+    return 11 if (data.train.labels == NOT_A_DIGIT).any() else 10
+
+
+def epochs_for(cfg: TrainConfig, steps_per_epoch: int) -> int:
+    """The profile's epochs, or more when the data is too short for min_steps."""
+    if not cfg.epochs:
+        return 0
+    return max(cfg.epochs, math.ceil(cfg.min_steps / max(1, steps_per_epoch)))
+
+
+def all_layers(model):
+    """Every layer, including those inside nested models (an ensemble's members)."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from all_layers(layer)
+
+
+def recalibrate_batchnorm(model, images: np.ndarray, batch: int = 1024,
+                          limit: int = 16_384, seed: int = 0) -> None:
+    """Set every batch-norm layer's statistics to their exact training-set values.
+
+    A running mean over up to `limit` training images, in training mode
+    (dropout as in training), replaces Keras's moving average.
+    """
+    import keras
+
+    norms = [layer for layer in all_layers(model)
+             if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    if not norms or not len(images):
+        return
+    pick = np.random.default_rng(seed).permutation(len(images))[:limit]
+    saved = [layer.momentum for layer in norms]
+    try:
+        for i, start in enumerate(range(0, len(pick), batch)):
+            for layer in norms:
+                layer.momentum = i / (i + 1)  # an exact running mean of the chunks
+            chunk = images[np.sort(pick[start:start + batch])][..., None]
+            model(chunk, training=True)
+    finally:
+        for layer, momentum in zip(norms, saved):
+            layer.momentum = momentum
+
+
 def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> TrainResult:
-    """Train a fresh model with a one-cycle learning rate; evaluate on the test split."""
+    """Train `cfg.ensemble` networks (one by default); evaluate their average on the test split."""
+    import keras
+
+    result = TrainResult(model=None)
+    started = time.monotonic()
+    members = []
+    for member in range(max(1, cfg.ensemble)):
+        members.append(_train_one(data, cfg, result, on_epoch,
+                                  member, max(1, cfg.ensemble)))
+    if len(members) == 1:
+        model = members[0]
+    else:
+        inputs = keras.Input(shape=(28, 28, 1), name="image")
+        for i, member in enumerate(members):
+            member.name = f"member{i + 1}"
+        outputs = keras.layers.Average(name="probabilities")([m(inputs) for m in members])
+        model = keras.Model(inputs, outputs, name="digitpad_ensemble")
+    result.model = model
+    result.seconds = time.monotonic() - started
+    split = data.train_for_epoch(0)
+    val_idx, _ = validation_indices(len(split), cfg)
+    if len(val_idx):
+        result.val_probabilities = predict_probabilities(model, split.images[val_idx])
+        result.val_labels = split.labels[val_idx]
+    if len(data.test):
+        probs = predict_probabilities(model, data.test.images)
+        result.test_probabilities = probs
+        result.test_accuracy = float((probs[:, :10].argmax(1) == data.test.labels).mean())
+        picked = probs[np.arange(len(probs)), data.test.labels]
+        result.test_loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+    return result
+
+
+def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
+    """The model's output for (n, 28, 28) images, in batches (no Keras predict loop)."""
+    outs = [np.asarray(model(images[i:i + 1000][..., None], training=False))
+            for i in range(0, len(images), 1000)]
+    return np.concatenate(outs) if outs else np.zeros((0, 10), np.float32)
+
+
+def _train_one(data: Dataset, cfg: TrainConfig, result: TrainResult,
+               on_epoch: EpochCallback | None, member: int, members: int):
     import keras
 
     from trainer.model import build_model
 
-    keras.utils.set_random_seed(cfg.seed)
+    # Members differ in their seed; all keep the same validation images out.
+    keras.utils.set_random_seed(cfg.seed + member)
     train_ds, val_ds, n_train = _datasets(data, cfg)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    steps = steps_per_epoch * cfg.epochs
+    epochs = epochs_for(cfg, steps_per_epoch)
+    steps = steps_per_epoch * epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=cfg.lr / 10,
         decay_steps=max(1, steps - steps // 10),
@@ -97,9 +213,9 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
         model = keras.saving.load_model(cfg.init_from)
     else:
         model = build_model(width=cfg.width, first_stage_convs=cfg.first_stage_convs,
-                            last_stage_convs=cfg.last_stage_convs)
+                            last_stage_convs=cfg.last_stage_convs, classes=class_count(data))
     if cfg.freeze_batchnorm:
-        for layer in model.layers:
+        for layer in all_layers(model):
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False
     model.compile(
@@ -107,9 +223,7 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    result = TrainResult(model=model)
-    started = time.monotonic()
-    total_epochs = cfg.epochs + cfg.polish_epochs
+    total_epochs = (epochs + cfg.polish_epochs) * members
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -119,7 +233,7 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
             logs = logs or {}
             seconds = time.monotonic() - self.t0
             row = {
-                "epoch": epoch + 1,
+                "epoch": len(result.history) + 1,
                 "loss": float(logs.get("loss", float("nan"))),
                 "accuracy": float(logs.get("accuracy", float("nan"))),
                 "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
@@ -128,30 +242,36 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
                 "seconds": seconds,
                 "eta_seconds": seconds * (total_epochs - len(result.history) - 1),
             }
-            row["epoch"] = len(result.history) + 1
+            if members > 1:
+                row["member"] = member + 1
             result.history.append(row)
             if on_epoch:
                 on_epoch(row)
 
-    if cfg.epochs:
-        model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=0, shuffle=False,
-                  callbacks=[Progress()])
+    def fit(count: int, light: bool, first: tuple | None = None) -> None:
+        """`count` epochs; drawn data gets a fresh rendering for each."""
+        if data.renderer is None:
+            datasets = first or _datasets(data, cfg, light=light)
+            model.fit(datasets[0], validation_data=datasets[1], epochs=count, verbose=0,
+                      shuffle=False, callbacks=[Progress()])
+            return
+        for epoch in range(count):
+            index = len(result.history)
+            datasets = first if (first and epoch == 0) else _datasets(data, cfg, light, index)
+            model.fit(datasets[0], validation_data=datasets[1], epochs=1, verbose=0,
+                      shuffle=False, callbacks=[Progress()])
+
+    if epochs:
+        fit(epochs, light=False, first=(train_ds, val_ds))
     if cfg.polish_epochs:
-        light_ds, _, _ = _datasets(data, cfg, light=True)
         polish = keras.optimizers.schedules.CosineDecay(
             cfg.lr / 20, steps_per_epoch * cfg.polish_epochs, alpha=0.01)
         model.compile(optimizer=keras.optimizers.Adam(polish),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        model.fit(light_ds, validation_data=val_ds, epochs=cfg.polish_epochs, verbose=0, shuffle=False,
-                  callbacks=[Progress()])
-    result.seconds = time.monotonic() - started
-    if len(data.test):
-        probs = model.predict(data.test.images[..., None], batch_size=1000, verbose=0)
-        result.test_probabilities = probs
-        result.test_accuracy = float((probs.argmax(1) == data.test.labels).mean())
-        picked = probs[np.arange(len(probs)), data.test.labels]
-        result.test_loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
-    return result
+        fit(cfg.polish_epochs, light=True)
+    if not cfg.freeze_batchnorm:
+        recalibrate_batchnorm(model, data.train_for_epoch(0).images, seed=cfg.seed)
+    return model
 
 
 def print_epoch(row: dict) -> None:

@@ -174,10 +174,18 @@ def run_detail(run_id: int):
                       for b in baselines],
         "label_distribution": list(run.label_distribution or []),
     }
+    calibration = service.calibration(run)
+    reliability = calibration and calibration["reliability"]
+    if reliability:
+        page_data["reliability"] = {"label": reliability["label"],
+                                    "before": reliability["before"],
+                                    "after": reliability["after"]}
     return render_template(
         "dashboard/run.html", run=run, live=live, summary=service.summary(run),
         is_active=bool(model["version"]) and run.model_version == model["version"],
         history=history, confusion=service.confusion(run), baselines=baselines, gate=service.gate(run),
+        held_out=service.held_out(run), calibration=calibration,
+        previews=service.previews(run), quantized=service.quantized(run),
         artifacts=service.artifacts(run, _project_root()), run_date=service.run_date(run),
         active_run=service.run_with_version(model["version"]), page_data=page_data)
 

@@ -6,12 +6,15 @@ import base64
 import json
 from dataclasses import dataclass
 
+import numpy as np
+
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import Flag, Prediction
 from app.services.drawings import Drawing
+from trainer.calibration import NOT_A_DIGIT, digit_probabilities, verdict
 from trainer.preprocessing import to_png
 
 
@@ -37,16 +40,25 @@ class Result:
     probabilities: list[float]
     model_version: str
     input_png: bytes
+    verdict: str = "sure"
+    alternatives: tuple[int, ...] = ()
+    not_a_digit: float | None = None
 
     def as_json(self) -> dict:
-        return {
+        body = {
             "prediction_id": self.prediction_id,
             "digit": self.digit,
             "confidence": self.confidence,
             "probabilities": self.probabilities,
+            "verdict": self.verdict,
             "model_version": self.model_version,
             "preprocessed": "data:image/png;base64," + base64.b64encode(self.input_png).decode(),
         }
+        if self.verdict == "unsure":
+            body["alternatives"] = list(self.alternatives)
+        if self.not_a_digit is not None:
+            body["not_a_digit_probability"] = self.not_a_digit
+        return body
 
 
 def predictor():
@@ -59,9 +71,13 @@ def predictor():
 def predict(drawing: Drawing, store: bool = True) -> Result:
     """Run the model on a drawing; store the prediction unless told not to."""
     model = predictor()
-    probs = model.probabilities(drawing.mnist)
-    probabilities = [round(float(p), 6) for p in probs]
-    digit = int(probs.argmax())
+    calibrated = model.probabilities(drawing.mnist)
+    said, alternatives = verdict(calibrated)
+    # The digits' bars: how likely each digit is, if the drawing is a digit.
+    probabilities = [round(float(p), 6) for p in digit_probabilities(calibrated)]
+    digit = int(np.argmax(probabilities))
+    not_a_digit = (round(float(calibrated[NOT_A_DIGIT]), 6)
+                   if len(calibrated) > NOT_A_DIGIT else None)
     input_png = to_png(drawing.mnist)
     prediction_id = None
     if store:
@@ -73,12 +89,13 @@ def predict(drawing: Drawing, store: bool = True) -> Result:
             confidence=probabilities[digit],
             probabilities_json=json.dumps(probabilities),
             model_version=model.info.version,
+            verdict=said,
         )
         db.session.add(row)
         _commit()
         prediction_id = row.id
     return Result(prediction_id, digit, probabilities[digit], probabilities,
-                  model.info.version, input_png)
+                  model.info.version, input_png, said, tuple(alternatives), not_a_digit)
 
 
 def flag(prediction_id: int, label: int) -> Flag | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.calibration import apply_temperature
+
 log = logging.getLogger(__name__)
 
 
@@ -28,23 +30,34 @@ class ModelInfo:
     version: str
     path: str
     test_accuracy: float | None
+    # Calibration fitted at training time (1.0: none); 11 classes when the
+    # model also says "not a digit".
+    temperature: float = 1.0
+    classes: int = 10
 
 
 class Predictor:
-    """A loaded .tflite model that maps 28x28 images to ten probabilities."""
+    """A loaded .tflite model: 28x28 images to calibrated probabilities.
+
+    model.json names the served file ("serve": the float or the int8 model)
+    and the temperature that calibrates its output.
+    """
 
     def __init__(self, model_dir: str | os.PathLike):
         from ai_edge_litert.interpreter import Interpreter
 
         directory = Path(model_dir)
-        tflite = directory / "model.tflite"
         meta_path = directory / "model.json"
         try:
             meta = json.loads(meta_path.read_text())
+            served = str(meta.get("serve", "model.tflite"))
+            if "/" in served or served.startswith("."):
+                raise ValueError(f"served file {served!r} is not a plain file name")
+            tflite = directory / served
             content = tflite.read_bytes()
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"cannot read the model in {directory}: {exc}") from exc
-        expected = meta.get("files", {}).get("model.tflite", {}).get("sha256")
+        expected = meta.get("files", {}).get(served, {}).get("sha256")
         if expected and hashlib.sha256(content).hexdigest() != expected:
             raise ModelUnavailable(f"{tflite} does not match its recorded checksum")
         try:
@@ -53,16 +66,19 @@ class Predictor:
         except (RuntimeError, ValueError) as exc:
             raise ModelUnavailable(f"{tflite} is not a valid model: {exc}") from exc
         self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        output = self._interpreter.get_output_details()[0]
+        self._output = output["index"]
         self._lock = threading.Lock()
         self.info = ModelInfo(
             version=str(meta.get("version", "unknown")),
             path=str(directory),
             test_accuracy=meta.get("test_accuracy"),
+            temperature=float(meta.get("temperature") or 1.0),
+            classes=int(output["shape"][-1]),
         )
 
-    def probabilities(self, image: np.ndarray) -> np.ndarray:
-        """Ten probabilities for one 28x28 float image, white ink on black."""
+    def raw_probabilities(self, image: np.ndarray) -> np.ndarray:
+        """The network's own output for one 28x28 float image, white ink on black."""
         batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)
         # An interpreter is not thread-safe; gunicorn threads share this one.
         with self._lock:
@@ -70,6 +86,10 @@ class Predictor:
             self._interpreter.invoke()
             out = self._interpreter.get_tensor(self._output)[0].copy()
         return out.astype(np.float64)
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities: ten digits, then "not a digit" if the model has it."""
+        return apply_temperature(self.raw_probabilities(image), self.info.temperature)
 
 
 _cache: dict[str, tuple[int, Predictor]] = {}

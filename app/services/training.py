@@ -8,6 +8,7 @@ error, when anything goes wrong.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ from app.models import BaselineResult, Flag, RunEpoch, TrainingRun
 from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
 from trainer.experiment import Reporter, RunSpec
+from trainer.train import epochs_for
 
 Echo = Callable[[str], None]
 # One flag in five is held out of training to measure what retraining taught;
@@ -38,10 +40,16 @@ def default_name(spec: RunSpec) -> str:
     return f"{spec.profile}-{'+'.join(spec.datasets)}-{stamp}"
 
 
-def total_epochs(spec: RunSpec) -> int:
+def total_epochs(spec: RunSpec, train_size: int | None = None) -> int:
+    """Epochs the run will take (known exactly once the data's size is known)."""
     if not spec.train_cnn:
         return 0
-    return (spec.config.epochs + spec.config.polish_epochs) * (1 + spec.kfold)
+    cfg = spec.config
+    epochs = cfg.epochs
+    if train_size is not None:
+        steps = math.ceil(train_size * (1 - cfg.val_split) / cfg.batch_size)
+        epochs = epochs_for(cfg, steps)
+    return (epochs + cfg.polish_epochs) * max(1, cfg.ensemble) * (1 + spec.kfold)
 
 
 def create_run(spec: RunSpec) -> TrainingRun:
@@ -80,9 +88,10 @@ def feedback_dataset(statuses: tuple[str, ...] = ("confirmed",)) -> Dataset:
 class DatabaseReporter(Reporter):
     """Writes a run's progress into its row as it happens (pages poll it)."""
 
-    def __init__(self, run: TrainingRun, echo: Echo | None = None):
+    def __init__(self, run: TrainingRun, echo: Echo | None = None, spec: RunSpec | None = None):
         self.run = run
         self.echo = echo or (lambda line: None)
+        self.spec = spec
 
     def phase(self, text: str) -> None:
         self.run.phase = text
@@ -95,6 +104,8 @@ class DatabaseReporter(Reporter):
         run.train_size, run.test_size = info["train_size"], info["test_size"]
         run.label_distribution = info["label_distribution"]
         run.versions = info["versions"]
+        if self.spec is not None:  # short datasets take more epochs (min_steps)
+            run.total_epochs = total_epochs(self.spec, run.train_size)
         db.session.commit()
         sources = ", ".join(f"{d['name']} ({d['train']} train, {d['test']} test"
                             + (f", weight {d['weight']}" if d.get("weight", 1) != 1 else "") + ")"
@@ -143,7 +154,7 @@ def execute_run(run: TrainingRun, spec: RunSpec, echo: Echo | None = None,
 
     run.status, run.started_at, run.phase = "running", datetime.now(timezone.utc), "loading data"
     db.session.commit()
-    reporter = DatabaseReporter(run, echo)
+    reporter = DatabaseReporter(run, echo, spec)
     try:
         if spec.out_dir is None and spec.train_cnn:
             version = spec.version or f"cnn-{run.id}-{run.started_at:%Y%m%d-%H%M%S}"

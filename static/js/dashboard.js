@@ -1,5 +1,6 @@
 // DigitPad dashboard: sortable run table, compare picker, live progress of
-// running runs, Chart.js charts, and the confusion matrix's count/rate toggle.
+// running runs, Chart.js charts (the reliability diagram among them), and the
+// confusion matrix's count/rate toggle.
 // Page data comes from <script type="application/json"> blocks:
 //   #dashboard-data (run list), #run-data (one run), #compare-data (comparison).
 (function () {
@@ -285,6 +286,59 @@
     return dec(v, 4);
   };
 
+  // Reliability diagram: each bin's accuracy at its mean confidence, before and
+  // after calibration, against the diagonal where accuracy equals confidence.
+  function reliabilityPoints(bins) {
+    return (bins || []).filter(function (b) {
+      return b && b.count > 0 && isNum(b.accuracy);
+    }).map(function (b) {
+      const x = isNum(b.confidence) ? b.confidence : (b.lo + b.hi) / 2;
+      return { x: x, y: b.accuracy, count: b.count, lo: b.lo, hi: b.hi };
+    });
+  }
+
+  function reliabilityChart(canvas, data) {
+    const points = function (label, bins, index) {
+      return lineDataset(label, [], index, { data: reliabilityPoints(bins), tension: 0, pointRadius: 3.5 });
+    };
+    const diagonal = {
+      label: "perfectly calibrated",
+      data: [{ x: 0, y: 0 }, { x: 1, y: 1 }],
+      borderColor: PALETTE[6],
+      backgroundColor: PALETTE[6],
+      borderDash: DASHES[2],
+      borderWidth: 1.5,
+      pointRadius: 0,
+      pointHoverRadius: 0,
+      pointStyle: "line",
+    };
+    const axis = function (title) {
+      return { type: "linear", min: 0, max: 1, title: { display: true, text: title }, ticks: { callback: function (v) { return pct(v, 0); } } };
+    };
+    return new window.Chart(canvas, {
+      type: "line",
+      data: { datasets: [points("after calibration", data.after, 0), points("before calibration", data.before, 1), diagonal] },
+      options: {
+        interaction: { mode: "nearest", intersect: false },
+        scales: { x: axis("confidence (mean of each bin)"), y: axis("accuracy") },
+        plugins: {
+          tooltip: {
+            filter: function (item) {
+              return item.raw && item.raw.count !== undefined;
+            },
+            callbacks: {
+              label: function (ctx) {
+                const p = ctx.raw;
+                return ctx.dataset.label + ": " + pct(p.y, 1) + " right at " + pct(p.x, 1) + " confidence (" +
+                  p.count.toLocaleString("en") + " images, bin " + pct(p.lo, 0) + "–" + pct(p.hi, 0) + ")";
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
   // ------------------------------------------------------------ run page
   function mainEpochs(rows) {
     return rows.filter(function (row) {
@@ -386,6 +440,8 @@
           data.baselines.map(function (b, i) { return b.is_cnn ? PALETTE[0] : PALETTE[1 + ((i - 1) % 5 + 5) % 5]; }),
           "test accuracy", pctTick, "", pctTip);
       }
+      const reliabilityCanvas = document.getElementById("chart-reliability");
+      if (reliabilityCanvas && data.reliability) reliabilityChart(reliabilityCanvas, data.reliability);
       const labelCanvas = document.getElementById("chart-labels");
       if (labelCanvas && data.label_distribution.length) {
         barChart(labelCanvas,
