@@ -42,6 +42,8 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.stress
 	$(BIN)/python -m tests.benchmarks.latency
 	$(BIN)/python -m tests.benchmarks.training
+	$(BIN)/python -m tests.benchmarks.online
+	$(BIN)/python -m tests.benchmarks.small_datasets
 
 clean:
 	rm -rf $(VENV) .pytest_cache

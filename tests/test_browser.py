@@ -13,7 +13,8 @@ from app.extensions import db
 from app.models import Flag, Prediction
 
 pytestmark = pytest.mark.browser
-SCREENSHOT = Path(__file__).resolve().parent.parent / "static" / "img" / "screenshot.png"
+# Screenshots go to an ignored folder; README images are refreshed on purpose.
+SCREENSHOT = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshot.png"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

@@ -17,7 +17,8 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, browser, live_server  # 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_RUN = ROOT / "models" / "default" / "run.json"
-DASHBOARD_SHOT = ROOT / "static" / "img" / "dashboard.png"
+# Screenshots go to an ignored folder; README images are refreshed on purpose.
+DASHBOARD_SHOT = ROOT / "test-artifacts" / "dashboard.png"
 PASSWORD = "review them all"
 
 CANVAS_INK = """(id) => {
@@ -57,6 +58,7 @@ def test_run_page_draws_its_charts(app, live_server, browser):  # noqa: F811
     page.locator("#confusion-toggle").click()
     assert cell.text_content().strip() == count
     page.evaluate("window.scrollTo(0, 0)")
+    DASHBOARD_SHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DASHBOARD_SHOT), full_page=False)
     assert DASHBOARD_SHOT.stat().st_size > 20_000
     assert not errors, errors

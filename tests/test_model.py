@@ -29,20 +29,34 @@ def test_bundled_model_files_match_their_metadata():
 def test_bundled_model_is_accurate_on_fixture_digits(mnist_sample):
     images, labels = mnist_sample
     predictor = Predictor(MODEL_DIR)
-    predicted = np.array([predictor.probabilities(im).argmax() for im in images])
+    predicted = np.array([predictor.probabilities(im)[:10].argmax() for im in images])
     assert (predicted == labels).mean() >= 0.985
 
 
 def test_tflite_and_keras_models_agree(mnist_sample):
     import keras
 
+    from trainer.export import MODEL_TFLITE, tflite_probabilities
+
     images, _ = mnist_sample
-    predictor = Predictor(MODEL_DIR)
-    lite = np.stack([predictor.probabilities(im) for im in images[:100]])
     model = keras.saving.load_model(MODEL_DIR / "model.keras")
-    full = model(images[:100, ..., None], training=False).numpy()
+    full = model(images[:200, ..., None], training=False).numpy()
+    lite = tflite_probabilities((MODEL_DIR / MODEL_TFLITE).read_bytes(), images[:200])
     assert (lite.argmax(1) == full.argmax(1)).all()
     assert np.abs(lite - full).max() < 1e-3
+    # The served file (int8 when it lost nothing that counts) reads the same digits.
+    served = np.stack([Predictor(MODEL_DIR).raw_probabilities(im) for im in images[:200]])
+    assert (served.argmax(1) == full.argmax(1)).mean() >= 0.99
+    assert np.abs(served - full).max() < 0.1
+
+
+def test_bundled_model_credits_its_data_and_is_calibrated():
+    meta = json.loads((MODEL_DIR / "model.json").read_text())
+    assert "UJI Pen Characters" in meta["credits"] and "Alpaydin" in meta["credits"]
+    assert meta["classes"] == 11 and 0.3 < meta["temperature"] < 10
+    assert meta["serve"] in meta["files"]
+    for source in ("online:uji", "online:pendigits"):
+        assert meta["holdout"][source]["accuracy"] >= 0.98, source
 
 
 def test_corrupt_model_is_refused(tmp_path):
@@ -54,9 +68,10 @@ def test_corrupt_model_is_refused(tmp_path):
 
     copy = tmp_path / "model"
     shutil.copytree(MODEL_DIR, copy)
-    data = bytearray((copy / "model.tflite").read_bytes())
+    served = copy / json.loads((copy / "model.json").read_text()).get("serve", "model.tflite")
+    data = bytearray(served.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (copy / "model.tflite").write_bytes(bytes(data))
+    served.write_bytes(bytes(data))
     with pytest.raises(ModelUnavailable, match="checksum"):
         Predictor(copy)
 

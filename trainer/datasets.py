@@ -331,7 +331,8 @@ def load_online(seed: int = 0, renderings: int = 3, directory=None) -> Dataset:
 
 def load_negatives(seed: int = 0, renderings: int = 3, count: int = 6000) -> Dataset:
     """Drawings that are no digit (class 10); letters of unseen fonts held out."""
-    from trainer.negatives import NOT_A_DIGIT, negative_drawings, render_letters
+    from trainer.calibration import NOT_A_DIGIT
+    from trainer.negatives import negative_drawings, render_letters
 
     drawings = negative_drawings(count, seed)
     first, renderer = rendered("negatives", drawings, np.full(count, NOT_A_DIGIT), seed,

@@ -57,7 +57,7 @@ def to_tflite_int8(model, representative) -> bytes:
         return converter.convert()
 
 
-def tflite_probabilities(content: bytes, images) -> "np.ndarray":
+def tflite_probabilities(content: bytes, images):
     """Run a .tflite model over (n, 28, 28) images with LiteRT, as the app serves it."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter

@@ -21,7 +21,6 @@ import numpy as np
 LETTERS = "ACEFHKMNPRTUVWXYacefhkmnprtuvwx"
 TRAIN_FONTS = ("futural", "futuram", "rowmans", "scripts", "cursive", "timesi", "timesr")
 HELDOUT_FONTS = ("scriptc", "rowmand", "timesib")
-from trainer.calibration import NOT_A_DIGIT  # noqa: E402  (the class of drawings that are no digit)
 
 _glyph_cache: dict[tuple[str, str], list[np.ndarray]] = {}
 

@@ -103,7 +103,7 @@ def _datasets(data: Dataset, cfg: TrainConfig, light: bool = False, epoch: int =
 
 def class_count(data: Dataset) -> int:
     """Ten digits, plus "not a digit" when the data has such drawings."""
-    from trainer.negatives import NOT_A_DIGIT
+    from trainer.calibration import NOT_A_DIGIT
 
     return 11 if (data.train.labels == NOT_A_DIGIT).any() else 10
 

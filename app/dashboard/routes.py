@@ -10,6 +10,7 @@ from jinja2 import Undefined
 
 from app.dashboard import bp
 from app.services import dashboard as service
+from app.services import run_results
 from app.services.dashboard import DashboardError
 from app.services.registry import active_dir
 
@@ -174,7 +175,7 @@ def run_detail(run_id: int):
                       for b in baselines],
         "label_distribution": list(run.label_distribution or []),
     }
-    calibration = service.calibration(run)
+    calibration = run_results.calibration(run)
     reliability = calibration and calibration["reliability"]
     if reliability:
         page_data["reliability"] = {"label": reliability["label"],
@@ -184,8 +185,8 @@ def run_detail(run_id: int):
         "dashboard/run.html", run=run, live=live, summary=service.summary(run),
         is_active=bool(model["version"]) and run.model_version == model["version"],
         history=history, confusion=service.confusion(run), baselines=baselines, gate=service.gate(run),
-        held_out=service.held_out(run), calibration=calibration,
-        previews=service.previews(run), quantized=service.quantized(run),
+        held_out=run_results.held_out(run), calibration=calibration,
+        previews=run_results.previews(run), quantized=run_results.quantized(run),
         artifacts=service.artifacts(run, _project_root()), run_date=service.run_date(run),
         active_run=service.run_with_version(model["version"]), page_data=page_data)
 

@@ -8,6 +8,7 @@ flags, through LiteRT as they would be served, and the gate decides.
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +32,8 @@ from trainer.train import TrainConfig
 FINETUNE = TrainConfig(epochs=0, polish_epochs=2, val_split=0.0, augment=True,
                        freeze_batchnorm=True)
 FEEDBACK_WEIGHT = 20
+# Drawings that are no digit mixed into a retraining of a model that refuses them.
+RETRAIN_NEGATIVES = 2000
 
 
 class RetrainError(RuntimeError):
@@ -136,6 +139,11 @@ def execute(run: TrainingRun, echo=None) -> TrainingRun:
     active_path, active_name = active.path, active.version
     if not run.params.get("from_scratch"):
         spec.config.init_from = str(Path(active_path) / "model.keras")
+    if _classes(active_path) > 10 and "negatives" not in spec.datasets:
+        # The active model also refuses drawings that are no digit: keep showing
+        # it some, or learning the flags would teach it to forget that.
+        spec.datasets.append("negatives")
+        spec.negatives = RETRAIN_NEGATIVES
     used = [f.id for f in training_flags()]
 
     def finish(record: dict, data: Dataset) -> None:
@@ -167,6 +175,14 @@ def execute(run: TrainingRun, echo=None) -> TrainingRun:
 
     run.started_at = datetime.now(timezone.utc)
     return training.execute_run(run, spec, echo, finish=finish)
+
+
+def _classes(model_dir: str) -> int:
+    """How many classes a model folder's network has (10 when model.json does not say)."""
+    try:
+        return int(json.loads((Path(model_dir) / "model.json").read_text()).get("classes", 10))
+    except (OSError, ValueError, TypeError):
+        return 10
 
 
 def fail_interrupted() -> int:
