@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sqlite3
+import time
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from app.config import Config
 from app.extensions import csrf, db, migrate
@@ -48,6 +51,10 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("CANDIDATES_DIR"):
         app.config["CANDIDATES_DIR"] = str(Path(app.instance_path) / "models")
 
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    # Ids past SQLite's and PostgreSQL's 64-bit integers are no row: 404, not a crash.
+    app.url_map.converters["int"] = BoundedInt
     register_extensions(app)
     register_blueprints(app)
     from app.errors import register_error_handlers
@@ -57,6 +64,38 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     app.logger.setLevel(logging.INFO)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` for database ids: 0 to 2**63 - 1."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def instance_secret_key(instance: Path) -> str:
+    """The install's own session key: made at random on first start, kept in the instance folder.
+
+    No two installs share a key, and none is built in (a known key lets anyone
+    forge the admin's session).
+    """
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    for _ in range(50):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)  # another worker is writing it right now
+            continue
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
+    raise RuntimeError(f"{path} is empty: remove it, or set SECRET_KEY")
 
 
 def register_extensions(app: Flask) -> None:
@@ -85,9 +124,15 @@ def register_security_headers(app: Flask) -> None:
         # No inline scripts anywhere: the policy enforces it.
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
         return response
 
 

@@ -14,7 +14,8 @@ def _int(name: str, default: int) -> int:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # Unset: a random key made on first start and kept in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
     # None means a SQLite file in the instance folder (set in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 15}}

@@ -25,6 +25,14 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(error=messages.get(err.code, err.description)), err.code
         return err
 
+    @app.errorhandler(RecursionError)
+    def too_deep(err: RecursionError):
+        # JSON nested hundreds of levels deep exhausts the parser's stack.
+        message = "the JSON is nested too deeply"
+        if _wants_json():
+            return jsonify(error=message), 400
+        return message, 400
+
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
         app.logger.exception("unhandled error")

@@ -19,7 +19,7 @@ import io
 import math
 from dataclasses import dataclass
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 MNIST_SIZE = 28
 FIT_BOX = 20
@@ -37,6 +37,13 @@ STROKE_BAND = (1.3, 3.0)
 MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_STROKE_POINTS = 20_000
 MAX_STROKES = 500
+# Stroke points may lie this far outside the canvas (a share of its size):
+# enough for a pen that slips off the edge, little enough that drawing the
+# strokes stays cheap whatever the input.
+CANVAS_MARGIN = 0.5
+# The thinnest pen we render, in pixels of the rendering: thinner lines are
+# drawn point by point and cost far more than they tell.
+MIN_RENDER_WIDTH = 2
 
 
 class PreprocessError(ValueError):
@@ -86,7 +93,10 @@ def decode_image(data: bytes) -> Image.Image:
             probe.seek(0)
             image = probe.copy() if probe.format != "GIF" else probe.convert("RGBA")
             image.load()
-            image.info["source_format"] = probe.format
+            source_format = probe.format
+            # Phone photos are stored sideways with an EXIF note saying so.
+            image = ImageOps.exif_transpose(image)
+            image.info["source_format"] = source_format
     except PreprocessError:
         raise
     except Image.DecompressionBombError as exc:
@@ -137,7 +147,7 @@ def render_strokes(strokes: Strokes) -> np.ndarray:
     # Render at a modest resolution: enough detail for a 20x20 result.
     scale = min(1.0, 400.0 / max(width, height))
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
-    lw = max(1, round(line_width * scale))
+    lw = max(MIN_RENDER_WIDTH, round(line_width * scale))
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
     r = lw / 2
@@ -291,6 +301,8 @@ def parse_strokes(
         raise PreprocessError(f"too many strokes (at most {MAX_STROKES})")
     lines: list[list[tuple[float, float]]] = []
     count = 0
+    x_range = (-CANVAS_MARGIN * w, (1 + CANVAS_MARGIN) * w)
+    y_range = (-CANVAS_MARGIN * h, (1 + CANVAS_MARGIN) * h)
     for stroke in raw:
         if not isinstance(stroke, list):
             raise PreprocessError("each stroke must be a list of [x, y] points")
@@ -302,6 +314,8 @@ def parse_strokes(
             if not (isinstance(point, (list, tuple)) and len(point) == 2):
                 raise PreprocessError("each point must be a pair [x, y]")
             x, y = (_finite(v, "coordinates") for v in point)
+            if not (x_range[0] <= x <= x_range[1] and y_range[0] <= y <= y_range[1]):
+                raise PreprocessError("stroke points must lie on the canvas (or just off its edge)")
             line.append((x, y))
         if line:
             lines.append(line)
@@ -313,9 +327,13 @@ def parse_strokes(
 def _finite(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PreprocessError(f"{name} must be numbers")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise PreprocessError(f"{name} must be finite numbers") from None
+    if not math.isfinite(number):
         raise PreprocessError(f"{name} must be finite numbers")
-    return float(value)
+    return number
 
 
 def _positive_number(value: object, name: str) -> float:

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, redirect, request, session, url_for
 from werkzeug.security import check_password_hash
+
+
+def same_site_path(target: object, default: str) -> str:
+    """`target` if it is a plain path on this site, else `default`.
+
+    Never another host (`//evil`, `https://evil`), never a header-splitting
+    control character.
+    """
+    if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
+            and target.isprintable() and "\\" not in target):
+        parts = urlsplit(target)
+        if not parts.netloc and not parts.scheme:
+            return target
+    return default
 
 
 def admin_configured() -> bool:

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from app.auth import bp
-from app.auth.access import admin_configured, check_password
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect a login to another host."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.netloc and not parts.scheme:
-            return target
-    return url_for("dashboard.index")
+from app.auth.access import admin_configured, check_password, same_site_path
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -29,7 +18,7 @@ def login():
             session["admin"] = True
             session.permanent = True
             current_app.logger.info("admin signed in from %s", request.remote_addr)
-            return redirect(_safe_next(request.form.get("next")))
+            return redirect(same_site_path(request.form.get("next"), url_for("dashboard.index")))
         flash("Wrong password." if admin_configured() else "No admin password is configured.",
               "error")
         status = 401

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 
 from app.auth import admin_required, is_admin
-from app.auth.access import wants_json
+from app.auth.access import same_site_path, wants_json
 from app.dashboard import bp
 from app.extensions import db
 from app.models import Prediction
@@ -55,7 +55,7 @@ def review_flag(flag_id: int):
     if wants_json():
         return jsonify(id=flag.id, status=flag.status, label=flag.label,
                        predicted=flag.prediction.digit)
-    return redirect(request.form.get("back") or url_for("dashboard.flags"))
+    return redirect(same_site_path(request.form.get("back"), url_for("dashboard.flags")))
 
 
 @bp.get("/predictions/<int:prediction_id>/drawing.png")

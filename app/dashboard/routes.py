@@ -128,6 +128,12 @@ def _project_root() -> Path:
     return Path(current_app.root_path).parent
 
 
+def _model_roots() -> list[Path]:
+    """The folders model files may be served from: the bundled models and the candidates."""
+    return [Path(current_app.config["MODEL_DIR"]).resolve().parent,
+            Path(current_app.config["CANDIDATES_DIR"]).resolve()]
+
+
 # ------------------------------------------------------------------ pages
 @bp.get("/")  # registered second: links use /dashboard
 @bp.get("")
@@ -187,7 +193,7 @@ def run_detail(run_id: int):
         history=history, confusion=service.confusion(run), baselines=baselines, gate=service.gate(run),
         held_out=run_results.held_out(run), calibration=calibration,
         previews=run_results.previews(run), quantized=run_results.quantized(run),
-        artifacts=service.artifacts(run, _project_root()), run_date=service.run_date(run),
+        artifacts=service.artifacts(run, _project_root(), _model_roots()), run_date=service.run_date(run),
         active_run=service.run_with_version(model["version"]), page_data=page_data)
 
 
@@ -207,7 +213,7 @@ def run_progress(run_id: int):
 def artifact(run_id: int, filename: str):
     """A file the run exported, only if the run lists it."""
     run = service.get_run(run_id)
-    directory = service.artifact_location(run, filename, _project_root())
+    directory = service.artifact_location(run, filename, _project_root(), _model_roots())
     return send_from_directory(directory, filename, as_attachment=True)
 
 

@@ -256,12 +256,12 @@ def baseline_rows(run: TrainingRun) -> list[dict]:
     return rows
 
 
-def artifacts(run: TrainingRun, base: str | Path) -> dict | None:
+def artifacts(run: TrainingRun, base: str | Path, roots: list[Path]) -> dict | None:
     """The run's exported files with their checksums, and whether each is still there."""
     info = run.artifacts
     if not info:
         return None
-    directory = _artifact_dir(info, base)
+    directory = _artifact_dir(info, base, roots)
     files = []
     for name, meta in sorted((info.get("files") or {}).items()):
         meta = meta if isinstance(meta, dict) else {}
@@ -271,10 +271,15 @@ def artifacts(run: TrainingRun, base: str | Path) -> dict | None:
     return {"version": info.get("version"), "dir": info.get("dir"), "files": files}
 
 
-def artifact_location(run: TrainingRun, filename: str, base: str | Path) -> Path:
-    """The folder holding `filename`, only if the run lists it and it is still there."""
+def artifact_location(run: TrainingRun, filename: str, base: str | Path,
+                      roots: list[Path]) -> Path:
+    """The folder holding `filename`, only if the run lists it and it is still there.
+
+    Only folders inside `roots` (the model folders) count, whatever a run
+    record (perhaps imported from elsewhere) says.
+    """
     info = run.artifacts or {}
-    directory = _artifact_dir(info, base)
+    directory = _artifact_dir(info, base, roots)
     if directory is None or filename not in (info.get("files") or {}):
         raise DashboardError(404, f"Run {run.id} has no artifact named {filename!r}.")
     if not (directory / filename).is_file():
@@ -282,12 +287,15 @@ def artifact_location(run: TrainingRun, filename: str, base: str | Path) -> Path
     return directory
 
 
-def _artifact_dir(info: dict, base: str | Path) -> Path | None:
+def _artifact_dir(info: dict, base: str | Path, roots: list[Path]) -> Path | None:
     raw = info.get("dir")
-    if not raw:
+    if not raw or not isinstance(raw, str):
         return None
     directory = Path(raw)
-    return directory if directory.is_absolute() else Path(base) / directory
+    directory = (directory if directory.is_absolute() else Path(base) / directory).resolve()
+    if not any(directory == root or root in directory.parents for root in roots):
+        return None
+    return directory
 
 
 # ------------------------------------------------------------------ comparison

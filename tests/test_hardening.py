@@ -1,0 +1,140 @@
+"""Reproducers of attacks and faults: each one answers a clear 4xx, never a 500 or a hang."""
+
+from __future__ import annotations
+
+import io
+import stat
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import create_app, instance_secret_key
+from app.extensions import db
+from app.models import TrainingRun
+from tests.conftest import data_url, page_png
+
+
+def test_far_off_canvas_points_are_refused_fast(client):
+    # 193 bytes that used to hold a worker for 30 s: a one-pixel pen over 1e9 pixels.
+    body = {"strokes": [[[1e9, 1e9], [-1e9, 5], [1e9, 1e9], [-1e9, 5], [1e9, 1e9]]],
+            "width": 280, "height": 280, "line_width": 1}
+    started = time.perf_counter()
+    reply = client.post("/api/predict", json=body)
+    assert reply.status_code == 400 and "canvas" in reply.get_json()["error"]
+    assert time.perf_counter() - started < 1.0
+
+
+def test_worst_case_strokes_on_the_canvas_stay_cheap(client):
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-100, 4096 + 100, (20_000, 2)).round(1).tolist()
+    body = {"strokes": [points], "width": 4096, "height": 4096, "line_width": 1}
+    started = time.perf_counter()
+    reply = client.post("/api/predict", json={**body, "store": False})
+    assert reply.status_code == 200
+    assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.parametrize("body", [
+    {"strokes": [[[10 ** 400, 5]]], "width": 280, "height": 280},
+    {"strokes": [[[5, 5]]], "width": 10 ** 400, "height": 280},
+    {"strokes": [[[5, 5]]], "width": 280, "height": 280, "line_width": -(10 ** 309)},
+])
+def test_integers_beyond_any_float_are_a_400(client, body):
+    reply = client.post("/api/predict", json=body)
+    assert reply.status_code == 400 and "finite" in reply.get_json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/predict", "/api/predictions/1/flag"])
+def test_deeply_nested_json_is_a_400(client, path):
+    body = "[" * 5000 + "]" * 5000
+    reply = client.post(path, data=body, content_type="application/json")
+    assert reply.status_code == 400
+    assert reply.is_json and reply.get_json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/predictions/9223372036854775808/flag",
+                                  "/api/predictions/99999999999999999999999/flag"])
+def test_ids_past_64_bits_are_404(client, path):
+    reply = client.post(path, json={"label": 1})
+    assert reply.status_code == 404 and reply.is_json
+    assert client.get("/dashboard/runs/18446744073709551616").status_code == 404
+
+
+def test_login_next_with_a_line_break_is_not_followed(client, app):
+    app.config["ADMIN_PASSWORD_HASH"] = None
+    reply = client.post("/login", data={"password": "x", "next": "/dashboard\r\nSet-Cookie: a=b"})
+    assert reply.status_code in (400, 401)
+
+
+def test_security_headers_on_every_page(client):
+    for path in ("/", "/dashboard/", "/login", "/api/health"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp, path
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers
+
+
+def test_hsts_when_cookies_are_secure(tmp_path):
+    from tests.conftest import migrated_app
+
+    app = migrated_app(tmp_path, SESSION_COOKIE_SECURE=True)
+    assert "max-age" in app.test_client().get("/").headers["Strict-Transport-Security"]
+
+
+def test_an_install_makes_its_own_secret_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    key = instance_secret_key(tmp_path / "instance")
+    path = tmp_path / "instance" / "secret_key"
+    assert len(key) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert instance_secret_key(tmp_path / "instance") == key  # kept across restarts
+    assert instance_secret_key(tmp_path / "other") != key  # no two installs share one
+    app = create_app({"TESTING": True, "SECRET_KEY": None,
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] and app.config["SECRET_KEY"] != "dev-only-change-me"
+
+
+def test_imported_run_cannot_serve_files_outside_the_model_folders(app, client):
+    with app.app_context():
+        run = TrainingRun(name="evil", status="succeeded", kind="cnn",
+                          artifacts={"version": "x", "dir": "/etc", "files": {"passwd": {}}})
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+    assert client.get(f"/dashboard/runs/{run_id}/artifacts/passwd").status_code == 404
+    relative = {"version": "y", "dir": "models/../../../../etc", "files": {"passwd": {}}}
+    with app.app_context():
+        db.session.get(TrainingRun, run_id).artifacts = relative
+        db.session.commit()
+    assert client.get(f"/dashboard/runs/{run_id}/artifacts/passwd").status_code == 404
+    assert client.get(f"/dashboard/runs/{run_id}").status_code == 200
+
+
+def test_phone_photos_are_read_upright(client, mnist_sample):
+    images, labels = mnist_sample
+    upright = Image.open(io.BytesIO(page_png(images[7])))
+    # Stored turned a quarter, with EXIF orientation 6 saying "turn me back".
+    sideways = upright.convert("RGB").rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    sideways.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    reply = client.post("/api/predict", json={"image": data_url(buffer.getvalue()),
+                                              "store": False})
+    assert reply.status_code == 200
+    assert reply.get_json()["digit"] == labels[7]
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/dashboard/flags?status=open", "/dashboard/flags?status=open"),
+    ("https://evil.example/", "/home"), ("//evil.example/", "/home"),
+    ("/\\evil.example", "/home"), ("/ok\r\nSet-Cookie: a=b", "/home"), (None, "/home"),
+    (["/list"], "/home"),
+])
+def test_redirect_targets_stay_on_this_site(target, expected):
+    from app.auth.access import same_site_path
+
+    assert same_site_path(target, "/home") == expected
