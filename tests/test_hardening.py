@@ -138,3 +138,47 @@ def test_redirect_targets_stay_on_this_site(target, expected):
     from app.auth.access import same_site_path
 
     assert same_site_path(target, "/home") == expected
+
+
+def test_a_padded_picture_is_stored_small(app, client, mnist_sample):
+    import zlib
+
+    images, labels = mnist_sample
+    page = Image.open(io.BytesIO(page_png(images[3]))).resize((1400, 1400))
+    buffer = io.BytesIO()
+    page.save(buffer, "PNG")
+    png = buffer.getvalue()
+    # A private ancillary chunk of random bytes pads it to about 2 MB.
+    padding = np.random.default_rng(0).bytes(1_900_000 - len(png))
+    chunk = (len(padding).to_bytes(4, "big") + b"prVt" + padding
+             + zlib.crc32(b"prVt" + padding).to_bytes(4, "big"))
+    padded = png[:-12] + chunk + png[-12:]
+    assert len(padded) > 1_800_000
+    # The multipart body built by hand: the test client would spool it to a file.
+    body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.png\""
+            b"\r\nContent-Type: image/png\r\n\r\n" + padded + b"\r\n--b0undary--\r\n")
+    reply = client.post("/api/predict", data=body,
+                        content_type="multipart/form-data; boundary=b0undary")
+    assert reply.status_code == 200 and reply.get_json()["digit"] == labels[3]
+    with app.app_context():
+        from app.models import Prediction
+
+        row = db.session.get(Prediction, reply.get_json()["prediction_id"])
+        assert len(row.drawing) < 40_000 and row.drawing_type == "image/png"
+        assert max(Image.open(io.BytesIO(row.drawing)).size) <= 512
+
+
+def test_a_huge_picture_is_decoded_in_bounded_memory(client):
+    import tracemalloc
+
+    from trainer.preprocessing import preprocess_bytes
+
+    page = Image.new("L", (4096, 4096), 255)
+    page.paste(0, (1800, 1500, 2300, 2600))
+    buffer = io.BytesIO()
+    page.save(buffer, "PNG")
+    tracemalloc.start()
+    preprocess_bytes(buffer.getvalue())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 60 * 1024 * 1024

@@ -35,6 +35,9 @@ TARGET_STROKE = 1.9
 STROKE_BAND = (1.3, 3.0)
 
 MAX_IMAGE_PIXELS = 4096 * 4096
+# Larger pictures are reduced to this long side as they are decoded, so a
+# request's memory stays bounded (a digit needs far fewer pixels than this).
+MAX_DECODE_SIDE = 1024
 MAX_STROKE_POINTS = 20_000
 MAX_STROKES = 500
 # Stroke points may lie this far outside the canvas (a share of its size):
@@ -91,9 +94,12 @@ def decode_image(data: bytes) -> Image.Image:
                     f"the image is {width}x{height}; at most 4096x4096 pixels are accepted"
                 )
             probe.seek(0)
+            if probe.format == "JPEG":  # decode at a reduced scale straight away
+                probe.draft(probe.mode, (MAX_DECODE_SIDE, MAX_DECODE_SIDE))
             image = probe.copy() if probe.format != "GIF" else probe.convert("RGBA")
             image.load()
             source_format = probe.format
+            image = _bounded(image)
             # Phone photos are stored sideways with an EXIF note saying so.
             image = ImageOps.exif_transpose(image)
             image.info["source_format"] = source_format
@@ -106,6 +112,16 @@ def decode_image(data: bytes) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         raise PreprocessError("the image could not be decoded") from exc
     return image
+
+
+def _bounded(image: Image.Image) -> Image.Image:
+    """The picture with its long side at most MAX_DECODE_SIDE (box-filtered)."""
+    long_side = max(image.size)
+    if long_side <= MAX_DECODE_SIDE:
+        return image
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        image = image.convert("RGBA")
+    return image.reduce(math.ceil(long_side / MAX_DECODE_SIDE))
 
 
 def ink_array(image: Image.Image) -> np.ndarray:

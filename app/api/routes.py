@@ -55,7 +55,11 @@ def predict():
         upload = request.files.get("image")
         if upload is None:
             raise ApiError('send the image in a file field named "image"')
-        drawing = drawings.from_image_bytes(upload.read())
+        try:
+            data = upload.read()
+        finally:  # large uploads are spooled to a temporary file
+            upload.close()
+        drawing = drawings.from_image_bytes(data)
         store = request.form.get("store", "true").lower() not in ("false", "0", "no")
     else:
         payload = _json_object()

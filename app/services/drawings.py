@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from trainer import preprocessing
 from trainer.preprocessing import PreprocessError
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w=.-]+)*;base64,", re.I)
-_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp",
-                "GIF": "image/gif", "BMP": "image/bmp"}
+
+
+# Stored pictures are re-encoded as PNG with at most this long side: what a
+# reviewer needs to see, not whatever bytes a client sent.
+STORED_SIDE = 512
 
 
 @dataclass(frozen=True)
 class Drawing:
-    """What the client sent, kept as sent, and the 28x28 input made from it."""
+    """What the client drew (validated strokes, or the picture re-encoded) and its 28x28 input."""
 
     raw: bytes
     content_type: str
@@ -29,8 +34,17 @@ class Drawing:
 
 def from_image_bytes(data: bytes) -> Drawing:
     image = preprocessing.decode_image(data)
-    content_type = _IMAGE_TYPES.get(image.info.get("source_format", ""), "application/octet-stream")
-    return Drawing(data, content_type, preprocessing.preprocess_image(image))
+    return Drawing(_stored_png(image), "image/png", preprocessing.preprocess_image(image))
+
+
+def _stored_png(image: Image.Image) -> bytes:
+    """The picture as a small PNG: upright, at most STORED_SIDE, no metadata or extra chunks."""
+    keep = image.convert("LA" if "A" in image.getbands() or "transparency" in image.info
+                         else "L")
+    keep.thumbnail((STORED_SIDE, STORED_SIDE))
+    buffer = io.BytesIO()
+    keep.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def from_base64(text: object) -> Drawing:
