@@ -37,3 +37,11 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     PERMANENT_SESSION_LIFETIME = _int("SESSION_HOURS", 12) * 3600
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    # Per-client limits; RATELIMIT_ENABLED=0 turns them off (benchmarks that
+    # replay thousands of drawings do).
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") != "0"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # How many proxies in front set X-Forwarded-For (0: use the peer's address).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

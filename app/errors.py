@@ -21,8 +21,15 @@ def register_error_handlers(app: Flask) -> None:
                 413: f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes",
                 404: "not found",
                 405: "method not allowed",
+                429: f"too many requests ({err.description}); try again later",
             }
-            return jsonify(error=messages.get(err.code, err.description)), err.code
+            response = jsonify(error=messages.get(err.code, err.description))
+            response.status_code = err.code
+            if err.code == 429 and err.response is not None:  # keep Retry-After and the limits
+                for name, value in err.response.headers.items():
+                    if name.lower().startswith(("retry-after", "x-ratelimit")):
+                        response.headers[name] = value
+            return response
         return err
 
     @app.errorhandler(RecursionError)

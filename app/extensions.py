@@ -1,5 +1,7 @@
 """The bare extension objects, bound to the app in create_app."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,9 @@ migrate = Migrate(render_as_batch=True)
 # Every form and state-changing request under the dashboard carries a token;
 # the public JSON API is exempt (it changes nothing a visitor does not own).
 csrf = CSRFProtect()
+
+# Per-client request limits (RATELIMIT_* settings): memory storage by default,
+# a shared store such as Redis when RATELIMIT_STORAGE_URI names one. The client
+# is the remote address, which ProxyFix takes from X-Forwarded-For only when
+# TRUSTED_PROXIES says how many proxies stand in front.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

@@ -182,3 +182,65 @@ def test_a_huge_picture_is_decoded_in_bounded_memory(client):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 60 * 1024 * 1024
+
+
+def test_the_api_is_rate_limited_per_client(tmp_path):
+    from tests.conftest import migrated_app
+
+    app = migrated_app(tmp_path, API_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    body = {"strokes": [[[10, 10], [200, 250]]], "width": 280, "height": 280, "store": False}
+    assert [client.post("/api/predict", json=body).status_code for _ in range(3)] == [200] * 3
+    limited = client.post("/api/predict", json=body)
+    assert limited.status_code == 429 and "too many requests" in limited.get_json()["error"]
+    assert int(limited.headers["Retry-After"]) > 0
+    # Another client is not limited; health is never limited.
+    other = client.post("/api/predict", json=body, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 200
+    assert client.get("/api/health").status_code == 200
+
+
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(tmp_path):
+    from tests.conftest import migrated_app
+
+    body = {"strokes": [[[10, 10], [200, 250]]], "width": 280, "height": 280, "store": False}
+    for proxies, expected in ((0, 429), (1, 200)):
+        (tmp_path / str(proxies)).mkdir()
+        app = migrated_app(tmp_path / str(proxies), API_RATE_LIMIT="1 per minute",
+                           TRUSTED_PROXIES=proxies)
+        client = app.test_client()
+        client.post("/api/predict", json=body, headers={"X-Forwarded-For": "10.0.0.1"})
+        again = client.post("/api/predict", json=body, headers={"X-Forwarded-For": "10.0.0.2"})
+        assert again.status_code == expected, proxies
+
+
+def test_limits_can_be_turned_off(tmp_path):
+    from tests.conftest import migrated_app
+
+    app = migrated_app(tmp_path, API_RATE_LIMIT="1 per minute", RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    body = {"strokes": [[[10, 10], [200, 250]]], "width": 280, "height": 280, "store": False}
+    assert all(client.post("/api/predict", json=body).status_code == 200 for _ in range(3))
+
+
+def test_sign_in_is_throttled_and_failures_are_logged(tmp_path):
+    import logging
+
+    from werkzeug.security import generate_password_hash
+
+    from tests.conftest import migrated_app
+
+    app = migrated_app(tmp_path, LOGIN_RATE_LIMIT="3 per minute", WTF_CSRF_ENABLED=False,
+                       ADMIN_PASSWORD_HASH=generate_password_hash("right"))
+    client = app.test_client()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    app.logger.addHandler(handler)
+    try:
+        codes = [client.post("/login", data={"password": "wrong"}).status_code for _ in range(4)]
+    finally:
+        app.logger.removeHandler(handler)
+    assert codes == [401, 401, 401, 429]
+    assert sum("failed admin sign-in" in r.getMessage() for r in records) == 3
+    assert client.get("/login").status_code == 200  # the form itself stays reachable

@@ -6,9 +6,11 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from app.auth import bp
 from app.auth.access import admin_configured, check_password, same_site_path
+from app.extensions import limiter
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     """Show the sign-in form; on POST check the password against the configured hash."""
     status = 200
@@ -19,6 +21,7 @@ def login():
             session.permanent = True
             current_app.logger.info("admin signed in from %s", request.remote_addr)
             return redirect(same_site_path(request.form.get("next"), url_for("dashboard.index")))
+        current_app.logger.warning("failed admin sign-in from %s", request.remote_addr)
         flash("Wrong password." if admin_configured() else "No admin password is configured.",
               "error")
         status = 401

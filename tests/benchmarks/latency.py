@@ -32,7 +32,8 @@ def main() -> None:
     from app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                          "RATELIMIT_ENABLED": False})
         with app.app_context():
             upgrade()
         client = app.test_client()

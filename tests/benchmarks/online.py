@@ -42,6 +42,7 @@ def _app(model_dir: str, tmp: str):
     from app import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                      "RATELIMIT_ENABLED": False,
                       "MODEL_DIR": model_dir})
     with app.app_context():
         upgrade()

@@ -68,6 +68,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="digitpad-retrain-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+                      "RATELIMIT_ENABLED": False,
                       "CANDIDATES_DIR": str(workdir / "models"), "MODEL_CHECK_SECONDS": 0})
     rng = np.random.default_rng(11)
     test = load_mnist().test

@@ -119,7 +119,7 @@ def build_sets(n: int, seed: int = 7) -> dict[str, list[tuple[bytes, int]]]:
 def run(model_dir: str | None, n: int) -> dict[str, float]:
     from app import create_app
 
-    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_ENABLED": False}
     if model_dir:
         config["MODEL_DIR"] = model_dir
     app = create_app(config)
