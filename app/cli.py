@@ -284,7 +284,12 @@ def register(app: Flask) -> None:
 
         retraining.fail_interrupted()
         click.echo("worker: waiting for queued training runs")
+        purged_at = None
         while True:
+            if current_app.config["RETENTION_DAYS"] and (
+                    purged_at is None or time.monotonic() - purged_at >= 24 * 3600):
+                purged_at = time.monotonic()
+                _purge(current_app.config["RETENTION_DAYS"])
             run = retraining.next_queued()
             if run is not None and retraining.claim(run.id):
                 click.echo(f"worker: run {run.id} '{run.name}'")
@@ -298,6 +303,16 @@ def register(app: Flask) -> None:
                 return
             db.session.remove()
             time.sleep(poll)
+
+    @app.cli.command("purge")
+    @click.option("--days", type=click.IntRange(min=1), default=None,
+                  help="keep this many days [RETENTION_DAYS, 90]")
+    def purge(days):
+        """Forget the drawings of unflagged predictions past the retention period."""
+        days = days or current_app.config["RETENTION_DAYS"]
+        if not days:
+            raise click.ClickException("RETENTION_DAYS is 0 (keep forever): pass --days N")
+        _purge(days)
 
     models = AppGroup("models", help="Model versions: list, promote, roll back.")
     app.cli.add_command(models)
@@ -353,6 +368,13 @@ def register(app: Flask) -> None:
         result = predictions.predict(drawing, store=False)
         click.echo(f"{result.digit} ({result.confidence:.1%}) by {result.model_version} "
                    f"from {predictions.predictor().info.path}")
+
+
+def _purge(days: int) -> None:
+    from app.services.retention import purge
+
+    count = purge(days)
+    click.echo(f"purged the drawings of {count} unflagged prediction(s) older than {days} days")
 
 
 def _get_run(run_id: int):

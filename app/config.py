@@ -43,5 +43,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Unflagged drawings are forgotten after this many days (0: kept); the
+    # worker purges once a day, `flask purge` on demand.
+    RETENTION_DAYS = _int("RETENTION_DAYS", 90)
     # How many proxies in front set X-Forwarded-For (0: use the peer's address).
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

@@ -244,3 +244,28 @@ def test_sign_in_is_throttled_and_failures_are_logged(tmp_path):
     assert codes == [401, 401, 401, 429]
     assert sum("failed admin sign-in" in r.getMessage() for r in records) == 3
     assert client.get("/login").status_code == 200  # the form itself stays reachable
+
+
+def test_retention_forgets_old_unflagged_drawings_only(app, client, runner):
+    from datetime import datetime, timedelta, timezone
+
+    from app.models import Flag, Prediction
+
+    body = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280}
+    ids = [client.post("/api/predict", json=body).get_json()["prediction_id"] for _ in range(3)]
+    assert client.post(f"/api/predictions/{ids[1]}/flag", json={"label": 1}).status_code == 201
+    with app.app_context():
+        old = datetime.now(timezone.utc) - timedelta(days=100)
+        for pid in ids[:2]:
+            db.session.get(Prediction, pid).created_at = old
+        db.session.commit()
+    result = runner.invoke(args=["purge", "--days", "90"])
+    assert result.exit_code == 0 and "purged the drawings of 1 " in result.output
+    with app.app_context():
+        purged, flagged, recent = (db.session.get(Prediction, pid) for pid in ids)
+        assert purged.drawing == b"" and purged.input_png == b"" and purged.model_version
+        assert flagged.drawing and flagged.flag is not None and recent.drawing
+        assert db.session.query(Flag).count() == 1
+    assert client.get(f"/dashboard/predictions/{ids[0]}/drawing.png").status_code == 404
+    assert client.get(f"/dashboard/predictions/{ids[0]}/input.png").status_code == 404
+    assert runner.invoke(args=["purge", "--days", "90"]).output.startswith("purged the drawings of 0 ")

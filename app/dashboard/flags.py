@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Prediction
 from app.services import retraining, review
 from app.services.dashboard import heatmap
+from app.services.retention import PURGED
 from app.services.review import FlagFilter, ReviewError
 
 
@@ -62,7 +63,7 @@ def review_flag(flag_id: int):
 def drawing(prediction_id: int):
     """The drawing as the person made it (strokes rendered), as a PNG."""
     prediction = db.session.get(Prediction, prediction_id)
-    if prediction is None:
+    if prediction is None or prediction.drawing_type == PURGED:
         abort(404)
     return Response(review.drawing_png(prediction), mimetype="image/png",
                     headers={"Cache-Control": "private, max-age=3600"})
@@ -72,7 +73,7 @@ def drawing(prediction_id: int):
 def model_input(prediction_id: int):
     """The 28x28 image the model saw."""
     prediction = db.session.get(Prediction, prediction_id)
-    if prediction is None:
+    if prediction is None or prediction.drawing_type == PURGED:
         abort(404)
     return Response(prediction.input_png, mimetype="image/png",
                     headers={"Cache-Control": "private, max-age=3600"})
