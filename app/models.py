@@ -217,3 +217,12 @@ class FlagUse(db.Model):
     flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
     run_id: Mapped[int] = mapped_column(
         ForeignKey("training_runs.id", ondelete="CASCADE"), primary_key=True)
+
+
+class HealthProbe(db.Model):
+    """One row that /api/health rewrites, to prove the database accepts writes."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime]

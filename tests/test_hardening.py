@@ -269,3 +269,36 @@ def test_retention_forgets_old_unflagged_drawings_only(app, client, runner):
     assert client.get(f"/dashboard/predictions/{ids[0]}/drawing.png").status_code == 404
     assert client.get(f"/dashboard/predictions/{ids[0]}/input.png").status_code == 404
     assert runner.invoke(args=["purge", "--days", "90"]).output.startswith("purged the drawings of 0 ")
+
+
+def test_a_read_only_database_says_so_and_the_worker_recovers(app, client):
+    from sqlalchemy import text
+
+    body = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280}
+    with app.app_context():
+        # The pooled connection turns read-only, as after a permissions incident.
+        db.session.execute(text("PRAGMA query_only = ON"))
+        db.session.commit()
+    health = client.get("/api/health")
+    assert health.status_code == 503 and health.get_json()["database"] == "the database is read-only"
+    with app.app_context():
+        db.session.execute(text("PRAGMA query_only = ON"))
+        db.session.commit()
+    failed = client.post("/api/predict", json=body)
+    assert failed.status_code == 503
+    assert failed.get_json()["error"].startswith("the database is read-only; nothing was stored")
+    # The broken connection was discarded: the next request gets a fresh one.
+    assert client.post("/api/predict", json=body).status_code == 200
+    assert client.get("/api/health").get_json()["database"] == "ok"
+
+
+def test_health_proves_a_write(app, client):
+    from app.models import HealthProbe
+
+    assert client.get("/api/health").get_json()["database"] == "ok"
+    with app.app_context():
+        first = db.session.get(HealthProbe, 1).checked_at
+    client.get("/api/health")
+    with app.app_context():
+        assert db.session.query(HealthProbe).count() == 1
+        assert db.session.get(HealthProbe, 1).checked_at >= first

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
-from sqlalchemy import text
 
 from app.api import bp
-from app.extensions import db
 from app.services import drawings, predictions
-from app.services.predictions import StorageError
+from app.services.database import StorageError, write_probe
 from app.services.predictor import ModelUnavailable
 from trainer.preprocessing import PreprocessError
 
@@ -95,7 +93,7 @@ def flag(prediction_id: int):
 
 @bp.get("/health")
 def health():
-    """The loaded model's version and whether the database answers."""
+    """The loaded model's version and whether the database accepts a write."""
     body: dict = {"status": "ok"}
     status = 200
     try:
@@ -104,10 +102,9 @@ def health():
         body.update(status="degraded", model_version=None, model_error=str(exc))
         status = 503
     try:
-        db.session.execute(text("SELECT 1"))
+        write_probe()
         body["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
-        body.update(status="degraded", database="unreachable")
-        current_app.logger.error("database unreachable: %s", exc)
+    except StorageError as exc:
+        body.update(status="degraded", database=str(exc).split(";")[0])
         status = 503
     return jsonify(body), status

@@ -8,28 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flask import current_app
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.services.database import commit
 from app.models import Flag, Prediction
 from app.services.drawings import Drawing
 from trainer.calibration import NOT_A_DIGIT, digit_probabilities, verdict
 from trainer.preprocessing import to_png
-
-
-class StorageError(RuntimeError):
-    """The database refused the write; nothing was stored."""
-
-
-def _commit() -> None:
-    try:
-        db.session.flush()
-        db.session.commit()
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        current_app.logger.error("database write failed: %s", exc)
-        raise StorageError("the data could not be stored (database busy); try again") from exc
 
 
 @dataclass(frozen=True)
@@ -92,7 +77,7 @@ def predict(drawing: Drawing, store: bool = True) -> Result:
             verdict=said,
         )
         db.session.add(row)
-        _commit()
+        commit()
         prediction_id = row.id
     return Result(prediction_id, digit, probabilities[digit], probabilities,
                   model.info.version, input_png, said, tuple(alternatives), not_a_digit)
@@ -108,5 +93,5 @@ def flag(prediction_id: int, label: int) -> Flag | None:
     else:
         prediction.flag.label = label
         prediction.flag.status = "open"
-    _commit()
+    commit()
     return prediction.flag

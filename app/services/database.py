@@ -1,0 +1,71 @@
+"""Database faults: say what happened, and let the worker recover by itself.
+
+A connection that hit a read-only database, a full disk or an I/O error can
+stay broken after the fault clears; such connections are discarded (the
+pool opens fresh ones), so the next request after the fault works again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+
+# Words in the driver's message (SQLite, PostgreSQL) -> what we tell people,
+# and whether the connection must be discarded.
+_FAULTS = (
+    (("readonly", "read-only", "read only"), "the database is read-only", True),
+    (("disk is full", "no space left", "disk full"), "the disk is full", True),
+    (("disk i/o", "i/o error"), "the database had an I/O error", True),
+    (("locked", "busy", "could not obtain lock"), "the database is busy", False),
+)
+
+
+class StorageError(RuntimeError):
+    """The database refused the write; nothing was stored (HTTP 503)."""
+
+
+def describe(exc: SQLAlchemyError) -> tuple[str, bool]:
+    """What went wrong in words, and whether the connection should be discarded."""
+    message = str(getattr(exc, "orig", exc)).lower()
+    for words, reason, discard in _FAULTS:
+        if any(word in message for word in words):
+            return reason, discard
+    return "the database is unavailable", True
+
+
+def failed(exc: SQLAlchemyError) -> StorageError:
+    """Roll back, discard a broken connection, log, and return the error to raise."""
+    reason, discard = describe(exc)
+    db.session.rollback()
+    if discard:
+        db.session.close()
+        db.engine.dispose()  # this worker's pooled connections: fresh ones next time
+    current_app.logger.error("database write failed: %s: %s", reason, exc)
+    return StorageError(f"{reason}; nothing was stored, try again shortly")
+
+
+def commit() -> None:
+    try:
+        db.session.flush()
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        raise failed(exc) from exc
+
+
+def write_probe() -> None:
+    """Prove the database accepts a write (a row of its own, rewritten each time)."""
+    try:
+        now = datetime.now(timezone.utc)
+        updated = db.session.execute(text("UPDATE health_probe SET checked_at = :now WHERE id = 1"),
+                                     {"now": now}).rowcount
+        if not updated:
+            db.session.execute(text("INSERT INTO health_probe (id, checked_at) VALUES (1, :now)"),
+                               {"now": now})
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        raise failed(exc) from exc

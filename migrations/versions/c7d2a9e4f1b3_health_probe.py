@@ -1,0 +1,28 @@
+"""health probe
+
+Revision ID: c7d2a9e4f1b3
+Revises: b3c9e1f0a2d4
+Create Date: 2026-11-22 04:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c7d2a9e4f1b3'
+down_revision = 'b3c9e1f0a2d4'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('health_probe',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checked_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_probe'))
+    )
+
+
+def downgrade():
+    op.drop_table('health_probe')
