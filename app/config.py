@@ -43,6 +43,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # People's drawings (flags page, pictures, exports) are the admin's;
+    # FLAGS_PUBLIC=1 shows them to everyone (a classroom demo).
+    FLAGS_PUBLIC = os.environ.get("FLAGS_PUBLIC", "") == "1"
     # Unflagged drawings are forgotten after this many days (0: kept); the
     # worker purges once a day, `flask purge` on demand.
     RETENTION_DAYS = _int("RETENTION_DAYS", 90)

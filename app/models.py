@@ -31,6 +31,8 @@ class Prediction(db.Model):
     model_version: Mapped[str] = mapped_column(String(64), index=True)
     # "sure", "unsure" or "not_a_digit" (None: stored before verdicts existed).
     verdict: Mapped[str | None] = mapped_column(String(16))
+    # A hash of the drawing browser's anonymous id: only it may flag the drawing.
+    author: Mapped[str | None] = mapped_column(String(32))
 
     flag: Mapped[Flag | None] = relationship(back_populates="prediction", uselist=False)
 

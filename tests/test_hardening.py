@@ -266,6 +266,7 @@ def test_retention_forgets_old_unflagged_drawings_only(app, client, runner):
         assert purged.drawing == b"" and purged.input_png == b"" and purged.model_version
         assert flagged.drawing and flagged.flag is not None and recent.drawing
         assert db.session.query(Flag).count() == 1
+    app.config["FLAGS_PUBLIC"] = True
     assert client.get(f"/dashboard/predictions/{ids[0]}/drawing.png").status_code == 404
     assert client.get(f"/dashboard/predictions/{ids[0]}/input.png").status_code == 404
     assert runner.invoke(args=["purge", "--days", "90"]).output.startswith("purged the drawings of 0 ")
@@ -302,3 +303,47 @@ def test_health_proves_a_write(app, client):
     with app.app_context():
         assert db.session.query(HealthProbe).count() == 1
         assert db.session.get(HealthProbe, 1).checked_at >= first
+
+
+def test_only_the_drawer_may_flag_and_never_after_review(app, client):
+    from app.models import Flag
+
+    body = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280}
+    pid = client.post("/api/predict", json=body).get_json()["prediction_id"]
+    stranger = app.test_client()
+    refused = stranger.post(f"/api/predictions/{pid}/flag", json={"label": 1})
+    assert refused.status_code == 403 and "only the person" in refused.get_json()["error"]
+    assert client.post(f"/api/predictions/{pid}/flag", json={"label": 1}).status_code == 201
+    assert client.post(f"/api/predictions/{pid}/flag", json={"label": 2}).status_code == 201
+    with app.app_context():
+        flag = db.session.query(Flag).one()
+        assert flag.label == 2
+        flag.status = "confirmed"
+        db.session.commit()
+    late = client.post(f"/api/predictions/{pid}/flag", json={"label": 4})
+    assert late.status_code == 409 and "reviewed" in late.get_json()["error"]
+    with app.app_context():
+        flag = db.session.query(Flag).one()
+        assert (flag.status, flag.label) == ("confirmed", 2)
+    unstored = client.post("/api/predict", json={**body, "store": False}).get_json()
+    assert unstored["prediction_id"] is None
+
+
+def test_drawings_are_the_admins_unless_made_public(app, client):
+    body = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280}
+    pid = client.post("/api/predict", json=body).get_json()["prediction_id"]
+    for path in ("/dashboard/flags", f"/dashboard/predictions/{pid}/drawing.png",
+                 f"/dashboard/predictions/{pid}/input.png", "/dashboard/flags/export.csv",
+                 "/dashboard/flags/export.zip"):
+        reply = client.get(path)
+        assert reply.status_code == 302 and "/login" in reply.headers["Location"], path
+        assert client.get(path, headers={"Accept": "application/json"}).status_code == 401
+    app.config["FLAGS_PUBLIC"] = True
+    assert client.get(f"/dashboard/predictions/{pid}/drawing.png").status_code == 200
+    assert client.get("/dashboard/flags").status_code == 200
+
+
+def test_the_drawing_page_says_drawings_are_stored(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "drawings are stored to improve the model" in page.lower()
+    assert "deleted after 90 days" in page

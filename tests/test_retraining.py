@@ -81,6 +81,7 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         assert 0 < used < confirmed  # the held-out flags are never trained on
         new_version = candidate.version
     # The flags page says how each confirmed flag served: trained on (by which run) or held out.
+    app.config["FLAGS_PUBLIC"] = True  # read without signing in
     page = client.get("/dashboard/flags?status=confirmed").get_data(as_text=True)
     assert page.count('data-use="trained"') == used and f">run {run.id}</a>" in page
     assert page.count('data-use="held out"') == confirmed - used

@@ -86,6 +86,9 @@ def test_review_needs_the_admin(app, client, flagged):
                        data={"csrf_token": token, "action": "confirm"})
     assert form.status_code == 302 and "/login" in form.headers["Location"]
     assert flag_row(app, ids[0])[0] == "open"
+    hidden = client.get("/dashboard/flags")  # people's drawings are the admin's
+    assert hidden.status_code == 302 and "/login" in hidden.headers["Location"]
+    app.config["FLAGS_PUBLIC"] = True  # a classroom demo shows them, still read-only
     page = client.get("/dashboard/flags").get_data(as_text=True)
     assert "Sign in as the admin" in page and 'name="action"' not in page
 
@@ -136,6 +139,7 @@ def test_review_actions_change_the_database(app, client, flagged):
 
 def test_feedback_confusion_counts_predicted_against_corrected(app, client, flagged):
     ids, labels = flagged
+    sign_in(client)
     with app.app_context():
         flags = db.session.query(Flag).all()
         expected = np.zeros((10, 10), int)
@@ -173,6 +177,7 @@ def test_exports_round_trip_through_the_csv_loader(app, client, flagged, tmp_pat
 
 def test_drawings_are_served_as_png(client, flagged):
     ids, _ = flagged
+    sign_in(client)
     for path in (f"/dashboard/predictions/{ids[0]}/drawing.png", f"/dashboard/predictions/{ids[0]}/input.png"):
         reply = client.get(path)
         assert reply.status_code == 200 and reply.data[:4] == b"\x89PNG"

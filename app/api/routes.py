@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from app.api import bp
+from app.auth.access import author_token, client_id
 from app.services import drawings, predictions
+from app.services.predictions import FlagRefused
 from app.services.database import StorageError, write_probe
 from app.services.predictor import ModelUnavailable
 from trainer.preprocessing import PreprocessError
@@ -24,6 +26,11 @@ def api_error(err: ApiError):
 
 @bp.errorhandler(PreprocessError)
 def preprocess_error(err: PreprocessError):
+    return jsonify(error=str(err)), err.status
+
+
+@bp.errorhandler(FlagRefused)
+def flag_refused(err: FlagRefused):
     return jsonify(error=str(err)), err.status
 
 
@@ -71,7 +78,8 @@ def predict():
         else:
             raise ApiError('send "image" (a data URL or base64) or "strokes"')
     try:
-        result = predictions.predict(drawing, store=store)
+        result = predictions.predict(drawing, store=store,
+                                     author=author_token(client_id()) if store else None)
     except ModelUnavailable as exc:
         current_app.logger.error("model unavailable: %s", exc)
         raise ApiError("the model is not available", 503) from exc
@@ -80,12 +88,16 @@ def predict():
 
 @bp.post("/predictions/<int:prediction_id>/flag")
 def flag(prediction_id: int):
-    """Flag a prediction as wrong with the right digit; 201, or 400/404."""
+    """Flag a prediction as wrong with the right digit (201; again to change it while open).
+
+    400 for a bad label, 403 for a drawing this browser did not make, 404 for
+    an unknown prediction, 409 once the admin has reviewed the flag.
+    """
     payload = _json_object()
     label = payload.get("label")
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
         raise ApiError('"label" must be an integer from 0 to 9')
-    stored = predictions.flag(prediction_id, label)
+    stored = predictions.flag(prediction_id, label, author_token(client_id()))
     if stored is None:
         raise ApiError(f"prediction {prediction_id} does not exist", 404)
     return jsonify(prediction_id=prediction_id, label=stored.label, status=stored.status), 201

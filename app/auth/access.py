@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -46,15 +48,46 @@ def wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
+def _refused():
+    if wants_json():
+        return jsonify(error="sign in as the admin first"), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
 def admin_required(view):
     """Refuse the view to anyone but the signed-in admin (401 JSON, or the login page)."""
 
     @wraps(view)
     def guarded(*args, **kwargs):
         if not is_admin():
-            if wants_json():
-                return jsonify(error="sign in as the admin first"), 401
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return _refused()
         return view(*args, **kwargs)
 
     return guarded
+
+
+def drawings_visible(view):
+    """People's drawings (flags page, pictures, exports) are the admin's to see.
+
+    FLAGS_PUBLIC=1 opens them to everyone (a classroom demo).
+    """
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not (current_app.config.get("FLAGS_PUBLIC") or is_admin()):
+            return _refused()
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def client_id() -> str:
+    """This browser's anonymous id (kept in the signed session cookie), made on first use."""
+    if "client" not in session:
+        session["client"] = secrets.token_urlsafe(18)
+    return session["client"]
+
+
+def author_token(client: str) -> str:
+    """What the database keeps of a client id: a hash, useless as a cookie."""
+    return hashlib.sha256(client.encode()).hexdigest()[:32]

@@ -16,8 +16,11 @@ def login():
     status = 200
     if request.method == "POST":
         if check_password(request.form.get("password", "")):
+            client = session.get("client")  # the drawings this browser made stay its own
             session.clear()
             session["admin"] = True
+            if client:
+                session["client"] = client
             session.permanent = True
             current_app.logger.info("admin signed in from %s", request.remote_addr)
             return redirect(same_site_path(request.form.get("next"), url_for("dashboard.index")))

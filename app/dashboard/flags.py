@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 
 from app.auth import admin_required, is_admin
-from app.auth.access import same_site_path, wants_json
+from app.auth.access import drawings_visible, same_site_path, wants_json
 from app.dashboard import bp
 from app.extensions import db
 from app.models import Prediction
@@ -18,6 +18,7 @@ from app.services.review import FlagFilter, ReviewError
 
 
 @bp.get("/flags")
+@drawings_visible
 def flags():
     """The flagged drawings as a grid, filtered by corrected digit and status."""
     try:
@@ -60,6 +61,7 @@ def review_flag(flag_id: int):
 
 
 @bp.get("/predictions/<int:prediction_id>/drawing.png")
+@drawings_visible
 def drawing(prediction_id: int):
     """The drawing as the person made it (strokes rendered), as a PNG."""
     prediction = db.session.get(Prediction, prediction_id)
@@ -70,6 +72,7 @@ def drawing(prediction_id: int):
 
 
 @bp.get("/predictions/<int:prediction_id>/input.png")
+@drawings_visible
 def model_input(prediction_id: int):
     """The 28x28 image the model saw."""
     prediction = db.session.get(Prediction, prediction_id)
@@ -84,6 +87,7 @@ def _stamp() -> str:
 
 
 @bp.get("/flags/export.csv")
+@drawings_visible
 def export_csv():
     """Confirmed flags in the Kaggle layout (label, then 784 pixels), for `--dataset csv`."""
     return Response(review.export_csv(), mimetype="text/csv", headers={
@@ -91,6 +95,7 @@ def export_csv():
 
 
 @bp.get("/flags/export.zip")
+@drawings_visible
 def export_zip():
     """Confirmed flags as PNGs (28x28 input and the drawing), in a folder per digit."""
     return Response(review.export_zip(), mimetype="application/zip", headers={

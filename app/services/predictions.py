@@ -53,7 +53,15 @@ def predictor():
     return serving_predictor()
 
 
-def predict(drawing: Drawing, store: bool = True) -> Result:
+class FlagRefused(Exception):
+    """A flag that may not be set: someone else's drawing (403), or already reviewed (409)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def predict(drawing: Drawing, store: bool = True, author: str | None = None) -> Result:
     """Run the model on a drawing; store the prediction unless told not to."""
     model = predictor()
     calibrated = model.probabilities(drawing.mnist)
@@ -75,6 +83,7 @@ def predict(drawing: Drawing, store: bool = True) -> Result:
             probabilities_json=json.dumps(probabilities),
             model_version=model.info.version,
             verdict=said,
+            author=author,
         )
         db.session.add(row)
         commit()
@@ -83,15 +92,22 @@ def predict(drawing: Drawing, store: bool = True) -> Result:
                   model.info.version, input_png, said, tuple(alternatives), not_a_digit)
 
 
-def flag(prediction_id: int, label: int) -> Flag | None:
-    """Record (or replace) the right digit for a prediction; None if unknown."""
+def flag(prediction_id: int, label: int, author: str) -> Flag | None:
+    """Record (or change) the right digit for a prediction; None if unknown.
+
+    Only the browser that drew it may, and only while the flag is open: a
+    reviewed flag is the admin's (FlagRefused).
+    """
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None:
         return None
+    if prediction.author is None or prediction.author != author:
+        raise FlagRefused("only the person who made this drawing can flag it", 403)
     if prediction.flag is None:
         prediction.flag = Flag(label=label)
+    elif prediction.flag.status != "open":
+        raise FlagRefused(f"this flag was already reviewed ({prediction.flag.status})", 409)
     else:
         prediction.flag.label = label
-        prediction.flag.status = "open"
     commit()
     return prediction.flag

@@ -1,4 +1,4 @@
-"""health probe
+"""health probe and prediction authors
 
 Revision ID: c7d2a9e4f1b3
 Revises: b3c9e1f0a2d4
@@ -22,7 +22,11 @@ def upgrade():
     sa.Column('checked_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_health_probe'))
     )
+    with op.batch_alter_table('predictions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('author', sa.String(length=32), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('predictions', schema=None) as batch_op:
+        batch_op.drop_column('author')
     op.drop_table('health_probe')
