@@ -228,3 +228,12 @@ class HealthProbe(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     checked_at: Mapped[datetime]
+
+
+class AdminEpoch(db.Model):
+    """Admin sessions signed in before the current epoch are void (sign-out bumps it)."""
+
+    __tablename__ = "admin_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(default=0)

@@ -196,3 +196,21 @@ def test_no_admin_configured_means_no_login(tmp_path):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     assert "No admin password is set" in page and "flask hash-password" in page
+
+
+def test_sign_out_voids_every_copy_of_the_admin_cookie(app, client):
+    token = sign_in(client)
+    copied = app.test_client()
+    for cookie in client._cookies.values():
+        copied.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    assert copied.get("/dashboard/flags").status_code == 200  # the stolen copy works...
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    refused = copied.get("/dashboard/flags")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]  # ...until sign-out
+
+
+def test_a_password_change_signs_the_admin_out(app, client):
+    sign_in(client)
+    assert client.get("/dashboard/flags").status_code == 200
+    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash("a new one")
+    assert client.get("/dashboard/flags").status_code == 302

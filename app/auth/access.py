@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 from flask import current_app, jsonify, redirect, request, session, url_for
 from werkzeug.security import check_password_hash
 
+from app.extensions import db
+from app.models import AdminEpoch
+
 
 def same_site_path(target: object, default: str) -> str:
     """`target` if it is a plain path on this site, else `default`.
@@ -41,7 +44,48 @@ def check_password(password: str) -> bool:
 
 
 def is_admin() -> bool:
-    return bool(session.get("admin")) and admin_configured()
+    """A signed-in admin session that is still valid.
+
+    It must carry the current password's fingerprint (changing the password
+    signs everyone out) and the current admin epoch (signing out anywhere
+    voids every copy of the cookie).
+    """
+    if not (session.get("admin") and admin_configured()):
+        return False
+    return (session.get("admin_key") == _password_fingerprint()
+            and session.get("admin_epoch") == current_epoch())
+
+
+def _password_fingerprint() -> str:
+    stored = current_app.config.get("ADMIN_PASSWORD_HASH") or ""
+    return hashlib.sha256(stored.encode()).hexdigest()[:16]
+
+
+def current_epoch() -> int:
+    row = db.session.get(AdminEpoch, 1)
+    return row.epoch if row else 0
+
+
+def start_admin_session() -> None:
+    """Sign this session in as the admin (its browser's drawings stay its own)."""
+    client = session.get("client")
+    session.clear()
+    session.update(admin=True, admin_key=_password_fingerprint(), admin_epoch=current_epoch())
+    if client:
+        session["client"] = client
+    session.permanent = True
+
+
+def end_admin_sessions() -> None:
+    """Sign out: this session, and every other copy of an admin cookie."""
+    row = db.session.get(AdminEpoch, 1) or AdminEpoch(id=1, epoch=0)
+    row.epoch += 1
+    db.session.add(row)
+    db.session.commit()
+    client = session.get("client")
+    session.clear()
+    if client:
+        session["client"] = client
 
 
 def wants_json() -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from app.auth import bp
-from app.auth.access import admin_configured, check_password, same_site_path
+from app.auth.access import (admin_configured, check_password, end_admin_sessions,
+                             same_site_path, start_admin_session)
 from app.extensions import limiter
 
 
@@ -16,12 +17,7 @@ def login():
     status = 200
     if request.method == "POST":
         if check_password(request.form.get("password", "")):
-            client = session.get("client")  # the drawings this browser made stay its own
-            session.clear()
-            session["admin"] = True
-            if client:
-                session["client"] = client
-            session.permanent = True
+            start_admin_session()
             current_app.logger.info("admin signed in from %s", request.remote_addr)
             return redirect(same_site_path(request.form.get("next"), url_for("dashboard.index")))
         current_app.logger.warning("failed admin sign-in from %s", request.remote_addr)
@@ -34,6 +30,6 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Forget the admin session."""
-    session.clear()
+    """Sign out, voiding every copy of the admin's cookie."""
+    end_admin_sessions()
     return redirect(url_for("dashboard.index"))

@@ -1,4 +1,4 @@
-"""health probe and prediction authors
+"""health probe, prediction authors, admin epoch
 
 Revision ID: c7d2a9e4f1b3
 Revises: b3c9e1f0a2d4
@@ -24,9 +24,15 @@ def upgrade():
     )
     with op.batch_alter_table('predictions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('author', sa.String(length=32), nullable=True))
+    op.create_table('admin_epoch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('epoch', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_admin_epoch'))
+    )
 
 
 def downgrade():
+    op.drop_table('admin_epoch')
     with op.batch_alter_table('predictions', schema=None) as batch_op:
         batch_op.drop_column('author')
     op.drop_table('health_probe')
