@@ -10,17 +10,14 @@ short run otherwise serves a network that scored 98% in training at chance.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from trainer.datasets import Dataset, load_mnist
+from trainer.datasets import Dataset
 
 
 @dataclass
@@ -272,43 +269,3 @@ def _train_one(data: Dataset, cfg: TrainConfig, result: TrainResult,
     if not cfg.freeze_batchnorm:
         recalibrate_batchnorm(model, data.train_for_epoch(0).images, seed=cfg.seed)
     return model
-
-
-def print_epoch(row: dict) -> None:
-    val = (f" val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.4f}"
-           if row["val_loss"] is not None else "")
-    print(f"epoch {row['epoch']:>3}  loss {row['loss']:.4f} acc {row['accuracy']:.4f}{val}"
-          f"  lr {row['lr']:.2e}  {row['seconds']:.0f}s  (about {row['eta_seconds']:.0f}s left)",
-          flush=True)
-
-
-def main(argv: list[str] | None = None) -> None:
-    from trainer.export import export_model
-
-    parser = argparse.ArgumentParser(description="Train DigitPad's CNN on MNIST.")
-    parser.add_argument("--data-dir", help="folder with the MNIST IDX files")
-    parser.add_argument("--out", default="models/default", help="where to write the model files")
-    parser.add_argument("--version", default=None, help="model version name")
-    for name, value in asdict(TrainConfig()).items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
-        else:
-            parser.add_argument(flag, type=type(value), default=value)
-    args = parser.parse_args(argv)
-    cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
-    data = load_mnist(args.data_dir)
-    print(f"training on {len(data.train)} MNIST images: {cfg}", flush=True)
-    result = train(data, cfg, on_epoch=print_epoch)
-    print(f"test accuracy {result.test_accuracy:.4%}  loss {result.test_loss:.4f}  "
-          f"in {result.seconds:.0f}s", flush=True)
-    meta = export_model(result.model, Path(args.out), version=args.version,
-                        extra={"test_accuracy": result.test_accuracy,
-                               "test_loss": result.test_loss,
-                               "train_seconds": round(result.seconds, 1),
-                               "config": asdict(cfg), "history": result.history})
-    print(json.dumps({k: v for k, v in meta.items() if k != "history"}, indent=2))
-
-
-if __name__ == "__main__":
-    main()
