@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import io
-import tempfile
 import time
 
 import numpy as np
