@@ -293,7 +293,11 @@ def mix(base: Dataset, extra: Dataset, weight: int = 1) -> Dataset:
                    previews={**base.previews, **extra.previews})
 
 
-def rendered(name: str, drawings: list, labels: np.ndarray, seed: int,
+# Drawn datasets have no test split of their own: they are measured on held-out sets.
+_EMPTY = Split(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64))
+
+
+def rendered(drawings: list, labels: np.ndarray, seed: int,
              renderings: int) -> tuple[Split, Callable[[int], Split]]:
     """Drawings rendered `renderings` times through the pad's path; epochs cycle them."""
     from trainer.online import render_many
@@ -309,7 +313,7 @@ def load_online(seed: int = 0, renderings: int = 3, directory=None) -> Dataset:
     from trainer.online import SOURCES, read_online, render_many, split_by_writer
 
     train, held = split_by_writer(read_online(directory))
-    first, renderer = rendered("online", [s.strokes for s in train],
+    first, renderer = rendered([s.strokes for s in train],
                                np.array([s.label for s in train]), seed, renderings)
     holdout = {}
     for source, samples in held.items():
@@ -324,8 +328,7 @@ def load_online(seed: int = 0, renderings: int = 3, directory=None) -> Dataset:
                 "writers": len({s.writer for s in train if s.source == source}),
                 "heldout_writers": len({s.writer for s in held[source]})}
                for source in SOURCES]
-    empty = Split(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64))
-    return Dataset("online", first, empty, sources, holdout=holdout, renderer=renderer,
+    return Dataset("online", first, _EMPTY, sources, holdout=holdout, renderer=renderer,
                    previews=previews)
 
 
@@ -335,12 +338,10 @@ def load_negatives(seed: int = 0, renderings: int = 3, count: int = 6000) -> Dat
     from trainer.negatives import negative_drawings, render_letters
 
     drawings = negative_drawings(count, seed)
-    first, renderer = rendered("negatives", drawings, np.full(count, NOT_A_DIGIT), seed,
-                               renderings)
+    first, renderer = rendered(drawings, np.full(count, NOT_A_DIGIT), seed, renderings)
     letters = render_letters(seed)
     holdout = {"negatives:letters": Split(letters, np.full(len(letters), NOT_A_DIGIT, np.int64))}
-    empty = Split(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64))
-    return Dataset("negatives", first, empty,
+    return Dataset("negatives", first, _EMPTY,
                    [{"name": "negatives", "train": count, "test": len(letters), "weight": 1}],
                    holdout=holdout, renderer=renderer,
                    previews={"negatives": preview_grid(first.images, first.labels, per_class=40)})
