@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev db-upgrade train bench clean
+.PHONY: run test install install-dev db-upgrade train bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.training
 	$(BIN)/python -m tests.benchmarks.online
 	$(BIN)/python -m tests.benchmarks.small_datasets
+
+# The README's pictures, refreshed on purpose (tests write theirs to test-artifacts/).
+screenshots: install-dev
+	bash .ci/ensure-chromium
+	$(BIN)/python -m pytest -q tests/test_browser.py tests/test_browser_dashboard.py
+	cp test-artifacts/screenshot.png test-artifacts/dashboard.png static/img/
 
 clean:
 	rm -rf $(VENV) .pytest_cache
