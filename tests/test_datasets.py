@@ -130,6 +130,17 @@ def test_uci_digits_come_out_in_mnist_format():
     assert np.array_equal(again.test.labels, data.test.labels)
 
 
+def test_the_test_split_is_the_asked_share_of_the_whole_and_of_each_digit():
+    # 3,000 rows whose digit counts do not divide by five: rounding each digit
+    # alone would give 599 or 601 test rows.
+    labels = np.repeat(np.arange(10), [303, 297, 301, 299, 302, 298, 300, 300, 304, 296])
+    images = np.zeros((len(labels), 28, 28), np.float32)
+    data = datasets.split_arrays("uneven", images, labels, 0.2, seed=1)
+    assert len(data.test) == 600 and len(data.train) == 2400
+    per_digit = np.bincount(data.test.labels, minlength=10)
+    assert np.all(np.abs(per_digit - np.bincount(labels) * 0.2) < 1)
+
+
 def test_mixture_repeats_the_extra_data_and_keeps_the_base_test(mnist_sample):
     images, labels = mnist_sample
     base = datasets.split_arrays("base", images[:200], labels[:200], 0.25)

@@ -23,7 +23,8 @@ def tiny_csv(tmp_path, mnist_sample):
 def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
     result = runner.invoke(args=[
         "train", "--profile", "quick", "--dataset", "csv", "--csv", str(tiny_csv),
-        "--epochs", "1", "--val-split", "0.1", "--kfold", "2", "--name", "tiny", "--seed", "4"])
+        "--epochs", "1", "--min-steps", "0", "--val-split", "0.1", "--kfold", "2", "--name", "tiny",
+        "--seed", "4"])
     assert result.exit_code == 0, result.output
     assert "epoch  1 [1/3]" in result.output  # progress lines: main run, then two folds
     assert "candidate model" in result.output

@@ -181,11 +181,18 @@ def split_arrays(name: str, images: np.ndarray, labels: np.ndarray,
     if len(images) != len(labels):
         raise DatasetError(f"{name}: {len(images)} images but {len(labels)} labels")
     rng = np.random.default_rng(seed)
+    # Each digit's share of the test split, rounded so that the shares add up
+    # to the whole (largest remainders first).
+    counts = np.bincount(labels, minlength=10)
+    wanted = counts * test_fraction
+    shares = np.floor(wanted).astype(np.int64)
+    short = int(round(len(labels) * test_fraction)) - int(shares.sum())
+    shares[np.argsort(shares - wanted, kind="stable")[:max(0, short)]] += 1
     test_idx = []
     for digit in range(10):
         members = np.flatnonzero(labels == digit)
         rng.shuffle(members)
-        test_idx.extend(members[: int(round(len(members) * test_fraction))])
+        test_idx.extend(members[: shares[digit]])
     is_test = np.zeros(len(labels), bool)
     is_test[np.asarray(test_idx, dtype=np.int64)] = True
     images = np.asarray(images, np.float32)
