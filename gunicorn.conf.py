@@ -13,7 +13,7 @@ preload_app = False
 
 def post_worker_init(worker):
     """Load the model in the fresh worker so its first request is fast."""
-    from app.services.predictions import predictor
+    from app.services.serving import predictor
 
     with worker.wsgi.app_context():
         try:

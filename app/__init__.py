@@ -21,11 +21,10 @@ from app.extensions import csrf, db, limiter, migrate
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """Several gunicorn workers share the file: WAL and a busy timeout."""
+    """Several gunicorn workers share the file: WAL (the busy timeout is set on connect)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -49,8 +48,11 @@ def create_app(config: dict | None = None) -> Flask:
             Path(app.instance_path) / "digitpad.sqlite3"
         )
 
+    configure_database(app)
     if not app.config.get("CANDIDATES_DIR"):
         app.config["CANDIDATES_DIR"] = str(Path(app.instance_path) / "models")
+    if not app.config.get("MODEL_CACHE_DIR"):
+        app.config["MODEL_CACHE_DIR"] = str(Path(app.instance_path) / "model-cache")
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
@@ -65,6 +67,27 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     app.logger.setLevel(logging.INFO)
     return app
+
+
+def configure_database(app: Flask) -> None:
+    """The driver and connection settings for the configured database.
+
+    `postgresql://user:pass@host/db` (or `postgres://`) is served by psycopg;
+    SQLite waits DATABASE_BUSY_SECONDS for a lock, PostgreSQL checks pooled
+    connections before use.
+    """
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgres", "postgresql"):
+        url = f"postgresql+psycopg{sep}{rest}"
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": app.config["DATABASE_BUSY_SECONDS"]})
+    elif url.startswith("postgresql"):
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("connect_args", {"connect_timeout": 10})
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 class BoundedInt(IntegerConverter):

@@ -18,13 +18,21 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     # None means a SQLite file in the instance folder (set in create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 15}}
     MODEL_DIR = os.environ.get("MODEL_DIR", str(ROOT / "models" / "default"))
     # Where training runs write candidate models (None: instance/models).
     CANDIDATES_DIR = os.environ.get("CANDIDATES_DIR")
     MNIST_DIR = os.environ.get("MNIST_DIR")
     # How often each worker checks which model version is active.
     MODEL_CHECK_SECONDS = float(os.environ.get("MODEL_CHECK_SECONDS", "2"))
+    # Where a web host keeps the versions it loaded from the database (None:
+    # instance/model-cache); each host has its own.
+    MODEL_CACHE_DIR = os.environ.get("MODEL_CACHE_DIR")
+    # A training job says it is alive this often; one silent for longer is
+    # failed (its process died) and the next training may start.
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+    JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
+    # How long a write waits for a lock before it gives up (SQLite's busy timeout).
+    DATABASE_BUSY_SECONDS = float(os.environ.get("DATABASE_BUSY_SECONDS", "15"))
     # Request bodies above this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)

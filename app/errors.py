@@ -1,19 +1,85 @@
-"""Error pages: JSON for the API, plain pages elsewhere."""
+"""Errors: one base class for what services refuse, mapped to HTTP in one place.
+
+Services raise `AppError` (or a subclass) with a message for people and a
+status; views let it pass. Here it becomes `{"error": ...}` JSON for the API
+and for scripts, or a page for people (a form that was refused flashes the
+message and goes back where it came from).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 
+class AppError(Exception):
+    """A request a service refuses: a message for people and an HTTP status."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class NotFound(AppError):
+    status = 404
+
+
+class Unavailable(AppError):
+    """Something the request needs is down for now (the model, the database)."""
+
+    status = 503
+
+
+def json_view(view):
+    """Mark a view that answers only JSON (its errors too, whatever the client accepts)."""
+    view.json_only = True
+    return view
+
+
 def _wants_json() -> bool:
-    """The API always speaks JSON; dashboard scripts ask for it."""
+    """The API and JSON-only views always speak JSON; dashboard scripts ask for it."""
     from app.auth.access import wants_json
 
-    return request.path.startswith("/api/") or wants_json()
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (request.path.startswith("/api/") or getattr(view, "json_only", False)
+            or wants_json())
+
+
+def _page(status: int, message: str):
+    if request.method == "POST" and status < 500:
+        from app.auth.access import same_site_path
+
+        flash(message, "error")
+        came_from = urlsplit(request.referrer or "")
+        back = (came_from.path + (f"?{came_from.query}" if came_from.query else "")
+                if came_from.netloc == request.host else None)
+        return redirect(same_site_path(back, url_for("dashboard.index"))), 303
+    return render_template("dashboard/error.html", status=status, message=message), status
 
 
 def register_error_handlers(app: Flask) -> None:
+    from trainer.preprocessing import EmptyDrawing, ImageTooLarge, PreprocessError
+
+    @app.errorhandler(AppError)
+    def app_error(err: AppError):
+        if _wants_json():
+            return jsonify(error=err.message), err.status
+        return _page(err.status, err.message)
+
+    # What the pure-ML preprocessing refuses, in HTTP terms.
+    preprocess_status = ((EmptyDrawing, 422), (ImageTooLarge, 413), (PreprocessError, 400))
+
+    @app.errorhandler(PreprocessError)
+    def preprocess_error(err: PreprocessError):
+        status = next(code for kind, code in preprocess_status if isinstance(err, kind))
+        return app_error(AppError(str(err), status))
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         if _wants_json():
@@ -35,10 +101,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RecursionError)
     def too_deep(err: RecursionError):
         # JSON nested hundreds of levels deep exhausts the parser's stack.
-        message = "the JSON is nested too deeply"
-        if _wants_json():
-            return jsonify(error=message), 400
-        return message, 400
+        return app_error(AppError("the JSON is nested too deeply"))
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

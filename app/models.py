@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -66,6 +66,10 @@ class Flag(db.Model):
 
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+# What a training job does: train the CNN (baselines and k-fold beside it, when
+# asked), only the classical baselines, or retrain on confirmed flags and gate.
+RUN_KINDS = ("cnn", "baselines", "retrain")
+BUSY_STATUSES = ("queued", "running")
 # A finished CNN run is suspect below this accuracy, or this far below its best baseline.
 SUSPECT_NEAR_CHANCE = 0.3
 SUSPECT_BELOW_BASELINE = 0.05
@@ -81,8 +85,11 @@ class TrainingRun(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[str] = mapped_column(String(32), default="full")
-    # "cnn" trains the network (with baselines beside it); "baselines" only those.
+    # One of RUN_KINDS.
     kind: Mapped[str] = mapped_column(String(16), default="cnn")
+    # The process executing the run ("host:pid") and when it last said it is alive.
+    owner: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -121,6 +128,12 @@ class TrainingRun(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')",
                         name="status_known"),
+        CheckConstraint("kind IN ('cnn', 'baselines', 'retrain')", name="kind_known"),
+        # One training at a time, whoever starts it: at most one row is queued
+        # or running (the database refuses a second).
+        Index("one_training_at_a_time", text("(1)"), unique=True,
+              sqlite_where=text("status IN ('queued', 'running')"),
+              postgresql_where=text("status IN ('queued', 'running')")),
     )
 
     @property
@@ -209,6 +222,18 @@ class ModelVersion(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('candidate', 'active', 'retired')", name="status_known"),
     )
+
+
+class ModelFile(db.Model):
+    """A served file of a model version, kept in the database so every web host can load it."""
+
+    __tablename__ = "model_files"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FlagUse(db.Model):

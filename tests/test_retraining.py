@@ -96,11 +96,11 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     # Promote (whatever the gate said), the API serves it at once; roll back.
     assert runner.invoke(args=["models", "promote", new_version]).exit_code == 0
     assert served_version(client, images) == new_version
-    from app.services import predictor
+    from app.services import serving
 
     with app.app_context():  # the version no longer served is let go
         paths = {v.version: v.path for v in db.session.query(ModelVersion)}
-    assert paths[new_version] in predictor._cache and paths[seeded] not in predictor._cache
+    assert paths[new_version] in serving.loaded_dirs() and paths[seeded] not in serving.loaded_dirs()
     stored = client.post("/api/predict", json={"image": data_url(page_png(images[1]))}).get_json()
     assert stored["model_version"] == new_version
     assert runner.invoke(args=["models", "rollback", seeded]).exit_code == 0
@@ -141,8 +141,10 @@ def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mn
     images, labels = mnist_sample
     csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
     flag_and_confirm(app, client, images, labels, n=10)
+    app.config.update(JOB_HEARTBEAT_SECONDS=0.5, JOB_HEARTBEAT_TIMEOUT=3)
+    env = subprocess_env(app, JOB_HEARTBEAT_SECONDS="0.5", JOB_HEARTBEAT_TIMEOUT="3")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "retrain", "--base", "csv", "--csv",
-                             str(csv_path), "--epochs", "50"], cwd=ROOT, env=subprocess_env(app),
+                             str(csv_path), "--epochs", "50"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
@@ -158,8 +160,11 @@ def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mn
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    # A worker starting now leaves the run alone: its heartbeat is still fresh.
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     with app.app_context():
         assert db.session.query(TrainingRun).filter_by(kind="retrain").one().status == "running"
+    time.sleep(3.5)  # the heartbeat has stopped for longer than the timeout
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     with app.app_context():
         run = db.session.query(TrainingRun).filter_by(kind="retrain").one()
@@ -196,6 +201,6 @@ def test_dashboard_retrain_and_activate_need_the_admin(app, client, runner, seed
         run = db.session.get(TrainingRun, queued.get_json()["run_id"])
         assert run.status == "queued" and run.kind == "retrain"
     unknown = client.post("/dashboard/models/nope/activate", headers=headers)
-    assert unknown.status_code == 400 and "no model version" in unknown.get_json()["error"]
+    assert unknown.status_code == 404 and "no model version" in unknown.get_json()["error"]
     ok = client.post(f"/dashboard/models/{seeded}/activate", headers=headers)
     assert ok.status_code == 200 and ok.get_json()["status"] == "active"

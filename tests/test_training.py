@@ -64,7 +64,7 @@ def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
         # is not the served model.
         files = run.artifacts["files"]
         folder = tmp_path / "models" / run.model_version
-        assert set(files) == {"model.keras", "model.tflite"}
+        assert set(files) == {"model.keras", "model.tflite", "model-int8.tflite"}
         for name, info in files.items():
             assert sha256(folder / name) == info["sha256"]
         assert json.loads((folder / "model.json").read_text())["run_name"] == "tiny"

@@ -52,19 +52,13 @@ MIN_RENDER_WIDTH = 2
 class PreprocessError(ValueError):
     """The input cannot be turned into a digit image."""
 
-    status = 400
-
 
 class EmptyDrawing(PreprocessError):
     """No ink at all: nothing to predict."""
 
-    status = 422
-
 
 class ImageTooLarge(PreprocessError):
     """The image has more pixels than we agree to decode."""
-
-    status = 413
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,20 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from app.auth import admin_required, is_admin
 from app.auth.access import drawings_visible, same_site_path, wants_json
 from app.dashboard import bp
+from app.errors import NotFound
 from app.extensions import db
 from app.models import Prediction
 from app.services import retraining, review
 from app.services.dashboard import heatmap
 from app.services.retention import PURGED
-from app.services.review import FlagFilter, ReviewError
+from app.services.review import FlagFilter
 
 
 @bp.get("/flags")
 @drawings_visible
 def flags():
     """The flagged drawings as a grid, filtered by corrected digit and status."""
-    try:
-        flt = FlagFilter.parse(request.args.get("digit"), request.args.get("status"))
-    except ReviewError as exc:
-        return render_template("dashboard/error.html", message=str(exc), code=400), 400
+    flt = FlagFilter.parse(request.args.get("digit"), request.args.get("status"))
     flag_list = review.list_flags(flt)
     return render_template(
         "dashboard/flags.html", flags=flag_list, flt=flt, training=retraining.flag_training(flag_list),
@@ -44,16 +42,9 @@ def review_flag(flag_id: int):
     """
     payload = request.get_json(silent=True) if request.is_json else request.form
     payload = payload if isinstance(payload, dict) or hasattr(payload, "get") else {}
-    try:
-        flag = review.review(flag_id, payload.get("action", ""), payload.get("label"))
-    except ReviewError as exc:
-        if wants_json():
-            return jsonify(error=str(exc)), 400
-        return render_template("dashboard/error.html", message=str(exc), code=400), 400
+    flag = review.review(flag_id, payload.get("action", ""), payload.get("label"))
     if flag is None:
-        if wants_json():
-            return jsonify(error=f"no flag {flag_id}"), 404
-        abort(404)
+        raise NotFound(f"no flag {flag_id}")
     if wants_json():
         return jsonify(id=flag.id, status=flag.status, label=flag.label,
                        predicted=flag.prediction.digit)

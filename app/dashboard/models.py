@@ -7,20 +7,15 @@ from flask import flash, jsonify, redirect, url_for
 from app.auth import admin_required
 from app.auth.access import wants_json
 from app.dashboard import bp
-from app.services import registry, retraining
+from app.services import jobs, registry, retraining
 
 
 @bp.post("/retrain")
 @admin_required
 def retrain():
     """Queue a retraining on the confirmed flags (409 while another training is queued or running)."""
-    try:
-        run = retraining.queue_retrain()
-    except retraining.RetrainError as exc:
-        if wants_json():
-            return jsonify(error=str(exc)), exc.status
-        flash(str(exc), "error")
-        return redirect(url_for(".index")), 303
+    spec, extra = retraining.retrain_spec()
+    run = jobs.submit(spec, "retrain", extra)
     if wants_json():
         return jsonify(run_id=run.id, status=run.status), 202
     return redirect(url_for(".run_detail", run_id=run.id)), 303
@@ -30,13 +25,7 @@ def retrain():
 @admin_required
 def activate(version: str):
     """Make a version active: a promotion or a rollback (400 if its files cannot be served)."""
-    try:
-        v = registry.promote(version, "activated by the admin from the dashboard")
-    except registry.RegistryError as exc:
-        if wants_json():
-            return jsonify(error=str(exc)), 400
-        flash(str(exc), "error")
-        return redirect(url_for(".index")), 303
+    v = registry.promote(version, "activated by the admin from the dashboard")
     if wants_json():
         return jsonify(version=v.version, status=v.status)
     flash(f"{v.version} is now active; workers switch within seconds.", "info")

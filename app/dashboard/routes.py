@@ -9,10 +9,9 @@ from flask import current_app, jsonify, render_template, request, send_from_dire
 from jinja2 import Undefined
 
 from app.dashboard import bp
+from app.errors import json_view
 from app.services import dashboard as service
-from app.services import run_results
-from app.services.dashboard import DashboardError
-from app.services.registry import active_dir
+from app.services import jobs, run_results
 
 POLL_MS = 2000
 # Line and bar colours (Okabe-Ito), in the order runs and series take them.
@@ -118,12 +117,6 @@ def formatting():
             "palette": PALETTE}
 
 
-@bp.errorhandler(DashboardError)
-def dashboard_error(err: DashboardError):
-    return render_template("dashboard/error.html", status=err.status, message=err.message), \
-        err.status
-
-
 def _project_root() -> Path:
     return Path(current_app.root_path).parent
 
@@ -139,7 +132,7 @@ def _model_roots() -> list[Path]:
 @bp.get("")
 def index():
     """The served model, usage figures, and every training run."""
-    model = service.active_model(active_dir())
+    model = service.active_model()
     runs = service.list_runs()
     active = service.run_with_version(model["version"])
     live = [r for r in runs if service.is_live(r)]
@@ -159,14 +152,14 @@ def index():
                            versions=registry.list_versions(), admin=is_admin(),
                            trainable_flags=len(trainable),
                            new_flags=retraining.untrained_count(trainable),
-                           busy=retraining.busy_run())
+                           busy=jobs.busy())
 
 
 @bp.get("/runs/<int:run_id>")
 def run_detail(run_id: int):
     """Everything stored about one run, with charts."""
     run = service.get_run(run_id)
-    model = service.active_model(active_dir())
+    model = service.active_model()
     history = service.history(run)
     baselines = service.baseline_rows(run)
     live = service.is_live(run)
@@ -198,13 +191,10 @@ def run_detail(run_id: int):
 
 
 @bp.get("/runs/<int:run_id>/progress")
+@json_view
 def run_progress(run_id: int):
     """JSON polled by the pages while a run is queued or running."""
-    try:
-        run = service.get_run(run_id)
-    except DashboardError as err:
-        return jsonify(error=err.message), err.status
-    response = jsonify(service.progress(run))
+    response = jsonify(service.progress(service.get_run(run_id)))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer, selectinload
 
+from app.errors import AppError, NotFound
 from app.extensions import db
 from app.models import Flag, Prediction, RunEpoch, TrainingRun
 
@@ -27,18 +28,37 @@ MAX_COMPARE = 8
 EPOCH_KEYS = ("fold", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
 
-class DashboardError(Exception):
-    """A request the dashboard cannot answer: an HTTP status and a message for people."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class DashboardError(AppError):
+    """A request the dashboard cannot answer: a message for people and an HTTP status."""
 
 
 # ------------------------------------------------------------------ served model
-def active_model(model_dir: str | Path) -> dict:
-    """The served model's `model.json`: version, test accuracy, creation time.
+def active_model() -> dict:
+    """The active version as `model_versions` records it: version, test accuracy, since when.
+
+    Before any version is registered, the bundled model's `model.json`. A
+    `problem` says when the active version's files cannot be served.
+    """
+    from flask import current_app
+
+    from app.services import serving
+
+    version = serving.active_version()
+    if version is None:
+        return model_json(current_app.config["MODEL_DIR"])
+    created = version.activated_at or version.created_at
+    info: dict[str, Any] = {
+        "version": version.version, "test_accuracy": version.test_accuracy,
+        "created": created.replace(tzinfo=timezone.utc) if created.tzinfo is None else created,
+        "path": version.path, "problem": None}
+    health = serving.health()
+    if health["files"] != "ok" or not health["serving_active"]:
+        info["problem"] = health.get("problem") or f"Its files: {health['files']}."
+    return info
+
+
+def model_json(model_dir: str | Path) -> dict:
+    """A model folder's `model.json`: version, test accuracy, creation time.
 
     Never raises: a missing or unreadable file gives `version` None and a
     `problem` that the page shows instead.
@@ -117,7 +137,7 @@ def list_runs() -> list[TrainingRun]:
 def get_run(run_id: int) -> TrainingRun:
     run = db.session.get(TrainingRun, run_id)
     if run is None:
-        raise DashboardError(404, f"There is no training run with id {run_id}.")
+        raise NotFound(f"There is no training run with id {run_id}.")
     return run
 
 
@@ -281,9 +301,9 @@ def artifact_location(run: TrainingRun, filename: str, base: str | Path,
     info = run.artifacts or {}
     directory = _artifact_dir(info, base, roots)
     if directory is None or filename not in (info.get("files") or {}):
-        raise DashboardError(404, f"Run {run.id} has no artifact named {filename!r}.")
+        raise NotFound(f"Run {run.id} has no artifact named {filename!r}.")
     if not (directory / filename).is_file():
-        raise DashboardError(404, f"{filename} of run {run.id} is no longer in {directory}.")
+        raise NotFound(f"{filename} of run {run.id} is no longer in {directory}.")
     return directory
 
 
@@ -303,19 +323,19 @@ def parse_run_ids(values: list[str]) -> list[int]:
     """Run ids from `?runs=1,2,3` (or `?runs=1&runs=2`): distinct, in the order given."""
     parts = [part.strip() for value in values for part in value.split(",") if part.strip()]
     if not parts:
-        raise DashboardError(400, "Choose at least two runs to compare, "
-                                  "for example /dashboard/compare?runs=1,2.")
+        raise DashboardError("Choose at least two runs to compare, "
+                             "for example /dashboard/compare?runs=1,2.")
     ids: list[int] = []
     for part in parts:
         if not (part.isascii() and part.isdigit()):
-            raise DashboardError(400, f"Run ids are whole numbers; {part[:40]!r} is not one.")
+            raise DashboardError(f"Run ids are whole numbers; {part[:40]!r} is not one.")
         number = int(part)
         if number not in ids:
             ids.append(number)
     if len(ids) < 2:
-        raise DashboardError(400, "Choose at least two different runs to compare.")
+        raise DashboardError("Choose at least two different runs to compare.")
     if len(ids) > MAX_COMPARE:
-        raise DashboardError(400, f"Compare at most {MAX_COMPARE} runs at a time.")
+        raise DashboardError(f"Compare at most {MAX_COMPARE} runs at a time.")
     return ids
 
 
@@ -325,8 +345,8 @@ def runs_by_ids(ids: list[int]) -> list[TrainingRun]:
     missing = [str(i) for i in ids if i not in found]
     if missing:
         if len(missing) == 1:
-            raise DashboardError(404, f"There is no training run with id {missing[0]}.")
-        raise DashboardError(404, f"There are no training runs with ids {', '.join(missing)}.")
+            raise NotFound(f"There is no training run with id {missing[0]}.")
+        raise NotFound(f"There are no training runs with ids {', '.join(missing)}.")
     return [found[i] for i in ids]
 
 

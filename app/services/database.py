@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.errors import Unavailable
 from app.extensions import db
 
 # Words in the driver's message (SQLite, PostgreSQL) -> what we tell people,
@@ -25,7 +26,7 @@ _FAULTS = (
 )
 
 
-class StorageError(RuntimeError):
+class StorageError(Unavailable):
     """The database refused the write; nothing was stored (HTTP 503)."""
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
+from app.errors import AppError
 from app.extensions import db
 from app.services.database import commit
 from app.models import Flag, Prediction
+from app.services import serving
 from app.services.drawings import Drawing
 from trainer.calibration import NOT_A_DIGIT, digit_probabilities, verdict
 from trainer.preprocessing import to_png
@@ -46,24 +48,13 @@ class Result:
         return body
 
 
-def predictor():
-    """The active version's predictor (swapped live when the active version changes)."""
-    from app.services.registry import serving_predictor
-
-    return serving_predictor()
-
-
-class FlagRefused(Exception):
+class FlagRefused(AppError):
     """A flag that may not be set: someone else's drawing (403), or already reviewed (409)."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
 
 
 def predict(drawing: Drawing, store: bool = True, author: str | None = None) -> Result:
     """Run the model on a drawing; store the prediction unless told not to."""
-    model = predictor()
+    model = serving.predictor()
     calibrated = model.probabilities(drawing.mnist)
     said, alternatives = verdict(calibrated)
     # The digits' bars: how likely each digit is, if the drawing is a digit.

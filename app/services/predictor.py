@@ -1,14 +1,13 @@
-"""Serve the CNN with LiteRT: one interpreter per process, loaded lazily.
+"""A model folder loaded into LiteRT: 28x28 images in, calibrated probabilities out.
 
-Gunicorn forks workers; each loads its own interpreter on first use (or in the
-post_worker_init hook), never in the master, and never with TensorFlow.
+Which folder is served, and when it is loaded, is `app.services.serving`'s
+business. Never TensorFlow.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from trainer.calibration import apply_temperature
-
-log = logging.getLogger(__name__)
 
 
 class ModelUnavailable(RuntimeError):
@@ -90,29 +87,3 @@ class Predictor:
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: ten digits, then "not a digit" if the model has it."""
         return apply_temperature(self.raw_probabilities(image), self.info.temperature)
-
-
-_cache: dict[str, tuple[int, Predictor]] = {}
-_cache_lock = threading.Lock()
-
-
-def get_predictor(model_dir: str) -> Predictor:
-    """The process's predictor for model_dir, loaded once per process."""
-    pid = os.getpid()
-    entry = _cache.get(model_dir)
-    if entry and entry[0] == pid:
-        return entry[1]
-    with _cache_lock:
-        entry = _cache.get(model_dir)
-        if entry and entry[0] == pid:
-            return entry[1]
-        predictor = Predictor(model_dir)
-        log.info("loaded model %s from %s (pid %d)", predictor.info.version, model_dir, pid)
-        _cache[model_dir] = (pid, predictor)
-        return predictor
-
-
-def release(model_dir: str) -> None:
-    """Forget a predictor no longer served (requests holding it finish with it)."""
-    with _cache_lock:
-        _cache.pop(model_dir, None)

@@ -1,41 +1,33 @@
-"""Model versions: register, gate, promote, roll back; which one is active.
+"""Model versions: register, gate, promote, roll back.
 
-The database says which version is active. Every worker checks it every few
-seconds (`MODEL_CHECK_SECONDS`) and swaps its interpreter when it changed,
-without a restart; a version whose files are missing or corrupt is refused at
-load with a log line and the previous one keeps serving.
+A version is a folder of model files, recorded in `model_versions` with a
+copy of its served files in `model_files` (so every web host can load it).
+Exactly one version is active; `app.services.serving` serves it.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
+from app.errors import AppError
 from app.extensions import db
 from app.models import ModelVersion, utcnow
-from app.services.predictor import ModelUnavailable, Predictor, get_predictor, release
+from app.services import serving
+from app.services.predictor import ModelUnavailable
 
 # A candidate may lose at most this much MNIST test accuracy (0.1 points)...
 MAX_MNIST_DROP = 0.001
 
 
-class RegistryError(ValueError):
-    """A version that cannot be promoted or does not exist (HTTP 400/404)."""
+class RegistryError(AppError):
+    """A version that cannot be promoted (HTTP 400) or does not exist (404)."""
 
 
-def active_version() -> ModelVersion | None:
-    return db.session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
-
-
-def active_dir() -> str:
-    """The folder of the active version (the bundled model until one is registered)."""
-    active = active_version()
-    return active.path if active else current_app.config["MODEL_DIR"]
+active_version = serving.active_version
 
 
 def get_version(name: str) -> ModelVersion | None:
@@ -60,6 +52,8 @@ def register(path: str | Path, run_id: int | None = None, status: str = "candida
         activated_at=utcnow() if status == "active" else None,
     )
     db.session.add(version)
+    db.session.flush()
+    serving.store_files(version)
     db.session.commit()
     return version
 
@@ -97,9 +91,9 @@ def promote(name: str, reason: str) -> ModelVersion:
     """Make a version active (also how a rollback is done); its files must load."""
     version = get_version(name)
     if version is None:
-        raise RegistryError(f"no model version {name!r}")
+        raise RegistryError(f"no model version {name!r}", 404)
     try:
-        Predictor(version.path)  # refuse missing or corrupt files before anyone serves them
+        serving.can_serve(version)  # refuse missing or corrupt files before anyone serves them
     except ModelUnavailable as exc:
         raise RegistryError(f"version {name} cannot be served: {exc}") from exc
     if version.status == "active":
@@ -110,38 +104,3 @@ def promote(name: str, reason: str) -> ModelVersion:
     db.session.commit()
     current_app.logger.info("model %s is now active: %s", name, reason)
     return version
-
-
-# ---------------------------------------------------------------- serving side
-
-
-def _state() -> dict:
-    return current_app.extensions.setdefault("digitpad_model", {"checked": 0.0, "dir": None})
-
-
-def serving_predictor() -> Predictor:
-    """The interpreter for the active version, re-checked every MODEL_CHECK_SECONDS."""
-    state = _state()
-    now = time.monotonic()
-    if state["dir"] is None or now - state["checked"] >= current_app.config["MODEL_CHECK_SECONDS"]:
-        state["checked"] = now
-        try:
-            active = active_version()
-            wanted = active.path if active else current_app.config["MODEL_DIR"]
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            current_app.logger.error("cannot read the active model version: %s", exc)
-            wanted = state["dir"] or current_app.config["MODEL_DIR"]
-        if wanted != state["dir"]:
-            try:
-                get_predictor(wanted)
-                previous, state["dir"] = state["dir"], wanted
-                if previous is not None:
-                    current_app.logger.info("switched model: %s -> %s", previous, wanted)
-                    release(previous)
-            except ModelUnavailable as exc:
-                current_app.logger.error("refused model in %s: %s; still serving %s",
-                                         wanted, exc, state["dir"])
-                if state["dir"] is None:
-                    raise
-    return get_predictor(state["dir"])

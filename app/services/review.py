@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import func, select
 
+from app.errors import AppError
 from app.extensions import db
 from app.models import Flag, Prediction, utcnow
 from trainer import preprocessing
@@ -20,7 +21,7 @@ FLAG_STATUSES = ("open", "confirmed", "dismissed")
 ACTIONS = ("confirm", "relabel", "dismiss", "reopen")
 
 
-class ReviewError(ValueError):
+class ReviewError(AppError):
     """A review action that cannot be applied (HTTP 400)."""
 
 

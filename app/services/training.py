@@ -1,8 +1,8 @@
-"""Training runs: create, execute with live progress in the database, import, export.
+"""Training runs in the database: describe, train with live progress, finish, import, export.
 
 The machine learning lives in `trainer.experiment`; this module only moves its
-progress and its record into the database, and marks a run failed, with the
-error, when anything goes wrong.
+progress and its record into the database. Which process runs a training, and
+when, is `app.services.jobs`'s business.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -23,7 +24,7 @@ from app.models import BaselineResult, Flag, RunEpoch, TrainingRun
 from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
 from trainer.experiment import Reporter, RunSpec
-from trainer.train import epochs_for
+from trainer.train import TrainConfig, epochs_for
 
 Echo = Callable[[str], None]
 # One flag in five is held out of training to measure what retraining taught;
@@ -52,15 +53,38 @@ def total_epochs(spec: RunSpec, train_size: int | None = None) -> int:
     return (epochs + cfg.polish_epochs) * max(1, cfg.ensemble) * (1 + spec.kfold)
 
 
-def create_run(spec: RunSpec) -> TrainingRun:
-    run = TrainingRun(
-        name=spec.name or default_name(spec), status="queued", profile=spec.profile,
-        kind="cnn" if spec.train_cnn else "baselines", dataset="+".join(spec.datasets),
-        params=spec.params(), seed=spec.config.seed, total_epochs=total_epochs(spec),
+def new_run(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
+    """A row describing a job (not yet stored); `params` hold all that `spec_of` needs."""
+    params = {**spec.params(), "datasets": list(spec.datasets), "data_dir": spec.data_dir,
+              "csv_path": spec.csv_path, **(extra or {})}
+    return TrainingRun(
+        name=spec.name or default_name(spec), profile=spec.profile, kind=kind,
+        dataset="+".join(spec.datasets), params=params, seed=spec.config.seed,
+        total_epochs=total_epochs(spec),
     )
-    db.session.add(run)
-    db.session.commit()
-    return run
+
+
+def spec_of(run: TrainingRun) -> RunSpec:
+    """The run's spec, rebuilt from its stored parameters (queued and foreground alike)."""
+    params = dict(run.params or {})
+    config = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
+    default = RunSpec(name=run.name)
+    return RunSpec(
+        name=run.name, datasets=list(params.get("datasets") or run.dataset.split("+")),
+        profile=run.profile, config=config, kfold=params.get("kfold") or 0,
+        train_cnn=params.get("train_cnn", True), baselines=params.get("baselines", True),
+        baseline_sample=params.get("baseline_sample") or default.baseline_sample,
+        feedback_weight=params.get("feedback_weight") or default.feedback_weight,
+        online_weight=params.get("online_weight") or default.online_weight,
+        negatives=params.get("negatives") or default.negatives,
+        data_dir=params.get("data_dir"), csv_path=params.get("csv_path"),
+    )
+
+
+def version_name(run: TrainingRun) -> str:
+    """The name of the model version a run exports (fixed once it started)."""
+    started = run.started_at or datetime.now(timezone.utc)
+    return f"cnn-{run.id}-{started:%Y%m%d-%H%M%S}"
 
 
 def feedback_dataset(statuses: tuple[str, ...] = ("confirmed",)) -> Dataset:
@@ -143,58 +167,47 @@ def _baseline_fields(result: dict) -> dict:
     return {k: result[k] for k in BASELINE_KEYS}
 
 
-def execute_run(run: TrainingRun, spec: RunSpec, echo: Echo | None = None,
-                finish: Callable[[dict, Dataset], None] | None = None) -> TrainingRun:
-    """Execute a queued run; on any error mark it failed with the message and re-raise.
+def train(run: TrainingRun, spec: RunSpec, out_dir: Path | None,
+          echo: Echo | None = None) -> tuple[dict, Dataset]:
+    """Load the data and run the experiment, with progress on the row; store its record.
 
-    `finish(record, data)` runs last, before the run counts as succeeded
-    (retraining evaluates and gates its candidate there).
+    A CNN's model goes to `out_dir` as a candidate. The run's status is left
+    to whoever executes it (`jobs.execute`).
     """
     from trainer import experiment
 
-    run.status, run.started_at, run.phase = "running", datetime.now(timezone.utc), "loading data"
+    run.phase = "loading data"
     db.session.commit()
-    reporter = DatabaseReporter(run, echo, spec)
-    try:
-        if spec.out_dir is None and spec.train_cnn:
-            version = spec.version or f"cnn-{run.id}-{run.started_at:%Y%m%d-%H%M%S}"
-            spec.version = version
-            spec.out_dir = str(Path(current_app.config["CANDIDATES_DIR"]) / version)
-        feedback = feedback_dataset() if "feedback" in spec.datasets else None
-        data = experiment.load_data(spec, feedback)
-        record = experiment.execute(spec, data, reporter)
-        if finish:
-            reporter.phase("evaluating against the active model")
-            finish(record, data)
-    except BaseException as exc:  # a KeyboardInterrupt also leaves a failed run, not a running one
-        db.session.rollback()
-        run.status = "failed"
-        run.error = f"{type(exc).__name__}: {exc}"
-        run.phase = None
-        _finish(run)
-        db.session.commit()
-        raise
+    if out_dir is not None:
+        spec = replace(spec, out_dir=str(out_dir), version=Path(out_dir).name)
+    feedback = feedback_dataset() if "feedback" in spec.datasets else None
+    data = experiment.load_data(spec, feedback)
+    record = experiment.execute(spec, data, DatabaseReporter(run, echo, spec))
     apply_record(run, record)
-    run.status, run.phase, run.eta_seconds = "succeeded", None, 0.0
-    _finish(run)
     db.session.commit()
-    return run
+    return record, data
 
 
-def _finish(run: TrainingRun) -> None:
+def finish(run: TrainingRun, status: str, error: str | None = None) -> None:
+    """Record how a run ended, and when."""
+    run.status, run.error, run.phase = status, error, None
+    if status == "succeeded":
+        run.eta_seconds = 0.0
     run.finished_at = datetime.now(timezone.utc)
-    started = run.started_at
+    started = run.started_at or run.finished_at
     if started.tzinfo is None:
         started = started.replace(tzinfo=timezone.utc)
     run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
+    db.session.commit()
 
 
 def apply_record(run: TrainingRun, record: dict) -> None:
     """Copy a run record's results onto the row (epochs and baselines are rows of their own)."""
-    for key in ("datasets", "train_size", "test_size", "label_distribution", "versions",
-                "params", "seed"):
+    for key in ("datasets", "train_size", "test_size", "label_distribution", "versions", "seed"):
         if key in record:
             setattr(run, key, record[key])
+    if "params" in record:  # what the job stored to rebuild its spec stays
+        run.params = {**(run.params or {}), **record["params"]}
     run.layers = record.get("layers", [])
     run.param_count = record.get("param_count")
     metrics = record.get("metrics") or {}
