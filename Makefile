@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev db-upgrade train bench screenshots clean
+.PHONY: run test test-system install install-dev db-upgrade train bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,17 @@ db-upgrade: install
 run: db-upgrade
 	@$(BIN)/flask admin-hint
 	@echo "DigitPad on http://127.0.0.1:8000"
-	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@# The worker is kept alive: restarted a few seconds after it stops for any reason.
+	(while true; do $(BIN)/flask worker; echo "worker stopped; restarting in 3 s" >&2; sleep 3; done) & \
+	keeper=$$!; trap 'pkill -P $$keeper 2>/dev/null; kill $$keeper 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install-dev
-	bash .ci/ensure-chromium
+# Debian's Chromium for the browser tests, PostgreSQL for the tests that run on both databases.
+test-system:
+	bash .ci/ensure-packages /usr/bin/chromium chromium fonts-dejavu-core
+	bash .ci/ensure-packages '/usr/lib/postgresql/*/bin/initdb' postgresql
+
+test: install-dev test-system
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 train: db-upgrade
@@ -46,8 +52,7 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.small_datasets
 
 # The README's pictures, refreshed on purpose (tests write theirs to test-artifacts/).
-screenshots: install-dev
-	bash .ci/ensure-chromium
+screenshots: install-dev test-system
 	$(BIN)/python -m pytest -q tests/test_browser.py tests/test_browser_dashboard.py
 	cp test-artifacts/screenshot.png test-artifacts/dashboard.png static/img/
 

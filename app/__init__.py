@@ -85,7 +85,8 @@ def configure_database(app: Flask) -> None:
         options.setdefault("connect_args", {"timeout": app.config["DATABASE_BUSY_SECONDS"]})
     elif url.startswith("postgresql"):
         options.setdefault("pool_pre_ping", True)
-        options.setdefault("connect_args", {"connect_timeout": 10})
+        # Stored times are UTC wall-clock values, whatever the server's zone.
+        options.setdefault("connect_args", {"connect_timeout": 10, "options": "-c timezone=UTC"})
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

@@ -1,10 +1,22 @@
-"""Fixtures: a fresh migrated SQLite file per test, the bundled model, samples."""
+"""Fixtures: a fresh migrated database per test, the bundled model, samples.
+
+Tests run on SQLite. Those marked `@pytest.mark.databases("sqlite",
+"postgresql")` (or whose module sets that `pytestmark`) run on both: the
+PostgreSQL runs use a throwaway server from Debian's packages, started once
+per session on a free loopback port, with a fresh database for each test.
+"""
 
 from __future__ import annotations
 
 import base64
+import glob
 import io
+import itertools
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +30,127 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def migrated_app(tmp_path, **overrides):
-    """An app on a fresh, migrated SQLite file in tmp_path; `overrides` go into its config."""
+def migrated_app(tmp_path, database_url: str | None = None, **overrides):
+    """An app on a fresh, migrated database (a SQLite file in tmp_path unless a URL is given)."""
     app = create_app({
         "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "CANDIDATES_DIR": str(tmp_path / "models"),
+        "MODEL_CACHE_DIR": str(tmp_path / "model-cache"),
         **overrides,
     })
     with app.app_context():
         upgrade()
+    _apps.append(app)
     return app
+
+
+_apps: list = []
+
+
+def _dispose_apps() -> None:
+    """Close every test app's pooled connections."""
+    from app.extensions import db
+
+    while _apps:
+        with _apps.pop().app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _close_connections():
+    yield
+    _dispose_apps()
+
+
+# ------------------------------------------------------------------ PostgreSQL
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "databases(*names): run the test on each database (sqlite, postgresql)")
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("databases")
+    if marker and "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("db_backend", marker.args, scope="function")
+
+
+@pytest.fixture
+def db_backend():
+    return "sqlite"
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb refuses root: then it runs as `postgres`)."""
+
+    def __init__(self):
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's "
+                               "postgresql package (bash .ci/ensure-packages)")
+        self.bin = Path(found[-1]).parent
+        self.dir = Path(tempfile.mkdtemp(prefix="digitpad-pg-"))
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres",
+                  "--no-sync", "-E", "UTF8")
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-w", "-l", str(self.dir / "log"),
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                  "start")
+        self._names = itertools.count(1)
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(sql)
+
+    def create_database(self) -> str:
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(request, db_backend, tmp_path):
+    """A fresh, empty database of the test's backend."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres")
+    name = server.create_database()
+    yield server.url(name)
+    _dispose_apps()
+    server.drop_database(name)
 
 
 def subprocess_env(app, **extra: str) -> dict[str, str]:
@@ -38,8 +160,8 @@ def subprocess_env(app, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(tmp_path):
-    return migrated_app(tmp_path)
+def app(tmp_path, database_url):
+    return migrated_app(tmp_path, database_url)
 
 
 @pytest.fixture

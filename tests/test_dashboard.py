@@ -15,6 +15,8 @@ from app.extensions import db
 from app.models import Flag, Prediction, TrainingRun
 from app.services.training import import_record
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 # The MNIST training set's label counts.
 LABELS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 

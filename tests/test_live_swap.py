@@ -35,36 +35,48 @@ def post_json(url: str, body: dict) -> tuple[int, dict]:
         return exc.code, {}
 
 
+def start_gunicorn(app, **env: str) -> tuple[subprocess.Popen, str]:
+    """Gunicorn as `make run` starts it, on a free port, on the app's database; (process, base URL)."""
+    port = free_port()
+    settings = {"MODEL_CHECK_SECONDS": str(CHECK_SECONDS), "BIND": f"127.0.0.1:{port}",
+                "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
+                "RATELIMIT_ENABLED": "0", **env}  # clients hammer it from one address
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                            cwd=ROOT, env=subprocess_env(app, **settings),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return proc, base
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.terminate()
+            pytest.fail("gunicorn did not start")
+        time.sleep(0.2)
+
+
+def copy_of_bundled(folder, version: str):
+    """The bundled model's files under another version name."""
+    shutil.copytree(ROOT / "models" / "default", folder)
+    meta = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**meta, "version": version}))
+    return folder
+
+
 @pytest.fixture
 def served(tmp_path, mnist_sample):
     """Gunicorn with two workers on a fresh database, and a second version ready to promote."""
     app = migrated_app(tmp_path)
-    other = tmp_path / "other"
-    shutil.copytree(ROOT / "models" / "default", other)
-    meta = json.loads((other / "model.json").read_text())
-    (other / "model.json").write_text(json.dumps({**meta, "version": "cnn-other"}))
+    other = copy_of_bundled(tmp_path / "other", "cnn-other")
     with app.app_context():
         first = registry.register_bundled().version
         registry.register(other)
-    port = free_port()
-    env = subprocess_env(app, MODEL_CHECK_SECONDS=str(CHECK_SECONDS), BIND=f"127.0.0.1:{port}",
-                         WEB_CONCURRENCY="2", GUNICORN_THREADS="2",
-                         RATELIMIT_ENABLED="0")  # four clients hammer it from one address
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_gunicorn(app)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/api/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("gunicorn did not start")
-            time.sleep(0.2)
         yield app, base, first, "cnn-other"
     finally:
         proc.terminate()

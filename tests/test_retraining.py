@@ -18,10 +18,12 @@ from app.services import registry
 from tests.conftest import ROOT, data_url, migrated_app, page_png, subprocess_env
 from tests.test_datasets import write_csv
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 
 @pytest.fixture
-def app(tmp_path):
-    return migrated_app(tmp_path, MODEL_CHECK_SECONDS=0)
+def app(tmp_path, database_url):
+    return migrated_app(tmp_path, database_url, MODEL_CHECK_SECONDS=0)
 
 
 @pytest.fixture

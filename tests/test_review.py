@@ -16,12 +16,14 @@ from app.models import Flag
 from tests.conftest import data_url, migrated_app, page_png
 from trainer.datasets import read_csv_digits
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(tmp_path):
-    return migrated_app(tmp_path, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
+def app(tmp_path, database_url):
+    return migrated_app(tmp_path, database_url, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
 
 
 def csrf_token(client, path="/login") -> str:

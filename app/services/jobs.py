@@ -36,6 +36,7 @@ from app.errors import AppError
 from app.extensions import db
 from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun
 from app.services import training
+from app.services.database import StorageError
 from trainer.experiment import RunSpec
 
 Echo = Callable[[str], None]
@@ -222,7 +223,7 @@ def work(kinds: Iterable[str] = RUN_KINDS, poll: float = 2.0, once: bool = False
                 between()
             reap_stale()
             run = claim_next(kinds)
-        except OperationalError as exc:
+        except (OperationalError, StorageError) as exc:
             db.session.rollback()
             database_down = True
             current_app.logger.warning("worker: database unavailable, trying again: %s", exc)

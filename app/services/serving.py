@@ -127,10 +127,17 @@ def _cached_copy(version: ModelVersion) -> Path:
 
 def folder_of(version: ModelVersion) -> str:
     """Where this host reads the version's files from: its own folder, or the cache."""
-    if _files_match(Path(version.path), {k: v for k, v in (version.files or {}).items()
-                                         if k.endswith((".tflite", ".json"))}):
+    local = Path(version.path)
+    if _files_match(local, {k: v for k, v in (version.files or {}).items()
+                            if k.endswith((".tflite", ".json"))}):
         return version.path
-    return str(_cached_copy(version))
+    try:
+        return str(_cached_copy(version))
+    except ModelUnavailable as exc:
+        if (local / "model.json").is_file():
+            raise ModelUnavailable(f"the files in {local} do not match their recorded "
+                                   f"checksums ({exc})") from exc
+        raise
 
 
 # ------------------------------------------------------------------ which version is served

@@ -1,0 +1,162 @@
+"""Training jobs: one at a time, claimed by exactly one worker, failed only when their process died."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models import TrainingRun, utcnow
+from app.services import jobs
+from tests.conftest import ROOT, subprocess_env
+from tests.test_datasets import write_csv
+from trainer.experiment import RunSpec, profile_config
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
+
+@pytest.fixture
+def tiny_csv(tmp_path, mnist_sample):
+    images, labels = mnist_sample
+    return write_csv(tmp_path / "tiny.csv", images[:300], labels[:300])
+
+
+def spec(csv_path, **config) -> RunSpec:
+    return RunSpec(name="job", datasets=["csv"], csv_path=str(csv_path), profile="quick",
+                   config=profile_config("quick", min_steps=0, **config), baselines=False,
+                   baseline_sample=200)
+
+
+def run_row(app, run_id: int) -> TrainingRun:
+    with app.app_context():
+        return db.session.get(TrainingRun, run_id)
+
+
+def wait_for(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_two_workers_racing_for_one_job_claim_it_once(app, tiny_csv):
+    with app.app_context():
+        queued = jobs.submit(spec(tiny_csv), "cnn").id
+    barrier = threading.Barrier(4)
+    claimed: list = []
+
+    def worker():
+        with app.app_context():
+            barrier.wait()
+            run = jobs.claim_next()
+            claimed.append(run.id if run else None)
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(claimed, key=str) == [queued, None, None, None]
+    run = run_row(app, queued)
+    assert run.status == "running" and run.owner == jobs.owner_name() and run.heartbeat_at
+
+
+def test_one_training_at_a_time_for_every_kind_and_entry_point(app, runner, tiny_csv):
+    with app.app_context():
+        first = jobs.submit(spec(tiny_csv), "retrain", {"from_scratch": True})
+        for kind in ("cnn", "baselines", "retrain"):
+            with pytest.raises(jobs.JobBusy) as refused:
+                jobs.start(spec(tiny_csv), kind)
+            assert refused.value.status == 409 and f"run {first.id} is queued" in refused.value.message
+    busy = runner.invoke(args=["train", "--profile", "quick", "--dataset", "csv",
+                               "--csv", str(tiny_csv)])
+    assert busy.exit_code == 1 and "one training at a time" in busy.output
+    assert "Traceback" not in busy.output
+
+
+def test_a_worker_claims_only_the_kinds_it_runs_and_never_a_foreground_run(app, runner, tiny_csv):
+    with app.app_context():
+        live = jobs.start(spec(tiny_csv), "cnn")  # what `flask train` does in the foreground
+        assert jobs.claim_next() is None
+        live.status = "succeeded"
+        db.session.commit()
+        queued = jobs.submit(spec(tiny_csv), "baselines").id
+        assert jobs.claim_next(["retrain"]) is None
+        assert jobs.claim_next(["cnn", "baselines"]).id == queued
+
+
+def test_a_second_worker_starting_leaves_a_live_run_alone(app, runner, tiny_csv):
+    with app.app_context():
+        live = jobs.start(spec(tiny_csv), "cnn").id
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    assert run_row(app, live).status == "running"
+    # Once its heartbeat is older than the timeout, it was a dead process's.
+    with app.app_context():
+        row = db.session.get(TrainingRun, live)
+        row.heartbeat_at = utcnow() - timedelta(seconds=app.config["JOB_HEARTBEAT_TIMEOUT"] + 1)
+        db.session.commit()
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    row = run_row(app, live)
+    assert row.status == "failed" and "interrupted" in row.error
+
+
+def test_a_killed_worker_fails_its_run_only_after_its_heartbeat_stops(app, runner, tiny_csv):
+    with app.app_context():
+        queued = jobs.submit(spec(tiny_csv, epochs=400), "cnn").id
+    env = subprocess_env(app, JOB_HEARTBEAT_SECONDS="0.3", JOB_HEARTBEAT_TIMEOUT="2")
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--poll", "0.2"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: run_row(app, queued).epoch >= 1, 120, "the worker's first epoch")
+        beat = run_row(app, queued).heartbeat_at
+        wait_for(lambda: run_row(app, queued).heartbeat_at > beat, 10, "a heartbeat")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    app.config["JOB_HEARTBEAT_TIMEOUT"] = 2
+    with app.app_context():
+        assert jobs.reap_stale() == 0  # its heartbeat is still recent
+        with pytest.raises(jobs.JobBusy):
+            jobs.submit(spec(tiny_csv), "cnn")
+    time.sleep(2.5)
+    with app.app_context():
+        # The next training is allowed: it fails the dead run first.
+        nxt = jobs.submit(spec(tiny_csv), "cnn")
+        dead = db.session.get(TrainingRun, queued)
+        assert dead.status == "failed" and "interrupted" in dead.error
+        assert nxt.status == "queued"
+
+
+@pytest.mark.databases("sqlite")
+def test_a_lock_held_past_the_busy_timeout_does_not_end_the_worker(app, tmp_path, tiny_csv):
+    with app.app_context():
+        queued = jobs.submit(spec(tiny_csv), "baselines").id
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    env = subprocess_env(app, DATABASE_BUSY_SECONDS="0.3")
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--once",
+                                   "--poll", "0.2"], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(4)  # many polls, each past the busy timeout
+        assert worker.poll() is None, worker.communicate()[0]
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    output = worker.communicate(timeout=120)[0]
+    assert worker.returncode == 0, output
+    assert "database unavailable" in output
+    assert run_row(app, queued).status == "succeeded"
