@@ -160,3 +160,27 @@ def test_a_lock_held_past_the_busy_timeout_does_not_end_the_worker(app, tmp_path
     assert worker.returncode == 0, output
     assert "database unavailable" in output
     assert run_row(app, queued).status == "succeeded"
+
+
+@pytest.mark.databases("sqlite")
+def test_progress_waits_out_a_busy_database(tmp_path, database_url, tiny_csv):
+    from app.services.training import DatabaseReporter
+    from tests.conftest import migrated_app
+
+    app = migrated_app(tmp_path, database_url, DATABASE_BUSY_SECONDS=0.2)
+    with app.app_context():
+        run = jobs.start(spec(tiny_csv), "cnn")
+        lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None,
+                               check_same_thread=False)
+        lock.execute("BEGIN EXCLUSIVE")
+        release = threading.Timer(1.5, lambda: lock.execute("ROLLBACK"))
+        release.start()
+        try:
+            DatabaseReporter(run).epoch({"fold": None, "epoch": 1, "loss": 0.5, "accuracy": 0.9,
+                                         "val_loss": None, "val_accuracy": None, "lr": 1e-3,
+                                         "seconds": 1.0})
+        finally:
+            release.join()
+            lock.close()
+        db.session.expire_all()
+        assert run.epoch == 1 and len(run.epochs) == 1

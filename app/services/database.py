@@ -7,11 +7,13 @@ pool opens fresh ones), so the next request after the fault works again.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
+from typing import Callable
 
 from flask import current_app
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app.errors import Unavailable
 from app.extensions import db
@@ -56,6 +58,30 @@ def commit() -> None:
         db.session.commit()
     except SQLAlchemyError as exc:
         raise failed(exc) from exc
+
+
+# A long job's writes wait out a busy database: this many tries, backing off.
+RETRY_WAITS = (0.5, 1, 2, 4, 8, 15, 30, 30)
+
+
+def persist(apply: Callable[[], None], what: str = "progress") -> None:
+    """Apply changes to the session and commit, again after a transient database error.
+
+    `apply` must be safe to run again: a failed commit rolls the session back,
+    which undoes what it changed. The last failure is raised.
+    """
+    for wait in (*RETRY_WAITS, None):
+        try:
+            apply()
+            db.session.commit()
+            return
+        except OperationalError as exc:
+            db.session.rollback()
+            if wait is None:
+                raise
+            current_app.logger.warning("could not write the %s (%s); trying again in %ss",
+                                       what, describe(exc)[0], wait)
+            time.sleep(wait)
 
 
 def write_probe() -> None:

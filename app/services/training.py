@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import BaselineResult, Flag, RunEpoch, TrainingRun
+from app.services.database import persist
 from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
 from trainer.experiment import Reporter, RunSpec
@@ -118,19 +119,21 @@ class DatabaseReporter(Reporter):
         self.spec = spec
 
     def phase(self, text: str) -> None:
-        self.run.phase = text
-        db.session.commit()
+        persist(lambda: setattr(self.run, "phase", text))
         self.echo(f"[{text}]")
 
     def data(self, info: dict) -> None:
         run = self.run
-        run.datasets = info["datasets"]
-        run.train_size, run.test_size = info["train_size"], info["test_size"]
-        run.label_distribution = info["label_distribution"]
-        run.versions = info["versions"]
-        if self.spec is not None:  # short datasets take more epochs (min_steps)
-            run.total_epochs = total_epochs(self.spec, run.train_size)
-        db.session.commit()
+
+        def apply():
+            run.datasets = info["datasets"]
+            run.train_size, run.test_size = info["train_size"], info["test_size"]
+            run.label_distribution = info["label_distribution"]
+            run.versions = info["versions"]
+            if self.spec is not None:  # short datasets take more epochs (min_steps)
+                run.total_epochs = total_epochs(self.spec, run.train_size)
+
+        persist(apply)
         sources = ", ".join(f"{d['name']} ({d['train']} train, {d['test']} test"
                             + (f", weight {d['weight']}" if d.get("weight", 1) != 1 else "") + ")"
                             for d in run.datasets)
@@ -138,11 +141,15 @@ class DatabaseReporter(Reporter):
 
     def epoch(self, row: dict) -> None:
         run = self.run
-        db.session.add(RunEpoch(run=run, **{k: row[k] for k in (
-            "fold", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}))
-        run.epoch += 1
-        run.eta_seconds = (run.total_epochs - run.epoch) * row["seconds"]
-        db.session.commit()
+
+        def apply():
+            db.session.add(RunEpoch(run=run, **{k: row[k] for k in (
+                "fold", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
+                "seconds")}))
+            run.epoch = len([e for e in run.epochs])
+            run.eta_seconds = (run.total_epochs - run.epoch) * row["seconds"]
+
+        persist(apply)
         fold = f"fold {row['fold']} " if row.get("fold") else ""
         val = (f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.4f}"
                if row.get("val_loss") is not None else "")
@@ -151,8 +158,7 @@ class DatabaseReporter(Reporter):
                   f"lr {row['lr']:.1e}  {row['seconds']:.0f}s  ~{run.eta_seconds:.0f}s left")
 
     def baseline(self, result: dict) -> None:
-        db.session.add(BaselineResult(run=self.run, **_baseline_fields(result)))
-        db.session.commit()
+        persist(lambda: db.session.add(BaselineResult(run=self.run, **_baseline_fields(result))))
         self.echo(f"baseline {result['name']:<20} accuracy {result['accuracy']:.4f}  "
                   f"macro F1 {result['macro_f1']:.4f}  fit {result['fit_seconds']:.1f}s  "
                   f"predict {result['predict_ms_per_image']:.3f} ms/image "
@@ -176,29 +182,30 @@ def train(run: TrainingRun, spec: RunSpec, out_dir: Path | None,
     """
     from trainer import experiment
 
-    run.phase = "loading data"
-    db.session.commit()
+    persist(lambda: setattr(run, "phase", "loading data"))
     if out_dir is not None:
         spec = replace(spec, out_dir=str(out_dir), version=Path(out_dir).name)
     feedback = feedback_dataset() if "feedback" in spec.datasets else None
     data = experiment.load_data(spec, feedback)
     record = experiment.execute(spec, data, DatabaseReporter(run, echo, spec))
-    apply_record(run, record)
-    db.session.commit()
+    persist(lambda: apply_record(run, record), "run record")
     return record, data
 
 
 def finish(run: TrainingRun, status: str, error: str | None = None) -> None:
     """Record how a run ended, and when."""
-    run.status, run.error, run.phase = status, error, None
-    if status == "succeeded":
-        run.eta_seconds = 0.0
-    run.finished_at = datetime.now(timezone.utc)
-    started = run.started_at or run.finished_at
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
-    run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
-    db.session.commit()
+
+    def apply():
+        run.status, run.error, run.phase = status, error, None
+        if status == "succeeded":
+            run.eta_seconds = 0.0
+        run.finished_at = datetime.now(timezone.utc)
+        started = run.started_at or run.finished_at
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=timezone.utc)
+        run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
+
+    persist(apply, "end of the run")
 
 
 def apply_record(run: TrainingRun, record: dict) -> None:
