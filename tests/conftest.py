@@ -165,6 +165,17 @@ def app(tmp_path, database_url):
 
 
 @pytest.fixture
+def seeded(app, runner):
+    """The bundled model seeded as the active version, re-checked on every request; its name."""
+    from app.services import serving
+
+    app.config["MODEL_CHECK_SECONDS"] = 0
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        return serving.active_version().version
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

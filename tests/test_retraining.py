@@ -15,22 +15,10 @@ from markupsafe import escape
 from app.extensions import db
 from app.models import Flag, FlagUse, ModelVersion, TrainingRun
 from app.services import registry
-from tests.conftest import ROOT, data_url, migrated_app, page_png, subprocess_env
+from tests.conftest import ROOT, data_url, page_png, subprocess_env
 from tests.test_datasets import write_csv
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
-
-
-@pytest.fixture
-def app(tmp_path, database_url):
-    return migrated_app(tmp_path, database_url, MODEL_CHECK_SECONDS=0)
-
-
-@pytest.fixture
-def seeded(app, runner):
-    assert runner.invoke(args=["seed"]).exit_code == 0
-    with app.app_context():
-        return registry.active_version().version
 
 
 def flag_and_confirm(app, client, images, labels, n=30):

@@ -38,18 +38,6 @@ def predict_version(client, mnist_sample) -> str:
     return reply.get_json()["model_version"]
 
 
-@pytest.fixture
-def app(tmp_path, database_url):
-    return migrated_app(tmp_path, database_url, MODEL_CHECK_SECONDS=0)
-
-
-@pytest.fixture
-def seeded(app, runner):
-    assert runner.invoke(args=["seed"]).exit_code == 0
-    with app.app_context():
-        return serving.active_version().version
-
-
 def test_a_corrupt_active_model_keeps_the_last_good_one_and_health_says_so(
         app, client, seeded, tmp_path, mnist_sample):
     broken = copy_of_bundled(tmp_path / "broken", "cnn-broken")
