@@ -14,7 +14,7 @@ from markupsafe import escape
 
 from app.extensions import db
 from app.models import Flag, FlagUse, ModelVersion, TrainingRun
-from app.services import registry
+from app.services import registry, serving
 from tests.conftest import ROOT, data_url, page_png, subprocess_env
 from tests.test_datasets import write_csv
 
@@ -159,7 +159,7 @@ def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mn
     with app.app_context():
         run = db.session.query(TrainingRun).filter_by(kind="retrain").one()
         assert run.status == "failed" and "interrupted" in run.error
-        assert registry.active_version().version == seeded
+        assert serving.active_version().version == seeded
         assert db.session.query(ModelVersion).count() == 1
     assert served_version(client, images) == seeded
     assert not list(Path(app.config["CANDIDATES_DIR"]).glob("cnn-*"))

@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import ModelFile, ModelVersion
-from app.services import registry, serving
+from app.services import registry
 from tests.conftest import data_url, migrated_app, page_png
 from tests.test_live_swap import CHECK_SECONDS, copy_of_bundled, post_json, start_gunicorn
 

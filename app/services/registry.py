@@ -27,9 +27,6 @@ class RegistryError(AppError):
     """A version that cannot be promoted (HTTP 400) or does not exist (404)."""
 
 
-active_version = serving.active_version
-
-
 def get_version(name: str) -> ModelVersion | None:
     return db.session.scalar(select(ModelVersion).where(ModelVersion.version == name))
 
@@ -65,7 +62,7 @@ def register_bundled(run_id: int | None = None) -> ModelVersion:
     existing = get_version(meta["version"])
     if existing:
         return existing
-    status = "candidate" if active_version() else "active"
+    status = "candidate" if serving.active_version() else "active"
     return register(path, run_id, status, reason="bundled with DigitPad")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.errors import AppError
 from app.extensions import db
 from app.models import Flag, FlagUse, TrainingRun
-from app.services import registry, training
+from app.services import registry, serving, training
 from app.services.predictor import Predictor
 from trainer.datasets import Dataset, Split
 from trainer.experiment import RunSpec
@@ -101,7 +101,7 @@ class Plan:
 
 def plan(run: TrainingRun, spec: RunSpec) -> Plan:
     """Fine-tune the active model (unless from scratch) on the flags confirmed now."""
-    active = registry.active_version() or registry.register_bundled()
+    active = serving.active_version() or registry.register_bundled()
     changes: dict = {}
     if not run.params.get("from_scratch"):
         changes["config"] = replace(spec.config, init_from=str(Path(active.path) / "model.keras"))

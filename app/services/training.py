@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
