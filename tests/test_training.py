@@ -150,7 +150,8 @@ def test_seed_stores_the_bundled_run_once(app, runner):
         assert run.model_version == model_meta["version"]
         assert run.test_accuracy == pytest.approx(model_meta["test_accuracy"])
         assert run.profile == "full" and run.status == "succeeded"
-        assert len(run.main_epochs) == run.params["epochs"] + run.params["polish_epochs"]
+        assert len(run.main_epochs) == (run.params["epochs"] + run.params["polish_epochs"]) * \
+            run.params.get("ensemble", 1)
         assert len(run.baselines) == 4 and len(run.mistakes) > 0
         assert run.artifacts["files"]["model.tflite"]["sha256"] == \
             model_meta["files"]["model.tflite"]["sha256"]
@@ -171,10 +172,15 @@ def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
         runs[freeze] = train(data, cfg).model
     import keras
 
+    from trainer.train import all_layers
+
+    def layer(model, name):  # the first network's, in an ensemble
+        return next(x for x in all_layers(model) if x.name == name)
+
     original = keras.saving.load_model(base)
     for freeze, model in runs.items():
-        bn = model.get_layer("stage2_bn1")
-        moved = not np.allclose(bn.moving_mean.numpy(), original.get_layer("stage2_bn1").moving_mean.numpy())
+        bn = layer(model, "stage2_bn1")
+        moved = not np.allclose(bn.moving_mean.numpy(), layer(original, "stage2_bn1").moving_mean.numpy())
         assert moved is not freeze
-        conv = model.get_layer("stage2_conv1").kernel.numpy()
-        assert not np.allclose(conv, original.get_layer("stage2_conv1").kernel.numpy())
+        conv = layer(model, "stage2_conv1").kernel.numpy()
+        assert not np.allclose(conv, layer(original, "stage2_conv1").kernel.numpy())

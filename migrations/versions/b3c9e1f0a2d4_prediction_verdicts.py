@@ -25,5 +25,5 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('predictions', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_predictions_verdict_known', type_='check')
+        batch_op.drop_constraint('verdict_known', type_='check')
         batch_op.drop_column('verdict')
