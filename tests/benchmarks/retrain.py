@@ -64,7 +64,7 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
     from app.models import ModelVersion
-    from app.services import registry, retraining, review
+    from app.services import jobs, registry, retraining, review
 
     workdir = Path(tempfile.mkdtemp(prefix="digitpad-retrain-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
@@ -92,10 +92,13 @@ def main() -> None:
 
         for flag in db.session.query(Flag).all():
             review.review(flag.id, "confirm")
-        run = retraining.queue_retrain()
-        assert retraining.claim(run.id)
+        # The dashboard's path: queue the job, a worker claims and executes it.
+        spec, extra = retraining.retrain_spec()
+        queued = jobs.submit(spec, "retrain", extra)
+        run = jobs.claim_next(["retrain"])
+        assert run is not None and run.id == queued.id
         started = time.perf_counter()
-        retraining.execute(run, echo=print)
+        jobs.execute(run, echo=print)
         seconds = time.perf_counter() - started
         gate = run.metrics["gate"]
         after, after_version = api_accuracy(client, measured)

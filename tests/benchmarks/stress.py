@@ -122,6 +122,10 @@ def run(model_dir: str | None, n: int) -> dict[str, float]:
     if model_dir:
         config["MODEL_DIR"] = model_dir
     app = create_app(config)
+    with app.app_context():  # an empty in-memory database: the bundled model is served
+        from flask_migrate import upgrade
+
+        upgrade()
     client = app.test_client()
     sets = build_sets(n)
     results = {}
