@@ -19,12 +19,32 @@ from app.config import Config
 from app.extensions import csrf, db, limiter, migrate
 
 
+SQLITE_SYNCHRONOUS = "FULL" if os.environ.get("SQLITE_SYNCHRONOUS", "").upper() == "FULL" \
+    else "NORMAL"
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """Several gunicorn workers share the file: WAL (the busy timeout is set on connect)."""
+    """Several gunicorn workers share the file: WAL (the busy timeout is set on connect).
+
+    synchronous=NORMAL: a commit does not wait for the disk, so the write lock
+    is held for microseconds, not a flush. With WAL that never corrupts the
+    file and survives any process crash (a killed worker loses nothing); only a
+    power cut or kernel crash may lose the last moments' writes.
+    SQLITE_SYNCHRONOUS=FULL flushes every commit.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
+        # A connection opened while the file is not writable would stay read-only
+        # and, through the WAL index it shares, make this process's later ones
+        # read-only too: refuse it before it reads anything.
+        path = next((row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), "")
+        if path and not (os.access(path, os.W_OK) and os.access(os.path.dirname(path), os.W_OK)):
+            cursor.close()
+            dbapi_connection.close()
+            raise sqlite3.OperationalError("attempt to write a readonly database")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -124,6 +144,7 @@ def instance_secret_key(instance: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from app.services import database  # noqa: F401 - its engine events discard broken connections
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
     limiter.init_app(app)

@@ -293,6 +293,31 @@ def test_a_read_only_database_says_so_and_the_worker_recovers(app, client):
     assert client.get("/api/health").get_json()["database"] == "ok"
 
 
+def test_a_read_only_incident_in_a_fresh_worker_clears_at_once(tmp_path):
+    # A worker that (re)started during the incident opened all its connections
+    # read-only; SQLite shares one WAL index per process, so they used to keep
+    # failing after the permissions came back.
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    prefix = []
+    if os.geteuid() == 0:  # file modes do not bind root with CAP_DAC_OVERRIDE
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop it"
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    out = subprocess.run([*prefix, sys.executable, "-m", "tests.read_only_incident",
+                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["during"] and set(seen["during"]) == {503}
+    assert seen["errors"] == ["the database is read-only; nothing was stored, try again shortly"]
+    assert len(seen["after"]) > 20 and set(seen["after"]) == {200}
+
+
 def test_health_proves_a_write(app, client):
     from app.models import HealthProbe
 

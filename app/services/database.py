@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app.errors import Unavailable
@@ -32,7 +33,20 @@ class StorageError(Unavailable):
     """The database refused the write; nothing was stored (HTTP 503)."""
 
 
-def describe(exc: SQLAlchemyError) -> tuple[str, bool]:
+@event.listens_for(Engine, "handle_error")
+def _broken_connections_are_disconnects(context) -> None:
+    """A read-only, full-disk or I/O error counts as a lost connection.
+
+    SQLAlchemy then discards that connection and every one opened before it
+    (the pool is invalidated): a worker whose connections were opened during
+    a read-only incident gets fresh ones once it is over, not one at a time.
+    """
+    message = str(context.original_exception).lower()
+    if any(word in message for words, _, discard in _FAULTS if discard for word in words):
+        context.is_disconnect = True
+
+
+def describe(exc: BaseException) -> tuple[str, bool]:
     """What went wrong in words, and whether the connection should be discarded."""
     message = str(getattr(exc, "orig", exc)).lower()
     for words, reason, discard in _FAULTS:
