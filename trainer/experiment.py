@@ -43,7 +43,8 @@ class RunSpec:
     train_cnn: bool = True
     baselines: bool = True
     baseline_sample: int = 10_000
-    feedback_weight: int = 20
+    # Each confirmed flag appears this often per epoch (more drags MNIST along).
+    feedback_weight: int = 5
     # Each drawing of the online writers appears this often per epoch, each
     # time rendered anew.
     online_weight: int = 3
