@@ -112,13 +112,14 @@ def test_two_web_hosts_on_one_postgresql_both_see_a_promotion(
             registry.promote("cnn-other", "test: two hosts")
         promoted = time.monotonic()
         seen = {}
-        while len(seen) < 2 and time.monotonic() - promoted < 10:
+        while len(seen) < 2 and time.monotonic() - promoted < 15:
             for _, base in hosts:
                 if base not in seen and post_json(base + "/api/predict", body)[1][
                         "model_version"] == "cnn-other":
                     seen[base] = time.monotonic() - promoted
             time.sleep(0.05)
-        assert len(seen) == 2 and max(seen.values()) < CHECK_SECONDS + 1.5, seen
+        # Within the check interval, plus loading the files and the interpreter on a busy machine.
+        assert len(seen) == 2 and max(seen.values()) < CHECK_SECONDS + 2.5, seen
         for i in (1, 2):
             assert (tmp_path / f"cache-{i}" / "cnn-other" / "model.tflite").is_file()
     finally:
