@@ -19,10 +19,6 @@ from app.config import Config
 from app.extensions import csrf, db, limiter, migrate
 
 
-SQLITE_SYNCHRONOUS = "FULL" if os.environ.get("SQLITE_SYNCHRONOUS", "").upper() == "FULL" \
-    else "NORMAL"
-
-
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
     """Several gunicorn workers share the file: WAL (the busy timeout is set on connect).
@@ -44,7 +40,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
             dbapi_connection.close()
             raise sqlite3.OperationalError("attempt to write a readonly database")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
+        cursor.execute(f"PRAGMA synchronous={Config.SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -31,6 +31,10 @@ class Config:
     # failed (its process died) and the next training may start.
     JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
     JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
+    # SQLite commits without waiting for the disk (NORMAL; safe with WAL against
+    # any process crash) unless FULL is asked for.
+    SQLITE_SYNCHRONOUS = "FULL" if os.environ.get("SQLITE_SYNCHRONOUS", "").upper() == "FULL" \
+        else "NORMAL"
     # How long a write waits for a lock before it gives up (SQLite's busy timeout).
     DATABASE_BUSY_SECONDS = float(os.environ.get("DATABASE_BUSY_SECONDS", "15"))
     # Request bodies above this are refused with 413 before they are read.

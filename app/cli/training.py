@@ -52,19 +52,16 @@ def _data_options(f):
 
 def _spec(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, negatives, seed,
           name, **overrides) -> RunSpec:
-    from app.services import training
     from trainer.experiment import BASELINE_SAMPLE, profile_config
 
     config = profile_config(profile, seed=seed, **overrides)
-    spec = RunSpec(
+    return RunSpec(
         name=name or "", profile=profile, config=config,
         datasets=(dataset or "mnist").split("+"),
         data_dir=data_dir or current_app.config.get("MNIST_DIR"), csv_path=csv_path,
         feedback_weight=feedback_weight, online_weight=online_weight, negatives=negatives,
         baseline_sample=BASELINE_SAMPLE[profile],
     )
-    spec.name = spec.name or training.default_name(spec)
-    return spec
 
 
 @app_command("train")

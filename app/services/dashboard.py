@@ -18,7 +18,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from app.errors import AppError, NotFound
 from app.extensions import db
-from app.models import Flag, Prediction, RunEpoch, TrainingRun
+from app.models import Flag, Prediction, RunEpoch, TrainingRun, as_utc
 
 LIVE_STATUSES = ("queued", "running")
 # Shades of the confusion heatmap, white (0) to full blue (HEAT_LEVELS).
@@ -46,10 +46,9 @@ def active_model() -> dict:
     version = serving.active_version()
     if version is None:
         return model_json(current_app.config["MODEL_DIR"])
-    created = version.activated_at or version.created_at
     info: dict[str, Any] = {
         "version": version.version, "test_accuracy": version.test_accuracy,
-        "created": created.replace(tzinfo=timezone.utc) if created.tzinfo is None else created,
+        "created": as_utc(version.activated_at or version.created_at),
         "path": version.path, "problem": None}
     health = serving.health()
     if health["files"] != "ok" or not health["serving_active"]:

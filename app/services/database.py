@@ -41,18 +41,23 @@ def _broken_connections_are_disconnects(context) -> None:
     (the pool is invalidated): a worker whose connections were opened during
     a read-only incident gets fresh ones once it is over, not one at a time.
     """
-    message = str(context.original_exception).lower()
-    if any(word in message for words, _, discard in _FAULTS if discard for word in words):
+    fault = _fault(context.original_exception)
+    if fault is not None and fault[1]:
         context.is_disconnect = True
 
 
-def describe(exc: BaseException) -> tuple[str, bool]:
-    """What went wrong in words, and whether the connection should be discarded."""
+def _fault(exc: BaseException) -> tuple[str, bool] | None:
+    """The known fault in the driver's message: (what we say, discard the connection)."""
     message = str(getattr(exc, "orig", exc)).lower()
     for words, reason, discard in _FAULTS:
         if any(word in message for word in words):
             return reason, discard
-    return "the database is unavailable", True
+    return None
+
+
+def describe(exc: BaseException) -> tuple[str, bool]:
+    """What went wrong in words, and whether the connection should be discarded."""
+    return _fault(exc) or ("the database is unavailable", True)
 
 
 def failed(exc: SQLAlchemyError) -> StorageError:

@@ -24,7 +24,7 @@ import os
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun
+from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun, as_utc, utcnow
 from app.services import training
 from app.services.database import StorageError
 from trainer.experiment import RunSpec
@@ -53,16 +53,6 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 # ------------------------------------------------------------------ state
 def busy() -> TrainingRun | None:
     """The queued or running job, if any."""
@@ -70,13 +60,13 @@ def busy() -> TrainingRun | None:
                              .order_by(TrainingRun.id))
 
 
-def is_stale(run: TrainingRun, now: datetime | None = None) -> bool:
+def is_stale(run: TrainingRun) -> bool:
     """A running job whose owner has not said it is alive for too long."""
     if run.status != "running":
         return False
     timeout = timedelta(seconds=current_app.config["JOB_HEARTBEAT_TIMEOUT"])
-    beat = _aware(run.heartbeat_at) or _aware(run.started_at) or _aware(run.created_at)
-    return beat is None or (now or _now()) - beat > timeout
+    beat = as_utc(run.heartbeat_at) or as_utc(run.started_at) or as_utc(run.created_at)
+    return beat is None or utcnow() - beat > timeout
 
 
 def reap_stale() -> int:
@@ -85,7 +75,7 @@ def reap_stale() -> int:
     stale = [run for run in running if is_stale(run)]
     for run in stale:
         run.status, run.phase, run.error = "failed", None, INTERRUPTED
-        run.finished_at = _now()
+        run.finished_at = utcnow()
     if stale:
         db.session.commit()
         current_app.logger.warning("failed %d job(s) whose heartbeat stopped: %s", len(stale),
@@ -104,7 +94,7 @@ def _new_run(spec: RunSpec, kind: str, status: str, extra: dict | None) -> Train
     run = training.new_run(spec, kind, extra)
     run.status = status
     if status == "running":
-        run.owner, run.started_at = owner_name(), _now()
+        run.owner, run.started_at = owner_name(), utcnow()
         run.heartbeat_at = run.started_at
     db.session.add(run)
     try:
@@ -138,7 +128,7 @@ def claim_next(kinds: Iterable[str] = RUN_KINDS) -> TrainingRun | None:
         if run_id is None:
             db.session.commit()
             return None
-        now = _now()
+        now = utcnow()
         won = db.session.execute(
             update(TrainingRun)
             .where(TrainingRun.id == run_id, TrainingRun.status == "queued")
@@ -175,7 +165,7 @@ class Heartbeat:
                     connection.execute(
                         update(TrainingRun)
                         .where(TrainingRun.id == self.run_id, TrainingRun.owner == self.owner)
-                        .values(heartbeat_at=_now()))
+                        .values(heartbeat_at=utcnow()))
             except SQLAlchemyError as exc:  # a busy database: try again at the next beat
                 self.logger.warning("heartbeat of run %d not written: %s", self.run_id, exc)
 

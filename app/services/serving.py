@@ -78,8 +78,19 @@ def _files_match(directory: Path, files: dict) -> bool:
     return True
 
 
+_digests: dict[tuple[str, int, int], str] = {}
+
+
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """A file's SHA-256, read again only when its size or modification time changes.
+
+    Health checks and dashboard pages ask for it often; the files are a few MB.
+    """
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _digests[key]
 
 
 def served_files(directory: str | Path) -> dict[str, bytes]:

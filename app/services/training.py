@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import BaselineResult, Flag, RunEpoch, TrainingRun
+from app.models import BaselineResult, Flag, RunEpoch, TrainingRun, as_utc
 from app.services.database import persist
 from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
@@ -199,9 +199,7 @@ def finish(run: TrainingRun, status: str, error: str | None = None) -> None:
         if status == "succeeded":
             run.eta_seconds = 0.0
         run.finished_at = datetime.now(timezone.utc)
-        started = run.started_at or run.finished_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=timezone.utc)
+        started = as_utc(run.started_at) or run.finished_at
         run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
 
     persist(apply, "end of the run")
