@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Flag, Prediction
+from tests.utils.browser import ARTIFACTS, browser, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
-# Screenshots go to an ignored folder; README images are refreshed on purpose.
-SCREENSHOT = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshot.png"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required (make test installs it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+SCREENSHOT = ARTIFACTS / "screenshot.png"
 
 
 def draw(page, strokes):

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Flag
 from app.services.training import import_record
 from tests.conftest import data_url, migrated_app, page_png
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, browser, live_server  # noqa: F401
+from tests.utils.browser import browser, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
