@@ -204,6 +204,9 @@ class BaselineResult(db.Model):
 
 
 MODEL_STATUSES = ("candidate", "active", "retired")
+# How a version became active: the gate passed it, the admin promoted it or
+# rolled back to it, or it was the first version of a fresh install.
+ACTIVATIONS = ("gate", "promote", "rollback", "install")
 
 
 class ModelVersion(db.Model):
@@ -221,13 +224,24 @@ class ModelVersion(db.Model):
     files: Mapped[dict] = mapped_column(JSON, default=dict)
     test_accuracy: Mapped[float | None]
     holdout_accuracy: Mapped[float | None]
-    # Why the gate promoted it or kept it a candidate (or who promoted it).
+    # How the version came to be: the gate's verdict on it, or where it came
+    # from ("bundled with DigitPad"). Written once; an admin's promotion never
+    # overwrites it.
     reason: Mapped[str | None] = mapped_column(Text)
+    # The gate's verdict: True (passed), False (rejected), None (never judged).
+    gate_passed: Mapped[bool | None]
+    # Its last activation: how (one of ACTIVATIONS), by whom, and the admin's
+    # reason (activated_at says when).
+    activation: Mapped[str | None] = mapped_column(String(16))
+    activated_by: Mapped[str | None] = mapped_column(String(120))
+    activation_reason: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[TrainingRun | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("status IN ('candidate', 'active', 'retired')", name="status_known"),
+        CheckConstraint("activation IN ('gate', 'promote', 'rollback', 'install')",
+                        name="activation_known"),
     )
 
 
@@ -251,6 +265,19 @@ class FlagUse(db.Model):
     flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
     run_id: Mapped[int] = mapped_column(
         ForeignKey("training_runs.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Worker(db.Model):
+    """A running `flask worker` process; it rewrites `last_seen` at every poll."""
+
+    __tablename__ = "workers"
+
+    # "host:pid", as jobs name their owner.
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kinds: Mapped[list] = mapped_column(JSON, default=list)
+    poll_seconds: Mapped[float]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HealthProbe(db.Model):
