@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import struct
 import zlib
 
@@ -88,16 +89,76 @@ def test_store_false_predicts_without_storing(app, client, mnist_sample):
 
 def test_flag_stores_and_replaces_the_label(app, client, mnist_sample):
     images, _ = mnist_sample
-    pid = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()[
-        "prediction_id"]
-    reply = client.post(f"/api/predictions/{pid}/flag", json={"label": 3})
+    answer = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()
+    pid, said = answer["prediction_id"], answer["digit"]
+    first, second = [d for d in range(10) if d != said][:2]
+    reply = client.post(f"/api/predictions/{pid}/flag", json={"label": first})
     assert reply.status_code == 201
-    assert reply.get_json()["label"] == 3
-    reply = client.post(f"/api/predictions/{pid}/flag", json={"label": 5})
+    assert reply.get_json()["label"] == first
+    reply = client.post(f"/api/predictions/{pid}/flag", json={"label": second})
     assert reply.status_code == 201
     with app.app_context():
         assert count(Flag) == 1
-        assert db.session.get(Prediction, pid).flag.label == 5
+        assert db.session.get(Prediction, pid).flag.label == second
+
+
+def test_a_flag_may_not_repeat_the_answer(app, client, mnist_sample):
+    images, _ = mnist_sample
+    answer = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()
+    reply = client.post(f"/api/predictions/{answer['prediction_id']}/flag",
+                        json={"label": answer["digit"]})
+    assert reply.status_code == 422
+    assert f"already answered {answer['digit']}" in reply.get_json()["error"]
+    with app.app_context():
+        assert count(Flag) == 0
+
+
+def test_a_drawing_called_no_digit_may_be_flagged_with_any_digit(app, client):
+    dot = {"strokes": [[[140, 140]]], "width": 280, "height": 280, "line_width": 18}
+    answer = client.post("/api/predict", json=dot).get_json()
+    assert answer["verdict"] == "not_a_digit"
+    reply = client.post(f"/api/predictions/{answer['prediction_id']}/flag",
+                        json={"label": answer["digit"]})
+    assert reply.status_code == 201
+
+
+def test_each_stroke_of_one_drawing_updates_one_prediction(app, client):
+    seven = [[[60, 60], [220, 60]], [[220, 60], [120, 240]]]
+    body = {"strokes": seven[:1], "width": 280, "height": 280, "line_width": 18}
+    first = client.post("/api/predict", json=body).get_json()["prediction_id"]
+    body.update(strokes=seven, replaces=first)
+    second = client.post("/api/predict", json=body).get_json()
+    assert second["prediction_id"] == first
+    with app.app_context():
+        assert count(Prediction) == 1
+        row = db.session.get(Prediction, first)
+        assert row.digit == second["digit"]
+        assert len(json.loads(row.drawing)["strokes"]) == 2
+
+
+def test_replaces_never_touches_someone_elses_or_a_flagged_prediction(app, client):
+    body = {"strokes": [[[60, 60], [220, 60]], [[220, 60], [120, 240]]], "width": 280,
+            "height": 280, "line_width": 18}
+    theirs = client.post("/api/predict", json=body).get_json()
+    stranger = app.test_client()
+    mine = stranger.post("/api/predict", json={**body, "replaces": theirs["prediction_id"]})
+    assert mine.get_json()["prediction_id"] != theirs["prediction_id"]
+    wrong = next(d for d in range(10) if d != theirs["digit"])
+    client.post(f"/api/predictions/{theirs['prediction_id']}/flag", json={"label": wrong})
+    again = client.post("/api/predict", json={**body, "replaces": theirs["prediction_id"]})
+    assert again.get_json()["prediction_id"] != theirs["prediction_id"]
+    with app.app_context():
+        assert count(Prediction) == 3
+        assert db.session.get(Prediction, theirs["prediction_id"]).flag.label == wrong
+
+
+@pytest.mark.parametrize("replaces", ["1", True, -3, 0, 1.5, 2**64])
+def test_replaces_must_be_a_prediction_id(client, replaces):
+    body = {"strokes": [[[60, 60], [220, 60]]], "width": 280, "height": 280,
+            "replaces": replaces}
+    reply = client.post("/api/predict", json=body)
+    assert reply.status_code == 400
+    assert "replaces" in reply.get_json()["error"]
 
 
 @pytest.mark.parametrize("label", [10, -1, "3", 3.0, None, True])

@@ -13,6 +13,7 @@ from app.models import Flag
 from app.services.training import import_record
 from tests.conftest import data_url, migrated_app, page_png
 from tests.utils.browser import browser, live_server  # noqa: F401
+from tests.utils.flags import store_flag
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +76,7 @@ def test_flags_reviewed_with_the_keyboard(app, live_server, browser, mnist_sampl
     for i in range(3):
         reply = client.post("/api/predict", json={"image": data_url(page_png(images[i]))})
         pid = reply.get_json()["prediction_id"]
-        client.post(f"/api/predictions/{pid}/flag", json={"label": int(labels[i])})
+        store_flag(app, pid, int(labels[i]))
     page = browser.new_page(viewport={"width": 1100, "height": 800})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -162,6 +162,7 @@ def test_feedback_dataset_reads_confirmed_flags(app, client, mnist_sample):
     from app.extensions import db
     from app.models import Flag
     from app.services.training import feedback_dataset, is_holdout
+    from tests.utils.flags import store_flag
 
     images, labels = mnist_sample
     ids = []
@@ -171,7 +172,7 @@ def test_feedback_dataset_reads_confirmed_flags(app, client, mnist_sample):
         reply = client.post("/api/predict", data={"image": (io.BytesIO(buffer.getvalue()), "d.png")})
         assert reply.status_code == 200
         pid = reply.get_json()["prediction_id"]
-        assert client.post(f"/api/predictions/{pid}/flag", json={"label": int(labels[i])}).status_code == 201
+        store_flag(app, pid, int(labels[i]))
         ids.append(pid)
     with app.app_context():
         flags = db.session.query(Flag).order_by(Flag.id).all()

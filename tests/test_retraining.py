@@ -17,6 +17,7 @@ from app.models import Flag, FlagUse, ModelVersion, TrainingRun
 from app.services import registry, serving
 from tests.conftest import ROOT, data_url, page_png, subprocess_env
 from tests.test_datasets import write_csv
+from tests.utils.flags import store_flag
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -25,7 +26,7 @@ def flag_and_confirm(app, client, images, labels, n=30):
     for i in range(n):
         reply = client.post("/api/predict", json={"image": data_url(page_png(images[i]))})
         pid = reply.get_json()["prediction_id"]
-        assert client.post(f"/api/predictions/{pid}/flag", json={"label": int(labels[i])}).status_code == 201
+        store_flag(app, pid, int(labels[i]))
     with app.app_context():
         for flag in db.session.query(Flag):
             flag.status = "confirmed"

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models import Flag
 from tests.conftest import data_url, migrated_app, page_png
+from tests.utils.flags import store_flag
 from trainer.datasets import read_csv_digits
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -46,7 +47,7 @@ def flagged(client, mnist_sample):
     for i in range(6):
         reply = client.post("/api/predict", json={"image": data_url(page_png(images[i]))})
         pid = reply.get_json()["prediction_id"]
-        assert client.post(f"/api/predictions/{pid}/flag", json={"label": int(labels[i])}).status_code == 201
+        store_flag(client.application, pid, int(labels[i]))
         ids.append(pid)
     return ids, labels[:6]
 

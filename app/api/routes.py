@@ -23,11 +23,12 @@ def predict():
     """Predict the digit in a drawing.
 
     Accepts JSON {"image": data URL or base64}, JSON {"strokes", "width",
-    "height", "line_width"?}, or a multipart upload with a file field "image".
+    "height", "line_width"?}, or a multipart upload with a file field "image";
+    JSON may add "replaces": the id of the same drawing's previous prediction.
     Raises 400 for malformed input, 413 for oversized input, 422 for an empty
     drawing, 503 if no model can be loaded.
     """
-    store = True
+    store, replaces = True, None
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("image")
         if upload is None:
@@ -43,13 +44,17 @@ def predict():
         store = payload.get("store", True)
         if not isinstance(store, bool):
             raise AppError('"store" must be true or false')
+        replaces = payload.get("replaces")
+        if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
+                                     or not 0 < replaces < 2**63):
+            raise AppError('"replaces" must be the id of an earlier prediction')
         if "image" in payload:
             drawing = drawings.from_base64(payload["image"])
         elif "strokes" in payload:
             drawing = drawings.from_strokes(payload, current_app.config["MAX_STROKE_POINTS"])
         else:
             raise AppError('send "image" (a data URL or base64) or "strokes"')
-    result = predictions.predict(drawing, store=store,
+    result = predictions.predict(drawing, store=store, replaces=replaces,
                                  author=author_token(client_id()) if store else None)
     return jsonify(result.as_json())
 
@@ -59,7 +64,8 @@ def flag(prediction_id: int):
     """Flag a prediction as wrong with the right digit (201; again to change it while open).
 
     400 for a bad label, 403 for a drawing this browser did not make, 404 for
-    an unknown prediction, 409 once the admin has reviewed the flag.
+    an unknown prediction, 409 once the admin has reviewed the flag, 422 for
+    the digit the model already answered.
     """
     payload = _json_object()
     label = payload.get("label")

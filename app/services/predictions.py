@@ -52,8 +52,15 @@ class FlagRefused(AppError):
     """A flag that may not be set: someone else's drawing (403), or already reviewed (409)."""
 
 
-def predict(drawing: Drawing, store: bool = True, author: str | None = None) -> Result:
-    """Run the model on a drawing; store the prediction unless told not to."""
+def predict(drawing: Drawing, store: bool = True, author: str | None = None,
+            replaces: int | None = None) -> Result:
+    """Run the model on a drawing; store the prediction unless told not to.
+
+    `replaces` names the prediction of the same drawing before its latest
+    stroke: that row is updated in place (same id), so a digit drawn in three
+    strokes is one stored prediction, not three. It must be this author's and
+    not yet flagged; otherwise a new row is stored.
+    """
     model = serving.predictor()
     calibrated = model.probabilities(drawing.mnist)
     said, alternatives = verdict(calibrated)
@@ -65,17 +72,15 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None) -> 
     input_png = to_png(drawing.mnist)
     prediction_id = None
     if store:
-        row = Prediction(
-            drawing=drawing.raw,
-            drawing_type=drawing.content_type,
-            input_png=input_png,
-            digit=digit,
-            confidence=probabilities[digit],
-            probabilities_json=json.dumps(probabilities),
-            model_version=model.info.version,
-            verdict=said,
-            author=author,
-        )
+        row = _replaceable(replaces, author) or Prediction(author=author)
+        row.drawing = drawing.raw
+        row.drawing_type = drawing.content_type
+        row.input_png = input_png
+        row.digit = digit
+        row.confidence = probabilities[digit]
+        row.probabilities_json = json.dumps(probabilities)
+        row.model_version = model.info.version
+        row.verdict = said
         db.session.add(row)
         commit()
         prediction_id = row.id
@@ -83,17 +88,31 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None) -> 
                   model.info.version, input_png, said, tuple(alternatives), not_a_digit)
 
 
+def _replaceable(prediction_id: int | None, author: str | None) -> Prediction | None:
+    if prediction_id is None or author is None:
+        return None
+    row = db.session.get(Prediction, prediction_id)
+    if row is None or row.author != author or row.flag is not None:
+        return None
+    return row
+
+
 def flag(prediction_id: int, label: int, author: str) -> Flag | None:
     """Record (or change) the right digit for a prediction; None if unknown.
 
     Only the browser that drew it may, and only while the flag is open: a
-    reviewed flag is the admin's (FlagRefused).
+    reviewed flag is the admin's (FlagRefused). A flag names what the model
+    should have said, so it may not repeat the answer (422), except where the
+    model said the drawing was no digit at all.
     """
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None:
         return None
     if prediction.author is None or prediction.author != author:
         raise FlagRefused("only the person who made this drawing can flag it", 403)
+    if label == prediction.digit and prediction.verdict != "not_a_digit":
+        raise FlagRefused(f"the model already answered {label}; "
+                          "flag a drawing with the digit it should have said", 422)
     if prediction.flag is None:
         prediction.flag = Flag(label=label)
     elif prediction.flag.status != "open":
