@@ -161,7 +161,7 @@ class TrainingRun(db.Model):
         best = max(self.baselines, key=lambda b: b.accuracy, default=None)
         if best is not None and self.test_accuracy < best.accuracy - SUSPECT_BELOW_BASELINE:
             return (f"test accuracy {self.test_accuracy:.1%} is far below the best baseline "
-                    f"({best.name} {best.accuracy:.1%})")
+                    f"({best.label} {best.accuracy:.1%})")
         return None
 
 
@@ -184,6 +184,15 @@ class RunEpoch(db.Model):
     run: Mapped[TrainingRun] = relationship(back_populates="epochs")
 
 
+# How people read the baselines' names (`trainer.baselines` names them).
+BASELINE_LABELS = {
+    "logistic_regression": "Logistic regression",
+    "svm_rbf": "SVM (RBF kernel)",
+    "random_forest": "Random forest",
+    "knn": "k-NN",
+}
+
+
 class BaselineResult(db.Model):
     """A classical model trained and tested on the same split as its run's CNN."""
 
@@ -201,6 +210,10 @@ class BaselineResult(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
 
     run: Mapped[TrainingRun] = relationship(back_populates="baselines")
+
+    @property
+    def label(self) -> str:
+        return BASELINE_LABELS.get(self.name, self.name.replace("_", " "))
 
 
 MODEL_STATUSES = ("candidate", "active", "retired")

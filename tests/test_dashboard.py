@@ -288,7 +288,8 @@ def test_run_page_shows_stored_numbers(app, client, model_dir, tmp_path):
     assert '<span id="kfold-std">0.14%</span>' in html
     assert "99.11%" in html and "99.31%" in html
     # Baselines, the CNN beside them.
-    assert "logistic_regression" in html and "92.14%" in html and "96.88%" in html
+    assert "Logistic regression" in html and "92.14%" in html and "96.88%" in html
+    assert "logistic_regression" not in html.split("<table id=\"baselines-table\"")[1].split("</table>")[0]
     assert "12.5 s" in html and "0.004" in html and "0.021" in html
     assert "CNN (this run)" in html
     # Mistakes gallery
@@ -532,7 +533,7 @@ def test_suspect_runs_are_marked_on_run_page_and_index(app, client, model_dir):
     assert "notice-suspect" in box
     assert "The run succeeded, but test accuracy 16.0% is near chance (10%)." in box
     html = client.get(f"/dashboard/runs/{lagging}").get_data(as_text=True)
-    assert ("test accuracy 88.0% is far below the best baseline (random_forest 95.0%)"
+    assert ("test accuracy 88.0% is far below the best baseline (Random forest 95.0%)"
             in element(html, "section", "suspect"))
     html = client.get(f"/dashboard/runs/{healthy}").get_data(as_text=True)
     assert 'id="suspect"' not in html and "status-suspect" not in html
@@ -545,7 +546,33 @@ def test_suspect_runs_are_marked_on_run_page_and_index(app, client, model_dir):
     assert 'data-sort="succeeded suspect"' in row
     assert "far below the best baseline" in run_row(html, lagging)
     row = run_row(html, healthy)
-    assert 'class="badge status-succeeded">succeeded</span>' in row and "suspect" not in row
+    assert SUCCEEDED_BADGE in row and "suspect" not in row
+
+    # The comparison marks them too: the suspect run never reads "succeeded".
+    html = client.get(f"/dashboard/compare?runs={healthy},{collapsed}").get_data(as_text=True)
+    heads = re.findall(r'<th scope="col" class="num">.*?</th>', html, re.S)
+    assert SUCCEEDED_BADGE in heads[0] and "status-suspect" not in heads[0]
+    assert "status-suspect" in heads[1] and "succeeded</span>" not in heads[1]
+
+
+SUCCEEDED_BADGE = 'class="badge status-succeeded"><span aria-hidden="true">✓ </span>succeeded</span>'
+FAILED_BADGE = 'class="badge status-failed"><span aria-hidden="true">✗ </span>failed</span>'
+
+
+def test_failed_runs_wear_their_own_badge_everywhere(app, client, model_dir):
+    good = seed(app, make_record())
+    failed = seed(app, make_record(name="crashed", version=None, status="failed",
+                                   error="RuntimeError: out of memory", metrics={},
+                                   history=[], baselines=[]))
+    index = client.get("/dashboard").get_data(as_text=True)
+    assert FAILED_BADGE in run_row(index, failed) and "succeeded" not in run_row(index, failed)
+    assert SUCCEEDED_BADGE in run_row(index, good)
+    heading = re.search(r"<h1>.*?</h1>", client.get(f"/dashboard/runs/{failed}")
+                        .get_data(as_text=True), re.S).group(0)
+    assert FAILED_BADGE in heading
+    html = client.get(f"/dashboard/compare?runs={good},{failed}").get_data(as_text=True)
+    heads = re.findall(r'<th scope="col" class="num">.*?</th>', html, re.S)
+    assert SUCCEEDED_BADGE in heads[0] and FAILED_BADGE in heads[1]
 
 
 # ------------------------------------------------------------------ artifacts

@@ -85,7 +85,23 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         assert f"{gate['active'][key]:.2%}" in row and f"{gate['candidate'][key]:.2%}" in row
 
     # Promote (whatever the gate said), the API serves it at once; roll back.
-    assert runner.invoke(args=["models", "promote", new_version]).exit_code == 0
+    with app.app_context():
+        gate_reason = registry.get_version(new_version).reason
+    refused = runner.invoke(args=["models", "promote", new_version])
+    assert refused.exit_code != 0 and "--reason" in refused.output  # a reason is required
+    promoted = runner.invoke(args=["models", "promote", new_version, "--override-gate",
+                                   "--reason", "try it on the live traffic"])
+    assert promoted.exit_code == 0, promoted.output
+    with app.app_context():
+        v = registry.get_version(new_version)
+        assert v.reason == gate_reason  # the gate's verdict stays as it was
+        assert v.gate_passed is gate["promoted"]
+        if gate["promoted"]:  # active already: the gate's activation stands
+            assert (v.activation, v.activated_by, v.activation_reason) == (
+                "gate", "the gate", gate["reason"])
+        else:
+            assert (v.activation, v.activation_reason) == ("promote", "try it on the live traffic")
+            assert "(flask models)" in v.activated_by
     assert served_version(client, images) == new_version
     from app.services import serving
 
@@ -94,10 +110,11 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     assert paths[new_version] in serving.loaded_dirs() and paths[seeded] not in serving.loaded_dirs()
     stored = client.post("/api/predict", json={"image": data_url(page_png(images[1]))}).get_json()
     assert stored["model_version"] == new_version
-    assert runner.invoke(args=["models", "rollback", seeded]).exit_code == 0
+    assert runner.invoke(args=["models", "rollback", seeded, "-r", "the flags were wrong"]).exit_code == 0
     assert served_version(client, images) == seeded
     listing = runner.invoke(args=["models", "list"]).output
     assert f"* {seeded}" in listing and new_version in listing
+    assert "rollback" in listing and "the flags were wrong" in listing
 
     # A second training is refused while one is queued.
     assert "queued run" in runner.invoke(args=["retrain", "--queue", "--base", "csv", "--csv", str(csv_path)]).output
@@ -117,7 +134,7 @@ def test_corrupt_model_is_refused_and_the_previous_keeps_serving(app, client, ru
     (broken / "model.tflite").write_bytes(bytes(data))
     with app.app_context():
         registry.register(broken)
-    refused = runner.invoke(args=["models", "promote", "cnn-broken"])
+    refused = runner.invoke(args=["models", "promote", "cnn-broken", "-r", "test"])
     assert refused.exit_code != 0 and "does not match its recorded checksum" in refused.output
     assert served_version(client, images) == seeded
     # Files corrupted after promotion: the worker logs it and keeps the last good model.
@@ -191,7 +208,8 @@ def test_dashboard_retrain_and_activate_need_the_admin(app, client, runner, seed
     with app.app_context():
         run = db.session.get(TrainingRun, queued.get_json()["run_id"])
         assert run.status == "queued" and run.kind == "retrain"
-    unknown = client.post("/dashboard/models/nope/activate", headers=headers)
+    unknown = client.post("/dashboard/models/nope/activate", headers=headers, json={"reason": "x"})
     assert unknown.status_code == 404 and "no model version" in unknown.get_json()["error"]
-    ok = client.post(f"/dashboard/models/{seeded}/activate", headers=headers)
-    assert ok.status_code == 200 and ok.get_json()["status"] == "active"
+    active = client.post(f"/dashboard/models/{seeded}/activate", headers=headers,
+                         json={"reason": "again"})
+    assert active.status_code == 409 and "already the active version" in active.get_json()["error"]

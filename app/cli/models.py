@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
+
 import click
 from flask.cli import AppGroup
 
@@ -9,37 +12,69 @@ from app.cli.common import group_command
 
 models = AppGroup("models", help="Model versions: list, promote, roll back.")
 
+GATE_WORDS = {True: "gate passed", False: "gate REJECTED", None: "not gated"}
+
 
 @group_command(models, "list")
 def models_list():
-    """Every model version, newest first; the active one is marked."""
+    """Every model version, newest first; the active one is marked.
+
+    Each shows the gate's verdict and, when it was ever active, who made it
+    active, when and why.
+    """
+    from app.models import as_utc
     from app.services import registry
 
     for v in registry.list_versions():
         acc = f"{v.test_accuracy:.4%}" if v.test_accuracy is not None else "-"
         mark = "*" if v.status == "active" else " "
-        click.echo(f"{mark} {v.version:<34} {v.status:<9} {acc:>9}  {v.reason or ''}")
+        click.echo(f"{mark} {v.version:<34} {v.status:<9} {acc:>9}  "
+                   f"{GATE_WORDS[v.gate_passed]:<13}  {v.reason or ''}")
+        if v.activation:
+            when = as_utc(v.activated_at).strftime("%Y-%m-%d %H:%M UTC")
+            click.echo(f"    {v.activation} {when} by {v.activated_by}: {v.activation_reason}")
 
 
-def _activate(version: str, reason: str) -> None:
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()} (flask models)"
+
+
+def _activate(version: str, reason: str, override_gate: bool) -> None:
     from app.services import registry
 
-    v = registry.promote(version, reason)
-    click.echo(f"{v.version} is active")
+    v = registry.get_version(version)
+    if v is not None and v.gate_passed is False:
+        click.echo(f"warning: the gate rejected {version}: {v.reason}", err=True)
+    v = registry.promote(version, reason, by=_who(), gate_override=override_gate)
+    click.echo(f"{v.version} is active ({v.activation}: {v.activation_reason})")
+
+
+REASON = click.option("--reason", "-r", required=True,
+                      help="why (stored and shown on the dashboard beside the gate's verdict)")
+OVERRIDE = click.option("--override-gate", is_flag=True,
+                        help="go live although the gate rejected this version")
 
 
 @group_command(models, "promote")
 @click.argument("version")
-def models_promote(version):
+@REASON
+@OVERRIDE
+def models_promote(version, reason, override_gate):
     """Make VERSION the active model (workers switch within seconds)."""
-    _activate(version, "promoted by the admin")
+    _activate(version, reason, override_gate)
 
 
 @group_command(models, "rollback")
 @click.argument("version")
-def models_rollback(version):
+@REASON
+@OVERRIDE
+def models_rollback(version, reason, override_gate):
     """Serve an earlier VERSION again."""
-    _activate(version, "rolled back by the admin")
+    _activate(version, reason, override_gate)
 
 
 COMMANDS = (models,)

@@ -114,7 +114,7 @@ def metric_diff(diff, kind: str) -> str:
 def formatting():
     return {"pct": pct, "dec": dec, "count": count, "duration": duration, "size": size,
             "when": when, "iso": iso, "metric_value": metric_value, "metric_diff": metric_diff,
-            "palette": PALETTE}
+            "palette": PALETTE, "waiting_message": jobs.waiting_message}
 
 
 def _project_root() -> Path:
@@ -143,16 +143,15 @@ def index():
                  for r in live],
     }
     from app.auth import is_admin
-    from app.services import registry, retraining
+    from app.services import serving
 
-    trainable = retraining.training_flags()
+    admin = is_admin()
     return render_template("dashboard/index.html", model=model, figures=service.key_figures(),
                            runs=runs, active=active, run_date=service.run_date,
                            is_live=service.is_live, page_data=page_data,
-                           versions=registry.list_versions(), admin=is_admin(),
-                           trainable_flags=len(trainable),
-                           new_flags=retraining.untrained_count(trainable),
-                           busy=jobs.busy())
+                           versions=service.versions_with_runs(), admin=admin,
+                           active_version=serving.active_version(),
+                           retrain=service.retrain_status() if admin else None)
 
 
 @bp.get("/runs/<int:run_id>")
@@ -180,14 +179,50 @@ def run_detail(run_id: int):
         page_data["reliability"] = {"label": reliability["label"],
                                     "before": reliability["before"],
                                     "after": reliability["after"]}
+    from app.auth import is_admin
+    from app.services import registry
+
+    parts = {
+        "summary": service.summary(run), "history": history, "confusion": service.confusion(run),
+        "baselines": baselines, "gate": service.gate(run), "held_out": run_results.held_out(run),
+        "calibration": calibration, "previews": run_results.previews(run),
+        "quantized": run_results.quantized(run),
+        "artifacts": service.artifacts(run, _project_root(), _model_roots()),
+    }
     return render_template(
-        "dashboard/run.html", run=run, live=live, summary=service.summary(run),
+        "dashboard/run.html", run=run, live=live, **parts,
         is_active=bool(model["version"]) and run.model_version == model["version"],
-        history=history, confusion=service.confusion(run), baselines=baselines, gate=service.gate(run),
-        held_out=run_results.held_out(run), calibration=calibration,
-        previews=run_results.previews(run), quantized=run_results.quantized(run),
-        artifacts=service.artifacts(run, _project_root(), _model_roots()), run_date=service.run_date(run),
-        active_run=service.run_with_version(model["version"]), page_data=page_data)
+        run_date=service.run_date(run), active_run=service.run_with_version(model["version"]),
+        version=registry.get_version(run.model_version) if run.model_version else None,
+        admin=is_admin(), sections=run_sections(run, live, parts), page_data=page_data)
+
+
+def run_sections(run, live: bool, parts: dict) -> list[tuple[str, str]]:
+    """The run page's section index: (anchor, title) of each section the page shows."""
+    metrics = run.metrics or {}
+    shown = (
+        ("suspect", "Suspect run", run.suspect),
+        ("failure", "The error", run.status == "failed"),
+        ("progress", "Progress", live),
+        ("results", "Test results", parts["summary"]["accuracy"] is not None),
+        ("held-out", "Held-out writers", parts["held_out"]),
+        ("calibration", "Calibration", parts["calibration"]),
+        ("gate", "Promotion gate", parts["gate"]),
+        ("model-version", "Model version", run.model_version),
+        ("curves", "Learning curves",
+         parts["history"] or (live and run.kind in ("cnn", "retrain"))),
+        ("confusion", "Confusion matrix", parts["confusion"]),
+        ("per-digit", "Per digit", metrics.get("per_class")),
+        ("kfold", "k-fold", run.kfold),
+        ("baselines", "Baselines", parts["baselines"]),
+        ("mistakes", "Confident mistakes", run.mistakes),
+        ("training-data", "Training data",
+         run.label_distribution or run.datasets or parts["previews"]),
+        ("setup", "Set-up", True),
+        ("int8", "Int8 model", parts["quantized"]),
+        ("artifacts", "Artifacts", parts["artifacts"]),
+    )
+    return [(anchor, title) for anchor, title, show in shown if show]
 
 
 @bp.get("/runs/<int:run_id>/progress")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from app.errors import AppError, NotFound
 from app.extensions import db
-from app.models import Flag, Prediction, RunEpoch, TrainingRun, as_utc
+from app.models import Flag, ModelVersion, Prediction, RunEpoch, TrainingRun, as_utc
 
 LIVE_STATUSES = ("queued", "running")
 # Shades of the confusion heatmap, white (0) to full blue (HEAT_LEVELS).
@@ -171,7 +171,12 @@ def history(run: TrainingRun) -> list[dict]:
 
 
 def progress(run: TrainingRun) -> dict:
-    """What a page polls while a run goes on: status, phase, epoch, eta, epochs so far."""
+    """What a page polls while a run goes on: status, phase, epoch, eta, epochs so far.
+
+    `waiting`: for a queued run, what it waits for (a worker to be started, say).
+    """
+    from app.services import jobs
+
     return {
         "id": run.id,
         "status": run.status,
@@ -180,6 +185,7 @@ def progress(run: TrainingRun) -> dict:
         "total_epochs": run.total_epochs,
         "eta_seconds": run.eta_seconds,
         "error": run.error,
+        "waiting": jobs.waiting_message(run),
         "epochs": [epoch_row(e) for e in run.epochs],
     }
 
@@ -214,6 +220,66 @@ def gate(run: TrainingRun) -> dict | None:
                      "candidate": candidate, "diff": diff})
     return {"promoted": bool(recorded.get("promoted")), "reason": recorded.get("reason", ""),
             "active_version": recorded.get("active_version"), "rows": rows}
+
+
+def gate_summary(gate_view: dict | None) -> str | None:
+    """The gate's figures in one line: "MNIST 99.37% against 99.52%; held-out flags ..."."""
+    if not gate_view:
+        return None
+    parts = []
+    for row in gate_view["rows"]:
+        if row["candidate"] is not None and row["active"] is not None:
+            name = "MNIST" if row["key"] == "mnist" else "held-out flags"
+            parts.append(f"{name} {row['candidate']:.2%} against {row['active']:.2%}")
+    return "; ".join(parts) or None
+
+
+# ------------------------------------------------------------------ model versions
+def version_info(version: ModelVersion) -> dict:
+    """What the model and confirmation pages say about a version beside its own columns.
+
+    `action`: what activating it would be (promote, or roll back to a version
+    that was active before); `replaces`: the version active now; the gate's
+    view of it (from its run); whether its run is suspect.
+    """
+    from app.services import registry, serving
+
+    run = version.run
+    gate_view = gate(run) if run is not None else None
+    active = serving.active_version()
+    return {
+        "action": registry.activation_kind(version),
+        "replaces": active if active is not None and active.id != version.id else None,
+        "gate": gate_view,
+        "gate_summary": gate_summary(gate_view),
+        "gate_rejected": version.gate_passed is False,
+        "suspect": run.suspect if run is not None else None,
+    }
+
+
+def versions_with_runs() -> list[ModelVersion]:
+    """Every version, newest first, with its run and the run's baselines (for the suspect rule)."""
+    return list(db.session.scalars(
+        select(ModelVersion)
+        .options(selectinload(ModelVersion.run).selectinload(TrainingRun.baselines))
+        .order_by(ModelVersion.id.desc())))
+
+
+# ------------------------------------------------------------------ retraining
+def retrain_status() -> dict:
+    """What a retraining would learn from, what awaits review, and who would run it."""
+    from app.services import jobs, retraining
+
+    return {
+        "waiting": retraining.waiting(),
+        "busy": jobs.busy(),
+        "workers": jobs.live_workers("retrain"),
+        "worker_problem": jobs.worker_problem("retrain"),
+        "last_seen": jobs.last_seen_worker(),
+        "last_retrain": db.session.scalar(
+            select(TrainingRun).where(TrainingRun.kind == "retrain")
+            .order_by(TrainingRun.id.desc()).limit(1)),
+    }
 
 
 def confusion(run: TrainingRun) -> dict | None:
@@ -268,7 +334,7 @@ def baseline_rows(run: TrainingRun) -> list[dict]:
                      "predict_ms_per_image": None, "train_samples": run.train_size,
                      "test_samples": run.test_size})
     for b in run.baselines:
-        rows.append({"name": b.name, "is_cnn": False, "accuracy": b.accuracy,
+        rows.append({"name": b.label, "is_cnn": False, "accuracy": b.accuracy,
                      "macro_f1": b.macro_f1, "fit_seconds": b.fit_seconds,
                      "predict_ms_per_image": b.predict_ms_per_image,
                      "train_samples": b.train_samples, "test_samples": b.test_samples})

@@ -11,7 +11,10 @@ a status. The CLI, the dashboard and the worker all go through here:
 - `execute(run)` runs a claimed job to the end, beating its heartbeat, and
   records success or failure;
 - `reap_stale()` fails a running job only once its heartbeat has stopped (a
-  killed process), never because another process started.
+  killed process), never because another process started;
+- `work()` is `flask worker`'s loop; each poll rewrites the worker's row in
+  `workers`, so `live_workers()` and `waiting_message()` can say whether a
+  queued job will be picked up at all.
 
 One training at a time holds for every kind and entry point: the database has
 a unique index over the queued and running rows, so a second is refused
@@ -29,18 +32,21 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun, as_utc, utcnow
+from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun, Worker, as_utc, utcnow
 from app.services import training
 from app.services.database import StorageError
 from trainer.experiment import RunSpec
 
 Echo = Callable[[str], None]
 INTERRUPTED = "interrupted: the training process stopped before the run finished"
+NO_WORKER = "No worker is running: start one with `flask worker` (make run starts one)."
+# A worker's row is forgotten a day after it was last seen.
+FORGET_WORKERS = timedelta(days=1)
 
 
 class JobBusy(AppError):
@@ -162,10 +168,14 @@ class Heartbeat:
         while not self._stop.wait(self.seconds):
             try:
                 with self.engine.begin() as connection:
+                    now = utcnow()
                     connection.execute(
                         update(TrainingRun)
                         .where(TrainingRun.id == self.run_id, TrainingRun.owner == self.owner)
-                        .values(heartbeat_at=utcnow()))
+                        .values(heartbeat_at=now))
+                    # A worker busy with a job is alive too (no row for a CLI run).
+                    connection.execute(
+                        update(Worker).where(Worker.name == self.owner).values(last_seen=now))
             except SQLAlchemyError as exc:  # a busy database: try again at the next beat
                 self.logger.warning("heartbeat of run %d not written: %s", self.run_id, exc)
 
@@ -175,7 +185,7 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
 
     Re-raises what made it fail, after recording it on the row.
     """
-    from app.services import retraining
+    from app.services import registry, retraining
 
     spec = training.spec_of(run)
     out_dir = Path(current_app.config["CANDIDATES_DIR"]) / training.version_name(run)
@@ -187,6 +197,8 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
                 retraining.gate(run, plan, record, data, echo)
             else:
                 training.train(run, spec, out_dir if spec.train_cnn else None, echo)
+                # A CNN's model is a candidate version at once, promotable like any other.
+                registry.register_run(run)
         except BaseException as exc:  # a KeyboardInterrupt also leaves a failed run
             db.session.rollback()
             training.finish(run, "failed", f"{type(exc).__name__}: {exc}")
@@ -195,35 +207,101 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
     return run
 
 
+# ------------------------------------------------------------------ workers alive
+def worker_seen(name: str, kinds: Iterable[str], poll: float) -> None:
+    """Record that the worker `name` is alive now (every poll, and with each job heartbeat)."""
+    now = utcnow()
+    worker = db.session.get(Worker, name)
+    if worker is None:
+        db.session.add(Worker(name=name, kinds=list(kinds), poll_seconds=poll, started_at=now,
+                              last_seen=now))
+    else:
+        worker.kinds, worker.poll_seconds, worker.last_seen = list(kinds), poll, now
+    db.session.execute(delete(Worker).where(Worker.last_seen < now - FORGET_WORKERS))
+    db.session.commit()
+
+
+def worker_gone(name: str) -> None:
+    """A worker that stops says so, instead of waiting to be timed out."""
+    db.session.execute(delete(Worker).where(Worker.name == name))
+    db.session.commit()
+
+
+def is_alive(worker: Worker) -> bool:
+    """Seen within the job heartbeat timeout (or three polls, for a slow-polling worker)."""
+    timeout = max(current_app.config["JOB_HEARTBEAT_TIMEOUT"], 3 * worker.poll_seconds)
+    seen = as_utc(worker.last_seen)
+    return seen is not None and utcnow() - seen <= timedelta(seconds=timeout)
+
+
+def live_workers(kind: str | None = None) -> list[Worker]:
+    """The workers alive now, those that run jobs of `kind` only when it is given."""
+    workers = db.session.scalars(select(Worker).order_by(Worker.last_seen.desc())).all()
+    return [w for w in workers if is_alive(w) and (kind is None or kind in (w.kinds or []))]
+
+
+def last_seen_worker() -> Worker | None:
+    return db.session.scalar(select(Worker).order_by(Worker.last_seen.desc()).limit(1))
+
+
+def worker_problem(kind: str) -> str | None:
+    """Why a queued job of this kind would wait forever (no worker for it alive), or None."""
+    if live_workers(kind):
+        return None
+    if live_workers():
+        return (f"No running worker takes {kind} jobs: start one with `flask worker` "
+                f"(or `flask worker --kind {kind}`).")
+    return NO_WORKER
+
+
+def waiting_message(run: TrainingRun) -> str | None:
+    """What a queued job waits for, in words: a worker to take it, or a worker to be started."""
+    if run.status != "queued":
+        return None
+    return worker_problem(run.kind) or "waiting for the worker to start it"
+
+
 # ------------------------------------------------------------------ the worker
 def work(kinds: Iterable[str] = RUN_KINDS, poll: float = 2.0, once: bool = False,
          echo: Echo | None = None, between: Callable[[], None] | None = None) -> None:
     """Claim and execute queued jobs of these kinds, one at a time, until stopped.
 
-    Database trouble (a lock held past the busy timeout, a server restarting)
-    is logged and tried again at the next poll; it never ends the worker.
-    `once`: stop after one job, or at once when none is queued.
+    Every poll writes the worker's own heartbeat (`workers`), so the
+    dashboard can tell whether a queued job will be picked up; the row goes
+    when the worker stops. Database trouble (a lock held past the busy
+    timeout, a server restarting) is logged and tried again at the next
+    poll; it never ends the worker. `once`: stop after one job, or at once
+    when none is queued.
     """
     echo = echo or (lambda line: None)
     kinds = tuple(kinds)
-    while True:
-        run, database_down = None, False
-        try:
-            if between:
-                between()
-            reap_stale()
-            run = claim_next(kinds)
-        except (OperationalError, StorageError) as exc:
-            db.session.rollback()
-            database_down = True
-            current_app.logger.warning("worker: database unavailable, trying again: %s", exc)
-        if run is not None:
-            echo(f"worker: run {run.id} '{run.name}' ({run.kind})")
+    name = owner_name()
+    try:
+        while True:
+            run, database_down = None, False
             try:
-                execute(run, echo)
-            except Exception as exc:  # noqa: BLE001 - recorded on the run; keep working
-                echo(f"worker: run {run.id} failed: {exc}")
-        if once and not database_down:
-            return
-        db.session.remove()
-        time.sleep(poll)
+                worker_seen(name, kinds, poll)
+                if between:
+                    between()
+                reap_stale()
+                run = claim_next(kinds)
+            except (OperationalError, StorageError) as exc:
+                db.session.rollback()
+                database_down = True
+                current_app.logger.warning("worker: database unavailable, trying again: %s", exc)
+            if run is not None:
+                echo(f"worker: run {run.id} '{run.name}' ({run.kind})")
+                try:
+                    execute(run, echo)
+                except Exception as exc:  # noqa: BLE001 - recorded on the run; keep working
+                    echo(f"worker: run {run.id} failed: {exc}")
+            if once and not database_down:
+                return
+            db.session.remove()
+            time.sleep(poll)
+    finally:
+        try:
+            db.session.rollback()
+            worker_gone(name)
+        except SQLAlchemyError as exc:  # it will time out instead
+            current_app.logger.warning("worker %s: could not sign off: %s", name, exc)

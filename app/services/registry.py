@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import ModelVersion, utcnow
+from app.models import ACTIVATIONS, ModelVersion, TrainingRun, utcnow
 from app.services import serving
 from app.services.predictor import ModelUnavailable
 
 # A candidate may lose at most this much MNIST test accuracy (0.1 points)...
 MAX_MNIST_DROP = 0.001
+# An admin's reason for promoting or rolling back is a sentence or two.
+MAX_REASON = 1000
 
 
 class RegistryError(AppError):
@@ -36,23 +38,56 @@ def list_versions() -> list[ModelVersion]:
 
 
 def register(path: str | Path, run_id: int | None = None, status: str = "candidate",
-             holdout_accuracy: float | None = None, reason: str | None = None) -> ModelVersion:
+             holdout_accuracy: float | None = None, reason: str | None = None,
+             gate_passed: bool | None = None) -> ModelVersion:
     """Record the model folder at `path` (its model.json names the version)."""
     meta = json.loads((Path(path) / "model.json").read_text())
     existing = get_version(meta["version"])
     if existing:
         return existing
+    active = status == "active"
     version = ModelVersion(
         version=meta["version"], path=str(path), status=status, run_id=run_id,
         files=meta.get("files", {}), test_accuracy=meta.get("test_accuracy"),
-        holdout_accuracy=holdout_accuracy, reason=reason,
-        activated_at=utcnow() if status == "active" else None,
+        holdout_accuracy=holdout_accuracy, reason=reason, gate_passed=gate_passed,
+        activated_at=utcnow() if active else None,
+        activation="install" if active else None,
+        activated_by="a fresh install" if active else None,
     )
     db.session.add(version)
     db.session.flush()
     serving.store_files(version)
     db.session.commit()
     return version
+
+
+def register_run(run: TrainingRun) -> ModelVersion | None:
+    """The version a run's exported model is, registered as a candidate if it is not yet.
+
+    Every trained model becomes a version this way, whoever trained it (the
+    CLI, the worker): only versions can be promoted. None if the run exported
+    nothing or its folder is gone.
+    """
+    if not run.model_version:
+        return None
+    existing = get_version(run.model_version)
+    if existing is not None:
+        return existing
+    folder = (run.artifacts or {}).get("dir")
+    if not folder or not (Path(folder) / "model.json").is_file():
+        return None
+    return register(folder, run.id, reason=f"trained by run {run.id}; not judged by the gate")
+
+
+def find_version(name: str) -> ModelVersion | None:
+    """A version by name; one a run exported before runs registered their models is registered now."""
+    version = get_version(name)
+    if version is not None:
+        return version
+    run = db.session.scalar(select(TrainingRun).where(TrainingRun.model_version == name,
+                                                      TrainingRun.status == "succeeded")
+                            .order_by(TrainingRun.id.desc()).limit(1))
+    return register_run(run) if run is not None else None
 
 
 def register_bundled(run_id: int | None = None) -> ModelVersion:
@@ -84,20 +119,46 @@ def gate(candidate: dict, active: dict) -> tuple[bool, str]:
                   f"{c_flags:.2%} (active {a_flags:.2%})")
 
 
-def promote(name: str, reason: str) -> ModelVersion:
-    """Make a version active (also how a rollback is done); its files must load."""
+def activation_kind(version: ModelVersion) -> str:
+    """What making this version active would be: a roll back if it was active before."""
+    return "rollback" if version.activated_at is not None else "promote"
+
+
+def promote(name: str, reason: str, *, by: str = "the admin", gate_override: bool = False,
+            action: str | None = None) -> ModelVersion:
+    """Make a version active (also how a roll back is done); its files must load.
+
+    `reason` is why, in the words of whoever does it (required); `by` who.
+    It is stored beside the gate's own verdict, which stays as it was. A
+    version the gate rejected is promoted only with `gate_override`.
+    `action` is `gate` when the gate promotes; else promote or roll back,
+    as the version's history says.
+    """
+    reason = (reason or "").strip()
     version = get_version(name)
     if version is None:
         raise RegistryError(f"no model version {name!r}", 404)
+    if not reason:
+        raise RegistryError("say why: a reason is required to change the served model")
+    if len(reason) > MAX_REASON:
+        raise RegistryError(f"the reason is too long ({len(reason)} characters; at most "
+                            f"{MAX_REASON})")
+    if version.status == "active":
+        return version  # nothing changes, and its activation keeps its reason
+    if version.gate_passed is False and action != "gate" and not gate_override:
+        raise RegistryError(f"the gate rejected {name} ({version.reason}); confirm that it "
+                            "should go live anyway")
     try:
         serving.can_serve(version)  # refuse missing or corrupt files before anyone serves them
     except ModelUnavailable as exc:
         raise RegistryError(f"version {name} cannot be served: {exc}") from exc
-    if version.status == "active":
-        return version
+    action = action or activation_kind(version)
+    if action not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {action!r}")
     for other in db.session.scalars(select(ModelVersion).where(ModelVersion.status == "active")):
         other.status = "retired"
-    version.status, version.activated_at, version.reason = "active", utcnow(), reason
+    version.status, version.activated_at = "active", utcnow()
+    version.activation, version.activated_by, version.activation_reason = action, by[:120], reason
     db.session.commit()
-    current_app.logger.info("model %s is now active: %s", name, reason)
+    current_app.logger.info("model %s is now active (%s by %s): %s", name, action, by, reason)
     return version

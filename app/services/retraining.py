@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.extensions import db
@@ -60,13 +60,45 @@ def untrained_count(flag_list: list[Flag]) -> int:
     return sum(use == "waiting" for use, _ in flag_training(flag_list).values())
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What a retraining would learn from now, and what still waits for the admin's review."""
+
+    trainable: int  # confirmed flags a retraining trains on (the held-out ones never are)
+    new: int  # of those, the ones no run has trained on yet
+    held_out: int  # confirmed flags kept to test the candidate
+    pending_review: int  # open flags nobody has confirmed or dismissed yet
+
+    @property
+    def refusal(self) -> str | None:
+        """Why a retraining now would be pointless, or None."""
+        if self.trainable:
+            return None
+        why = "no confirmed flags to learn from yet"
+        if self.held_out:
+            why += (f" (the {self.held_out} confirmed so far are held out to test the "
+                    "candidate; one flag in five is)")
+        if self.pending_review:
+            return (f"{why}: {self.pending_review} flag{'s' if self.pending_review != 1 else ''}"
+                    " await review; confirm the right ones on the Flags page first")
+        return f"{why}: flags come from people correcting the drawing page's answers"
+
+
+def waiting() -> Waiting:
+    confirmed = list(db.session.scalars(select(Flag).where(Flag.status == "confirmed")))
+    trainable = [f for f in confirmed if not training.is_holdout(f.id)]
+    pending = db.session.scalar(select(func.count(Flag.id)).where(Flag.status == "open")) or 0
+    return Waiting(trainable=len(trainable), new=untrained_count(trainable),
+                   held_out=len(confirmed) - len(trainable), pending_review=pending)
+
+
 def retrain_spec(from_scratch: bool = False, base: str = "mnist", csv_path: str | None = None,
                  data_dir: str | None = None, epochs: int | None = None,
                  feedback_weight: int = FEEDBACK_WEIGHT) -> tuple[RunSpec, dict]:
     """A retraining's spec and the job's extra parameters; refused with no flags to learn from."""
     n_flags = len(training_flags())
     if n_flags == 0:
-        raise AppError("no confirmed flags to learn from yet")
+        raise AppError(waiting().refusal or "no confirmed flags to learn from yet")
     config = TrainConfig() if from_scratch else FINETUNE
     if epochs is not None:  # fine-tuning has only the light phase
         config = replace(config, **{"epochs" if from_scratch else "polish_epochs": epochs})
@@ -137,13 +169,14 @@ def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -
     version = registry.register(candidate_dir, run.id,
                                 holdout_accuracy=scores["candidate"]["holdout"],
                                 reason=("promoted by the gate: " if promoted else
-                                        "kept a candidate: ") + reason)
+                                        "kept a candidate: ") + reason,
+                                gate_passed=promoted)
     for flag_id in plan.flag_ids:
         if db.session.get(FlagUse, (flag_id, run.id)) is None:
             db.session.add(FlagUse(flag_id=flag_id, run_id=run.id))
     db.session.commit()
     if promoted:
-        registry.promote(version.version, version.reason)
+        registry.promote(version.version, reason, by="the gate", action="gate")
     if echo:
         echo(f"gate: {'promoted' if promoted else 'kept as candidate'}: {reason}")
     return verdict
