@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from app import assets
 from app.config import Config
 from app.extensions import csrf, db, limiter, migrate
 
@@ -147,6 +148,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

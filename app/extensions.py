@@ -1,5 +1,6 @@
 """The bare extension objects, bound to the app in create_app."""
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -34,3 +35,6 @@ csrf = CSRFProtect()
 # is the remote address, which ProxyFix takes from X-Forwarded-For only when
 # TRUSTED_PROXIES says how many proxies stand in front.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+# Compressed replies and cached static files: configured in app/assets.py.
+compress = Compress()

@@ -113,6 +113,29 @@ def test_a_flag_may_not_repeat_the_answer(app, client, mnist_sample):
         assert count(Flag) == 0
 
 
+def test_an_open_flag_can_be_taken_back_by_its_author_only(app, client, mnist_sample):
+    images, _ = mnist_sample
+    answer = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()
+    pid = answer["prediction_id"]
+    wrong = next(d for d in range(10) if d != answer["digit"])
+    assert client.post(f"/api/predictions/{pid}/flag", json={"label": wrong}).status_code == 201
+    stranger = app.test_client()
+    assert stranger.delete(f"/api/predictions/{pid}/flag").status_code == 403
+    reply = client.delete(f"/api/predictions/{pid}/flag")
+    assert reply.status_code == 200 and reply.get_json()["flag"] is None
+    with app.app_context():
+        assert count(Flag) == 0
+    again = client.delete(f"/api/predictions/{pid}/flag")
+    assert again.status_code == 404 and "no flag" in again.get_json()["error"]
+    assert client.post(f"/api/predictions/{pid}/flag", json={"label": wrong}).status_code == 201
+    with app.app_context():
+        db.session.query(Flag).one().status = "confirmed"
+        db.session.commit()
+    assert client.delete(f"/api/predictions/{pid}/flag").status_code == 409
+    with app.app_context():
+        assert count(Flag) == 1
+
+
 def test_a_drawing_called_no_digit_may_be_flagged_with_any_digit(app, client):
     dot = {"strokes": [[[140, 140]]], "width": 280, "height": 280, "line_width": 18}
     answer = client.post("/api/predict", json=dot).get_json()

@@ -1,15 +1,25 @@
-"""A real Chromium, driven by Playwright, draws on the pad like a person."""
+"""A real Chromium, driven by Playwright, draws on the pad like a person: mouse, finger, photo."""
 
 from __future__ import annotations
 
+import io
+import threading
+
+import numpy as np
 import pytest
+from PIL import Image
+from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Flag, Prediction
-from tests.utils.browser import ARTIFACTS, browser, live_server  # noqa: F401
+from tests.conftest import migrated_app
+from tests.utils.browser import (ARTIFACTS, PHONE, assert_accessible, browser,  # noqa: F401
+                                 live_server)
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = ARTIFACTS / "screenshot.png"
+PASSWORD = "draw them all"
 
 
 def draw(page, strokes):
@@ -24,43 +34,150 @@ def draw(page, strokes):
         page.mouse.up()
 
 
+def finger(page, stroke, pointer_id=7):
+    """One finger stroke as touch pointer events (points in 0..1 of the canvas)."""
+    page.locator("#pad").evaluate("""(c, [points, id]) => {
+        const r = c.getBoundingClientRect();
+        const at = (t, [x, y]) => c.dispatchEvent(new PointerEvent(t, {pointerId: id,
+            pointerType: 'touch', isPrimary: true, bubbles: true, cancelable: true,
+            clientX: r.left + x * r.width, clientY: r.top + y * r.height, button: 0}));
+        at('pointerdown', points[0]);
+        for (let i = 1; i < points.length; i++) {
+            const [x0, y0] = points[i - 1], [x1, y1] = points[i];
+            for (let k = 1; k <= 10; k++) at('pointermove', [x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10]);
+        }
+        at('pointerup', points[points.length - 1]);
+    }""", [stroke, pointer_id])
+
+
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]]
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
+DOT = [[(0.5, 0.5), (0.502, 0.5)]]
+# An open-topped 4 that could be a 9.
+FOUR_OR_NINE = [[(0.65, 0.3), (0.35, 0.3), (0.32, 0.5), (0.68, 0.5)], [(0.68, 0.2), (0.68, 0.85)]]
+
+INK_BOX = """() => {
+  const c = document.getElementById('pad');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let x0 = c.width, x1 = -1;
+  for (let y = 0; y < c.height; y += 2) for (let x = 0; x < c.width; x += 2) {
+    const i = (y * c.width + x) * 4;
+    if (d[i] < 128) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); }
+  }
+  return [x0 / c.width, x1 / c.width];
+}"""
+
+
+def watch(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def in_viewport(page, selector: str) -> bool:
+    return page.locator(selector).evaluate("""e => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+    }""")
 
 
 def test_draw_predict_and_flag(app, live_server, browser):
     page = browser.new_page(viewport={"width": 1100, "height": 760}, device_scale_factor=2)
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = watch(page)
     page.goto(live_server + "/")
-    pad = page.get_by_role("img", name="Drawing pad")
-    assert pad.is_visible()
+    assert page.get_by_role("img", name="Drawing pad").is_visible()
     assert page.locator("#result").is_hidden()
     assert page.locator("#pad-hint").is_visible()
+    assert_accessible(page)
 
     draw(page, SEVEN)
     page.locator("#result").wait_for(state="visible")
     assert page.locator("#digit").text_content() == "7"
+    assert page.locator("#verdict").text_content().startswith("Sure")
     bars = page.locator("#bars li")
     assert bars.count() == 10
     probs = [float(bars.nth(i).get_attribute("data-probability")) for i in range(10)]
     assert sum(probs) == pytest.approx(1.0, abs=1e-3)
     assert max(probs) == probs[7]
-    assert page.locator("#bars li.top .bar-label").text_content() == "7"
-    width = page.locator("#bars li.top .bar-fill").evaluate("e => e.getBoundingClientRect().width")
-    assert width > 50
-    assert "sure" in page.locator("#confidence").text_content()
+    # The top few are shown, most likely first; the rest are folded away.
+    top = page.locator("#top-bars li")
+    assert top.count() == 3 and top.first.get_attribute("data-digit") == "7"
+    assert top.first.locator(".bar-fill").evaluate("e => e.getBoundingClientRect().width") > 50
+    assert page.locator("#bars").is_hidden()
+    page.get_by_text("All ten digits").click()
+    assert page.locator("#bars").is_visible()
     assert page.locator("#preprocessed").evaluate("img => img.naturalWidth") == 28
+    # The answer's own button cannot be chosen, and every key is shown.
+    assert page.get_by_role("button", name="7 is the answer").is_disabled()
+    assert "0" in page.locator(".flag-keys").text_content()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
+    assert_accessible(page)
 
-    page.get_by_role("button", name="It was 1").click()
-    page.get_by_text("Saved: it was a 1").wait_for()
+    page.get_by_role("button", name="It was 8").click()
+    page.get_by_text("Saved: it was an 8. Thank you!").wait_for()
+    assert page.get_by_role("button", name="It was 8").get_attribute("aria-pressed") == "true"
     with app.app_context():
         flags = db.session.query(Flag).all()
-        assert [(f.label, f.prediction.digit) for f in flags] == [(1, 7)]
+        assert [(f.label, f.prediction.digit) for f in flags] == [(8, 7)]
+    # Undo takes the flag back.
+    page.get_by_role("button", name="Undo", exact=True).last.click()
+    page.get_by_text("Flag taken back.").wait_for()
+    assert page.get_by_role("button", name="It was 8").get_attribute("aria-pressed") == "false"
+    with app.app_context():
+        assert db.session.query(Flag).count() == 0
     assert errors == []
+
+
+def test_strokes_of_one_drawing_are_one_prediction(app, live_server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 800})
+    page.goto(live_server + "/")
+    draw(page, FOUR_OR_NINE[:1])
+    page.locator("#result").wait_for(state="visible")
+    first = page.evaluate("() => performance.getEntriesByName('pad:lift-to-answer').length")
+    draw(page, FOUR_OR_NINE[1:])
+    page.wait_for_function(f"() => performance.getEntriesByName('pad:lift-to-answer').length > {first}")
+    with app.app_context():
+        assert db.session.query(Prediction).count() == 1
+
+
+def test_unsure_answers_offer_the_alternatives(app, live_server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 800})
+    page.goto(live_server + "/")
+    draw(page, FOUR_OR_NINE)
+    page.wait_for_function("() => performance.getEntriesByName('pad:lift-to-answer').length >= 2")
+    verdict = page.locator("#verdict").text_content()
+    digit = page.locator("#digit").text_content()
+    assert verdict.startswith("Not sure: " + digit) and verdict.endswith("?"), verdict
+    alternative = page.locator("#alternatives button").first
+    other = int(alternative.get_attribute("data-digit"))
+    assert str(other) in verdict and other != int(digit)
+    alternative.click()
+    page.get_by_text("Saved: it was").wait_for()
+    with app.app_context():
+        assert db.session.query(Flag).one().label == other
+
+
+def test_a_dot_is_not_a_digit_and_offers_no_flag(app, live_server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 800})
+    page.goto(live_server + "/")
+    draw(page, DOT)
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#verdict").text_content() == "That doesn't look like a digit."
+    assert page.locator("#digit").text_content() == "?"
+    assert page.get_by_role("button", name="It was 3").is_hidden()
+    page.keyboard.press("3")  # keys do nothing while there are no flag buttons
+    page.wait_for_timeout(300)
+    with app.app_context():
+        assert db.session.query(Flag).count() == 0
+    assert_accessible(page)
+    # Someone who did draw a digit can still say which.
+    page.get_by_role("button", name="It was a digit: say which").click()
+    page.get_by_role("button", name="It was 3").click()
+    page.get_by_text("Saved: it was a 3").wait_for()
+    with app.app_context():
+        assert db.session.query(Flag).one().label == 3
 
 
 def test_undo_clear_and_keys(app, live_server, browser):
@@ -69,48 +186,220 @@ def test_undo_clear_and_keys(app, live_server, browser):
     draw(page, ONE)
     page.locator("#result").wait_for(state="visible")
     assert page.locator("#digit").text_content() == "1"
+    # Pressing the answer's own key files nothing, and says why.
+    page.keyboard.press("1")
+    page.get_by_text("1 is the answer already").wait_for()
+    with app.app_context():
+        assert db.session.query(Flag).count() == 0
+    # Clear, then Undo brings the drawing back.
     page.keyboard.press("Escape")
     assert page.locator("#result").is_hidden()
     assert page.locator("#pad-hint").is_visible()
-    # Draw a stroke, undo it with Ctrl+Z: back to the empty state.
-    draw(page, ONE)
+    assert "Undo brings it back" in page.locator("#pad-status").text_content()
+    page.get_by_role("button", name="Undo").click()
     page.locator("#result").wait_for(state="visible")
+    assert page.locator("#digit").text_content() == "1"
+    assert page.locator("#pad-hint").is_hidden()
+    # Undo of the only stroke: back to the empty state.
     page.keyboard.press("Control+z")
     page.locator("#result").wait_for(state="hidden")
     assert page.locator("#empty-state").is_visible()
-    # Keys 0-9 flag the shown prediction.
+    # Keys 0-9 flag the shown answer.
     draw(page, ONE)
     page.locator("#result").wait_for(state="visible")
     page.keyboard.press("4")
     page.get_by_text("Saved: it was a 4").wait_for()
     with app.app_context():
         assert db.session.query(Flag).one().label == 4
-        assert db.session.query(Prediction).count() >= 3
 
 
-def test_phone_layout(live_server, browser):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True,
-                                  is_mobile=True, device_scale_factor=3)
+@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}, {"width": 740, "height": 360}],
+                         ids=["portrait", "landscape"])
+def test_phone_shows_pad_answer_and_flag_buttons_together(live_server, browser, viewport):
+    context = browser.new_context(**{**PHONE, "viewport": viewport, "device_scale_factor": 3})
     page = context.new_page()
+    errors = watch(page)
     page.goto(live_server + "/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     assert page.locator("#pad").evaluate("e => getComputedStyle(e).touchAction") == "none"
     box = page.locator("#pad").bounding_box()
-    assert box["width"] >= 280
+    assert box["width"] >= 200 and in_viewport(page, "#pad")
     # The canvas backing store follows the device pixel ratio (sharp on high-DPI).
     assert page.locator("#pad").evaluate("c => c.width") >= 3 * box["width"] - 2
-    # A finger drawing: pointer events of type touch.
-    page.locator("#pad").evaluate("""c => {
-        const r = c.getBoundingClientRect();
-        const at = (t, x, y) => c.dispatchEvent(new PointerEvent(t, {pointerId: 7,
-            pointerType: 'touch', isPrimary: true, bubbles: true, cancelable: true,
-            clientX: r.left + x * r.width, clientY: r.top + y * r.height, button: 0}));
-        at('pointerdown', 0.5, 0.15);
-        for (let i = 1; i <= 20; i++) at('pointermove', 0.5, 0.15 + i * 0.035);
-        at('pointerup', 0.5, 0.85);
-    }""")
+    finger(page, [(0.5, 0.15), (0.5, 0.85)])
     page.locator("#result").wait_for(state="visible")
     assert page.locator("#digit").text_content() == "1"
+    assert page.evaluate("scrollY") == 0
+    for selector in ("#pad", "#digit", "#verdict", "#top-bars", "#flag-title"):
+        assert in_viewport(page, selector), selector
     for d in range(10):
-        assert page.get_by_role("button", name=f"It was {d}").is_visible()
+        assert in_viewport(page, f'#flag-buttons button[data-digit="{d}"]'), d
+    for button in page.locator("#flag-buttons button, .pad-tools .button, .pad-tools button").all():
+        size = button.bounding_box()
+        assert size["height"] >= 44 and size["width"] >= 44
+    page.screenshot(path=str(ARTIFACTS / f"phone-{viewport['width']}x{viewport['height']}.png"))
+    assert errors == []
     context.close()
+
+
+def test_the_drawing_rescales_when_the_phone_turns(live_server, browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    finger(page, [(0.3, 0.5), (0.7, 0.5)])
+    page.locator("#result").wait_for(state="visible")
+    before = page.evaluate(INK_BOX)
+    width = page.locator("#pad").bounding_box()["width"]
+    page.set_viewport_size({"width": 740, "height": 360})
+    page.wait_for_function(f"() => Math.abs(document.getElementById('pad').getBoundingClientRect().width - {width}) > 20")
+    page.wait_for_timeout(100)
+    after = page.evaluate(INK_BOX)
+    # The same stroke, at the same place relative to the smaller pad.
+    assert after == pytest.approx(before, abs=0.02)
+    assert in_viewport(page, "#pad")
+    context.close()
+
+
+def test_touch_taps_on_clear_act_at_once(live_server, browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    finger(page, [(0.5, 0.15), (0.5, 0.85)])
+    page.locator("#result").wait_for(state="visible")
+    # A finger lifted on Clear (no click follows, as after a quick flick).
+    page.locator("#clear").evaluate("""b => {
+        const r = b.getBoundingClientRect();
+        for (const t of ['pointerdown', 'pointerup']) b.dispatchEvent(new PointerEvent(t, {
+            pointerId: 9, pointerType: 'touch', isPrimary: true, bubbles: true,
+            clientX: r.left + 5, clientY: r.top + 5}));
+    }""")
+    assert page.locator("#result").is_hidden() and page.locator("#pad-hint").is_visible()
+    context.close()
+
+
+def test_a_photo_of_a_digit_is_read(app, live_server, browser, mnist_sample, tmp_path):
+    images, labels = mnist_sample
+    index = next(i for i in range(len(labels)) if labels[i] == 3)
+    # Dark ink on white paper, the way a camera sees a digit on a page.
+    paper = Image.fromarray(np.uint8(255 - images[index] * 255)).resize((600, 600))
+    buffer = io.BytesIO()
+    paper.convert("RGB").save(buffer, "JPEG", quality=90)
+    photo = tmp_path / "digit.jpg"
+    photo.write_bytes(buffer.getvalue())
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    assert page.locator("#photo-input").get_attribute("capture") is not None
+    assert page.locator("#photo-input").get_attribute("accept") == "image/*"
+    page.locator("#upload-input").set_input_files(str(photo))
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#digit").text_content() == "3"
+    assert page.locator("#preprocessed").evaluate("img => img.naturalWidth") == 28
+    assert page.locator("#pad-hint").is_hidden()
+    with app.app_context():
+        row = db.session.query(Prediction).one()
+        assert row.drawing_type == "image/png" and row.digit == 3
+    context.close()
+
+
+def test_a_stopped_server_is_explained_and_recovery_is_automatic(tmp_path, browser):
+    app = migrated_app(tmp_path)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    page = browser.new_page(viewport={"width": 900, "height": 800})
+    errors = watch(page)
+    page.goto(f"http://127.0.0.1:{port}/")
+    draw(page, ONE)
+    page.locator("#result").wait_for(state="visible")
+    server.shutdown()
+    server.server_close()
+    page.get_by_role("button", name="Clear").click()
+    draw(page, SEVEN)
+    problem = page.locator("#problem")
+    problem.wait_for(state="visible")
+    assert "cannot be reached" in problem.text_content()
+    assert "Failed to fetch" not in page.content()
+    assert page.get_by_role("button", name="Try again").is_visible()
+    assert_accessible(page)
+    # The server comes back on the same address: the page retries on its own.
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.locator("#result").wait_for(state="visible", timeout=20000)
+        assert page.locator("#digit").text_content() == "7"
+        assert problem.is_hidden()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all("Failed to fetch" in e or "ERR_CONNECTION_REFUSED" in e for e in errors), errors
+
+
+def test_offline_is_detected(live_server, browser):
+    context = browser.new_context(viewport={"width": 900, "height": 800})
+    page = context.new_page()
+    page.goto(live_server + "/")
+    context.set_offline(True)
+    draw(page, ONE)
+    page.locator("#problem-title", has_text="You are offline.").wait_for()
+    context.set_offline(False)
+    page.locator("#result").wait_for(state="visible", timeout=10000)
+    assert page.locator("#digit").text_content() == "1"
+    context.close()
+
+
+def test_signing_in_shows_the_signed_in_state_everywhere(tmp_path, browser):
+    app = migrated_app(tmp_path, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.goto(base + "/login")
+        field = page.get_by_label("Password")
+        # 16 px text: phones do not zoom into the field.
+        assert field.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 16
+        assert_accessible(page)
+        field.fill("not it")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("That password is not right").wait_for()
+        assert field.get_attribute("aria-invalid") == "true"
+        assert_accessible(page)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("You are signed in as the admin").wait_for()
+        for path in ("/", "/dashboard/", "/dashboard/flags"):
+            page.goto(base + path)
+            state = page.locator("#admin-state")
+            assert state.is_visible() and state.text_content().strip() == "Signed in as admin"
+            colour, background = state.evaluate(
+                "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+            assert colour != background
+            assert page.locator(".topbar").get_by_role("button", name="Sign out").is_visible()
+        assert_accessible(page)
+        page.locator(".topbar").get_by_role("button", name="Sign out").click()
+        page.get_by_text("You are signed out").wait_for()
+        assert page.locator("#admin-state").count() == 0
+        assert page.get_by_role("link", name="Sign in").is_visible()
+        context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_dark_mode_follows_the_system(live_server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 800}, color_scheme="dark")
+    page.goto(live_server + "/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(244, 246, 248)"
+    # The pad follows: dark paper, light ink.
+    paper = page.locator("#pad").evaluate(
+        "c => Array.from(c.getContext('2d').getImageData(5, 5, 1, 1).data.slice(0, 3))")
+    assert sum(paper) < 200
+    draw(page, ONE)
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#digit").text_content() == "1"
+    assert_accessible(page)

@@ -68,7 +68,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 def test_wrong_password_is_refused(client):
     token = csrf_token(client)
     reply = client.post("/login", data={"csrf_token": token, "password": "nope"})
-    assert reply.status_code == 401 and "Wrong password" in reply.get_data(as_text=True)
+    assert reply.status_code == 401 and "That password is not right" in reply.get_data(as_text=True)
     assert "admin" not in client.get("/dashboard/flags").get_data(as_text=True).split("<main>")[0]
 
 

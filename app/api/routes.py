@@ -77,6 +77,14 @@ def flag(prediction_id: int):
     return jsonify(prediction_id=prediction_id, label=stored.label, status=stored.status), 201
 
 
+@bp.delete("/predictions/<int:prediction_id>/flag")
+def unflag(prediction_id: int):
+    """Take back an open flag (200). 403 for someone else's drawing, 404 with no
+    flag, 409 once the admin has reviewed it."""
+    predictions.unflag(prediction_id, author_token(client_id()))
+    return jsonify(prediction_id=prediction_id, flag=None)
+
+
 @bp.get("/health")
 def health():
     """The served model and whether the database accepts a write.

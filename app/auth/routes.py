@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from app.auth import bp
-from app.auth.access import (admin_configured, check_password, end_admin_sessions,
+from app.auth.access import (admin_configured, check_password, end_admin_sessions, is_admin,
                              same_site_path, start_admin_session)
 from app.extensions import limiter
 
@@ -19,17 +19,26 @@ def login():
         if check_password(request.form.get("password", "")):
             start_admin_session()
             current_app.logger.info("admin signed in from %s", request.remote_addr)
+            flash("You are signed in as the admin. Sign out from the top bar when you are done.",
+                  "ok")
             return redirect(same_site_path(request.form.get("next"), url_for("dashboard.index")))
         current_app.logger.warning("failed admin sign-in from %s", request.remote_addr)
-        flash("Wrong password." if admin_configured() else "No admin password is configured.",
-              "error")
+        if not admin_configured():
+            flash("No admin password is configured.", "error")
         status = 401
     return render_template("auth/login.html", configured=admin_configured(),
-                           next=request.values.get("next", "")), status
+                           failed=status == 401, next=request.values.get("next", "")), status
 
 
 @bp.post("/logout")
 def logout():
     """Sign out, voiding every copy of the admin's cookie."""
     end_admin_sessions()
+    flash("You are signed out, here and on every other device.", "ok")
     return redirect(url_for("dashboard.index"))
+
+
+@bp.app_context_processor
+def admin_state() -> dict:
+    """Every page's top bar shows whether the admin is signed in."""
+    return {"is_admin": is_admin}

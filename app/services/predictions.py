@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.extensions import db
 from app.services.database import commit
 from app.models import Flag, Prediction
@@ -121,3 +121,19 @@ def flag(prediction_id: int, label: int, author: str) -> Flag | None:
         prediction.flag.label = label
     commit()
     return prediction.flag
+
+
+def unflag(prediction_id: int, author: str) -> None:
+    """Take back an open flag (the pad's "Undo"); NotFound if there is none.
+
+    The same rules as flagging: only its author, and only while it is open.
+    """
+    prediction = db.session.get(Prediction, prediction_id)
+    if prediction is None or prediction.flag is None:
+        raise NotFound(f"prediction {prediction_id} has no flag")
+    if prediction.author is None or prediction.author != author:
+        raise FlagRefused("only the person who made this drawing can change its flag", 403)
+    if prediction.flag.status != "open":
+        raise FlagRefused(f"this flag was already reviewed ({prediction.flag.status})", 409)
+    db.session.delete(prediction.flag)
+    commit()

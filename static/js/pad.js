@@ -1,37 +1,65 @@
-// DigitPad drawing pad: pointer drawing, undo/clear, live prediction, flagging.
+// DigitPad drawing page: draw (or photograph) a digit, read the answer, flag it if wrong.
 (function () {
   "use strict";
 
-  const DEBOUNCE_MS = 220;
-  const canvas = document.getElementById("pad");
-  const ctx = canvas.getContext("2d");
-  const hint = document.getElementById("pad-hint");
-  const emptyState = document.getElementById("empty-state");
-  const resultBox = document.getElementById("result");
-  const digitOut = document.getElementById("digit");
-  const confidenceOut = document.getElementById("confidence");
-  const seenImg = document.getElementById("preprocessed");
-  const barsList = document.getElementById("bars");
-  const flagButtons = document.getElementById("flag-buttons");
-  const flagStatus = document.getElementById("flag-status");
-  const errorBox = document.getElementById("error");
+  const RETRY_MS = [1000, 2000, 4000, 8000, 15000]; // waits between automatic retries
+  const REQUEST_TIMEOUT_MS = 10000;
+  const UNDO_FLAG_MS = 8000; // how long "Undo" stays beside a saved flag
+  const UPLOAD_SIDE = 640; // photos are scaled down before they leave the phone
+  const TOP_BARS = 3;
 
-  const strokes = []; // each stroke: array of [x, y] in CSS pixels
-  let current = null;
+  const $ = (id) => document.getElementById(id);
+  const canvas = $("pad");
+  const ctx = canvas.getContext("2d");
+  const ui = {
+    hint: $("pad-hint"), padStatus: $("pad-status"), empty: $("empty-state"),
+    problem: $("problem"), problemTitle: $("problem-title"), problemText: $("problem-text"),
+    retry: $("retry"), result: $("result"), digit: $("digit"), verdict: $("verdict"),
+    alternatives: $("alternatives"), seen: $("preprocessed"), topBars: $("top-bars"),
+    bars: $("bars"), flag: $("flag"), flagButtons: $("flag-buttons"),
+    flagMessage: $("flag-message"), flagStatus: $("flag-status"), flagUndo: $("flag-undo"),
+    wasDigit: $("was-digit"), announce: $("announce"),
+  };
+
+  // ------------------------------------------------------------ state
+  const strokes = []; // each stroke: array of [x, y] in CSS pixels of the pad
+  let current = null; // the stroke being drawn
+  let photo = null; // {bitmap, blob} when the pad shows a picture instead of strokes
+  let cleared = null; // what Clear removed, until the next drawing: Undo brings it back
   let size = { w: 0, h: 0 };
-  let timer = null;
-  let requestSeq = 0; // id of the newest request sent
-  let shownSeq = 0; // id of the request whose answer is on screen
-  let inflight = null;
-  let predictionId = null;
+  let version = 0; // bumps on every change of the drawing
+  let drawingEpoch = 0; // bumps when a new drawing starts (Clear, a photo)
+  let storedId = null; // the stored prediction of this drawing: the next request replaces it
+  let storedEpoch = -1;
+  let answer = null; // the reply on screen
+  let sending = false; // at most one request in flight
+  let pending = false; // the drawing changed while one was in flight
+  let controller = null;
+  let retryTimer = null;
+  let retries = 0;
+  let flagged = null; // {label} of the shown answer's saved flag
+  let flagTimer = null;
 
   // ------------------------------------------------------------ drawing
+  function colours() {
+    const style = getComputedStyle(document.documentElement);
+    return { paper: style.getPropertyValue("--paper").trim() || "#fff",
+             ink: style.getPropertyValue("--ink").trim() || "#111" };
+  }
+
   function lineWidth() {
     return Math.max(6, Math.round(Math.min(size.w, size.h) / 16));
   }
 
   function resize() {
     const rect = canvas.getBoundingClientRect();
+    if (!rect.width || !rect.height) return;
+    // The drawing scales with the pad (rotation, a new window size).
+    if (size.w && Math.abs(rect.width - size.w) > 0.5) {
+      const k = rect.width / size.w;
+      for (const stroke of strokes) for (const p of stroke) { p[0] *= k; p[1] *= k; }
+      if (current) for (const p of current) { p[0] *= k; p[1] *= k; }
+    }
     const dpr = window.devicePixelRatio || 1;
     size = { w: rect.width, h: rect.height };
     canvas.width = Math.round(rect.width * dpr);
@@ -40,12 +68,12 @@
     redraw();
   }
 
-  function strokePath(points) {
+  function strokePath(points, ink) {
     ctx.lineWidth = lineWidth();
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
-    ctx.strokeStyle = "#111";
-    ctx.fillStyle = "#111";
+    ctx.strokeStyle = ink;
+    ctx.fillStyle = ink;
     if (points.length === 1) {
       ctx.beginPath();
       ctx.arc(points[0][0], points[0][1], ctx.lineWidth / 2, 0, Math.PI * 2);
@@ -66,12 +94,19 @@
   }
 
   function redraw() {
+    const { paper, ink } = colours();
     ctx.clearRect(0, 0, size.w, size.h);
-    ctx.fillStyle = "#fff";
+    ctx.fillStyle = paper;
     ctx.fillRect(0, 0, size.w, size.h);
-    strokes.forEach(strokePath);
-    if (current) strokePath(current);
-    hint.hidden = strokes.length > 0 || current !== null;
+    if (photo) {
+      const k = Math.min(size.w / photo.bitmap.width, size.h / photo.bitmap.height);
+      const w = photo.bitmap.width * k;
+      const h = photo.bitmap.height * k;
+      ctx.drawImage(photo.bitmap, (size.w - w) / 2, (size.h - h) / 2, w, h);
+    }
+    strokes.forEach((s) => strokePath(s, ink));
+    if (current) strokePath(current, ink);
+    ui.hint.hidden = strokes.length > 0 || current !== null || photo !== null;
   }
 
   function point(event) {
@@ -89,7 +124,9 @@
     } catch (err) {
       // Not an active pointer (synthetic events): draw without capture.
     }
-    clearTimeout(timer);
+    if (photo) startDrawing(); // a stroke on a photo starts a new drawing
+    cleared = null;
+    setPadStatus("");
     current = [point(event)];
     redraw();
   });
@@ -117,144 +154,401 @@
     strokes.push(current);
     current = null;
     redraw();
-    schedulePredict();
+    performance.mark("pad:lift");
+    changed();
   }
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
   canvas.addEventListener("lostpointercapture", () => endStroke(null));
 
-  // --------------------------------------------------------- prediction
-  function schedulePredict() {
-    clearTimeout(timer);
-    timer = setTimeout(predict, DEBOUNCE_MS);
+  // ------------------------------------------------------------ asking the server
+  // No debounce: a request leaves as the pen lifts. While one is in flight the
+  // next waits, and only the newest drawing is sent when it returns.
+  function changed() {
+    version += 1;
+    clearTimeout(retryTimer);
+    retries = 0;
+    if (!strokes.length && !photo) return showEmpty();
+    pending = true;
+    if (!sending) send();
   }
 
-  function showEmpty() {
-    clearTimeout(timer);
-    requestSeq += 1; // any answer still on its way is now stale
-    shownSeq = requestSeq;
-    if (inflight) inflight.abort();
-    predictionId = null;
-    resultBox.hidden = true;
-    emptyState.hidden = false;
-    errorBox.hidden = true;
+  function startDrawing() {
+    drawingEpoch += 1;
+    strokes.length = 0;
+    current = null;
+    photo = null;
   }
 
-  async function predict() {
-    if (!strokes.length) return showEmpty();
-    const seq = ++requestSeq;
-    if (inflight) inflight.abort();
-    inflight = new AbortController();
-    const body = {
-      strokes: strokes,
-      width: Math.round(size.w),
-      height: Math.round(size.h),
-      line_width: lineWidth(),
-    };
-    try {
-      const response = await fetch("/api/predict", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-        signal: inflight.signal,
-      });
-      const data = await response.json();
-      if (seq < requestSeq || seq <= shownSeq) return; // a newer drawing exists
-      shownSeq = seq;
-      if (!response.ok) {
-        if (response.status === 422) return showEmpty();
-        throw new Error(data.error || "prediction failed");
-      }
-      render(data);
-    } catch (err) {
-      if (err.name === "AbortError" || seq < requestSeq) return;
-      errorBox.textContent = "Could not get a prediction: " + err.message;
-      errorBox.hidden = false;
+  function requestBody() {
+    if (photo) {
+      const form = new FormData();
+      form.append("image", photo.blob, "photo.png");
+      return { body: form, headers: {} };
     }
+    const body = { strokes: strokes, width: Math.round(size.w), height: Math.round(size.h),
+                   line_width: lineWidth() };
+    if (storedId !== null && storedEpoch === drawingEpoch) body.replaces = storedId;
+    return { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+  }
+
+  async function send() {
+    pending = false;
+    sending = true;
+    const seq = version;
+    const epoch = drawingEpoch;
+    const { body, headers } = requestBody();
+    controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort("timeout"), REQUEST_TIMEOUT_MS);
+    let reply = null;
+    let failure = null;
+    try {
+      const response = await fetch("/api/predict", { method: "POST", headers, body,
+                                                     signal: controller.signal });
+      let data = {};
+      try { data = await response.json(); } catch (err) { data = {}; }
+      reply = { status: response.status, ok: response.ok, data,
+                retryAfter: Number(response.headers.get("Retry-After")) || 0 };
+    } catch (err) {
+      failure = controller.signal.aborted && controller.signal.reason !== "timeout" ? "aborted" : "network";
+    } finally {
+      clearTimeout(timeout);
+      sending = false;
+      controller = null;
+    }
+    if (reply && reply.ok && epoch === drawingEpoch && reply.data.prediction_id != null) {
+      storedId = reply.data.prediction_id; // even a stale reply names this drawing's row
+      storedEpoch = epoch;
+    }
+    if (pending) return send(); // the drawing changed meanwhile: only the newest counts
+    if (seq !== version || failure === "aborted") return;
+    if (failure) return trouble("network");
+    if (reply.ok) {
+      retries = 0;
+      return render(reply.data);
+    }
+    if (reply.status === 422 && !photo) return showEmpty();
+    if (reply.status === 429) return trouble("busy", reply.retryAfter);
+    if (reply.status >= 500) return trouble("server");
+    return trouble("refused", 0, reply.data.error);
+  }
+
+  // ------------------------------------------------------------ plain-language problems
+  function trouble(kind, waitSeconds, detail) {
+    const offline = navigator.onLine === false;
+    const texts = {
+      network: offline
+        ? ["You are offline.", "Your drawing is kept; it will be read as soon as you are back online."]
+        : ["DigitPad cannot be reached right now.", "Your drawing is kept; it will be read as soon as the connection is back."],
+      server: ["DigitPad could not read this drawing just now.", "The server had a problem; trying again on its own."],
+      busy: ["Many drawings at once.", "Waiting a moment before trying again."],
+      refused: ["This drawing could not be read.", detail ? capitalise(detail) + "." : "Try drawing it again."],
+    };
+    const [title, text] = texts[kind];
+    ui.problemTitle.textContent = title;
+    ui.problemText.textContent = text;
+    ui.problem.hidden = false;
+    ui.result.hidden = true;
+    ui.empty.hidden = true;
+    ui.retry.hidden = kind === "refused";
+    announce(title);
+    if (kind !== "refused" && !offline) {
+      const wait = waitSeconds ? waitSeconds * 1000 : RETRY_MS[Math.min(retries, RETRY_MS.length - 1)];
+      retries += 1;
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(retryNow, wait);
+    }
+  }
+
+  function retryNow() {
+    clearTimeout(retryTimer);
+    if (!strokes.length && !photo) return showEmpty();
+    ui.problemText.textContent = "Trying again…";
+    pending = true;
+    if (!sending) send();
+  }
+
+  ui.retry.addEventListener("click", () => { retries = 0; retryNow(); });
+  window.addEventListener("online", () => { if (!ui.problem.hidden) { retries = 0; retryNow(); } });
+  window.addEventListener("offline", () => { if (!ui.problem.hidden || sending) trouble("network"); });
+
+  function capitalise(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  // ------------------------------------------------------------ showing the answer
+  function showEmpty() {
+    clearTimeout(retryTimer);
+    pending = false;
+    if (controller) controller.abort();
+    answer = null;
+    ui.result.hidden = true;
+    ui.problem.hidden = true;
+    ui.empty.hidden = false;
+  }
+
+  function article(digit) {
+    return digit === 8 ? "an 8" : "a " + digit;
+  }
+
+  function percent(p) {
+    return (p * 100).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1) + "%";
   }
 
   function render(data) {
-    predictionId = data.prediction_id;
-    errorBox.hidden = true;
-    emptyState.hidden = true;
-    resultBox.hidden = false;
-    digitOut.textContent = String(data.digit);
-    confidenceOut.textContent = (data.confidence * 100).toFixed(1) + "% sure";
-    seenImg.src = data.preprocessed;
-    flagStatus.textContent = "";
-    data.probabilities.forEach((p, digit) => {
-      const item = barsList.children[digit];
-      const pct = (p * 100).toFixed(1) + "%";
-      item.querySelector(".bar-fill").style.width = Math.max(p * 100, 0.5) + "%";
-      item.querySelector(".bar-value").textContent = pct;
-      item.classList.toggle("top", digit === data.digit);
-      item.setAttribute("aria-label", digit + ": " + pct);
-      item.dataset.probability = String(p);
-    });
-    canvas.setAttribute("aria-label", "Drawing pad");
-    for (const button of flagButtons.children) {
-      button.disabled = Number(button.dataset.digit) === data.digit;
+    answer = data;
+    flagged = null;
+    clearTimeout(flagTimer);
+    ui.problem.hidden = true;
+    ui.empty.hidden = true;
+    ui.result.hidden = false;
+    ui.seen.src = data.preprocessed;
+    const none = data.verdict === "not_a_digit";
+    const unsure = data.verdict === "unsure";
+    ui.digit.textContent = none ? "?" : String(data.digit);
+    ui.verdict.className = "verdict" + (none ? " verdict-none" : unsure ? " verdict-unsure" : "");
+    const alternatives = unsure ? (data.alternatives || []).filter((d) => d !== data.digit) : [];
+    if (none) {
+      ui.verdict.textContent = "That doesn't look like a digit.";
+    } else if (unsure && alternatives.length) {
+      const options = [data.digit].concat(alternatives).map(String);
+      ui.verdict.textContent = "Not sure: " + options.slice(0, -1).join(", ") + " or " + options[options.length - 1] + "?";
+    } else if (unsure) {
+      ui.verdict.textContent = "Probably " + data.digit + ", but not sure (" + percent(data.confidence) + ").";
+    } else {
+      ui.verdict.textContent = "Sure: " + percent(data.confidence);
     }
+    ui.alternatives.replaceChildren(...alternatives.map((d) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "It's " + article(d);
+      button.dataset.digit = String(d);
+      button.addEventListener("click", () => flag(d));
+      return button;
+    }));
+    renderBars(data);
+    // "Not a digit" has no "wrong?" buttons; a person who did draw a digit can still say which.
+    ui.flag.hidden = none;
+    ui.wasDigit.hidden = !none;
+    for (const button of ui.flagButtons.children) {
+      const d = Number(button.dataset.digit);
+      const isAnswer = d === data.digit && !none;
+      button.disabled = isAnswer;
+      button.classList.toggle("is-answer", isAnswer);
+      button.setAttribute("aria-label", isAnswer ? d + " is the answer" : "It was " + d);
+      button.setAttribute("aria-pressed", "false");
+    }
+    setFlagStatus("", "");
+    canvas.setAttribute("aria-label", "Drawing pad: " + (none ? "no digit read" : "reads " + data.digit));
+    announce(none ? ui.verdict.textContent : data.digit + ". " + ui.verdict.textContent);
+    performance.mark("pad:answer");
+    try { performance.measure("pad:lift-to-answer", "pad:lift", "pad:answer"); } catch (err) { /* a photo */ }
+  }
+
+  function renderBars(data) {
+    data.probabilities.forEach((p, digit) => fillBar(ui.bars.children[digit], digit, p, data.digit));
+    const order = data.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]).slice(0, TOP_BARS);
+    ui.topBars.replaceChildren(...order.map(([p, d]) => fillBar(makeBar(), d, p, data.digit)));
+  }
+
+  function makeBar() {
+    const item = document.createElement("li");
+    item.className = "bar";
+    item.innerHTML = '<span class="bar-label"></span>' +
+      '<span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span>';
+    return item;
+  }
+
+  function fillBar(item, digit, p, top) {
+    const pct = (p * 100).toFixed(1) + "%";
+    item.querySelector(".bar-label").textContent = String(digit);
+    item.querySelector(".bar-fill").style.width = Math.max(p * 100, 0.5) + "%";
+    item.querySelector(".bar-value").textContent = pct;
+    item.classList.toggle("top", digit === top);
+    item.setAttribute("aria-label", digit + ": " + pct);
+    item.dataset.probability = String(p);
+    item.dataset.digit = String(digit);
+    return item;
+  }
+
+  function announce(text) {
+    ui.announce.textContent = text;
   }
 
   // ------------------------------------------------------------ flagging
-  async function flag(label) {
-    if (predictionId === null) return;
-    flagStatus.textContent = "Saving…";
-    try {
-      const response = await fetch("/api/predictions/" + predictionId + "/flag", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ label: label }),
-      });
-      const data = await response.json();
-      if (!response.ok) throw new Error(data.error || "could not save");
-      flagStatus.textContent = "Saved: it was a " + data.label + ". Thank you!";
-      flagStatus.classList.add("saved");
-    } catch (err) {
-      flagStatus.textContent = "Not saved: " + err.message;
-      flagStatus.classList.remove("saved");
+  function setFlagStatus(text, state, undoable) {
+    ui.flagMessage.textContent = text;
+    ui.flagStatus.classList.toggle("saved", state === "saved");
+    ui.flagStatus.classList.toggle("failed", state === "failed");
+    ui.flagUndo.hidden = !undoable;
+  }
+
+  function markChosen(label) {
+    for (const button of ui.flagButtons.children) {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.digit) === label));
     }
   }
 
+  async function flag(label) {
+    if (!answer || answer.prediction_id == null) return;
+    const none = answer.verdict === "not_a_digit";
+    if (label === answer.digit && !none) {
+      setFlagStatus(label + " is the answer already. If it is wrong, choose the digit it should have been.", "");
+      return;
+    }
+    const target = answer;
+    ui.flag.hidden = false;
+    markChosen(label);
+    setFlagStatus("Saving…", "");
+    clearTimeout(flagTimer);
+    try {
+      const response = await fetch("/api/predictions/" + target.prediction_id + "/flag", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ label: label }),
+      });
+      const data = await response.json().catch(() => ({}));
+      if (target !== answer) return;
+      if (!response.ok) {
+        markChosen(flagged ? flagged.label : -1);
+        return setFlagStatus("Not saved: " + (data.error || "the server refused it") + ".", "failed");
+      }
+      flagged = { label: data.label };
+      setFlagStatus("Saved: it was " + article(data.label) + ". Thank you!", "saved", true);
+      flagTimer = setTimeout(() => { ui.flagUndo.hidden = true; }, UNDO_FLAG_MS);
+    } catch (err) {
+      if (target !== answer) return;
+      markChosen(flagged ? flagged.label : -1);
+      setFlagStatus(navigator.onLine === false
+        ? "Not saved: you are offline. Choose the digit again when you are back online."
+        : "Not saved: DigitPad cannot be reached. Choose the digit again in a moment.", "failed");
+    }
+  }
+
+  async function unflag() {
+    if (!answer || !flagged) return;
+    const target = answer;
+    clearTimeout(flagTimer);
+    try {
+      const response = await fetch("/api/predictions/" + target.prediction_id + "/flag",
+                                   { method: "DELETE" });
+      const data = await response.json().catch(() => ({}));
+      if (target !== answer) return;
+      if (!response.ok && response.status !== 404) {
+        return setFlagStatus("Could not undo: " + (data.error || "the server refused it") + ".", "failed");
+      }
+      flagged = null;
+      markChosen(-1);
+      setFlagStatus("Flag taken back.", "");
+    } catch (err) {
+      setFlagStatus("Could not undo: DigitPad cannot be reached.", "failed", true);
+    }
+  }
+
+  // ------------------------------------------------------------ pictures
+  async function readPicture(file) {
+    if (!file) return;
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch (err) {
+      setPadStatus("That file is not a picture this browser can open.");
+      return;
+    }
+    const k = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+    const scaled = document.createElement("canvas");
+    scaled.width = Math.max(1, Math.round(bitmap.width * k));
+    scaled.height = Math.max(1, Math.round(bitmap.height * k));
+    scaled.getContext("2d").drawImage(bitmap, 0, 0, scaled.width, scaled.height);
+    const blob = await new Promise((resolve) => scaled.toBlob(resolve, "image/png"));
+    cleared = null;
+    startDrawing();
+    photo = { bitmap, blob };
+    setPadStatus("Reading the picture… Draw on the pad to start again.");
+    redraw();
+    changed();
+  }
+
+  for (const id of ["photo-input", "upload-input"]) {
+    const input = $(id);
+    input.addEventListener("change", () => {
+      readPicture(input.files && input.files[0]);
+      input.value = ""; // the same file chosen again is read again
+    });
+  }
+
   // ------------------------------------------------------------ controls
+  function setPadStatus(text) {
+    ui.padStatus.textContent = text;
+  }
+
   function undo() {
+    if (!strokes.length && cleared) {
+      strokes.push(...cleared.strokes);
+      photo = cleared.photo;
+      drawingEpoch = cleared.epoch;
+      cleared = null;
+      setPadStatus("");
+      redraw();
+      return changed();
+    }
     if (!strokes.length) return;
     strokes.pop();
     redraw();
-    if (strokes.length) schedulePredict();
-    else showEmpty();
+    changed();
   }
 
   function clear() {
-    strokes.length = 0;
-    current = null;
+    if (!strokes.length && !photo) return;
+    cleared = { strokes: strokes.slice(), photo, epoch: drawingEpoch };
+    startDrawing();
+    setPadStatus("Cleared. Undo brings it back.");
     redraw();
-    showEmpty();
+    changed();
+  }
+
+  // Buttons act when the finger lifts: a tap right after a quick stroke is not
+  // lost waiting for a click the browser may never send.
+  function onTap(button, action) {
+    let downOn = null;
+    let tapped = -Infinity;
+    button.addEventListener("pointerdown", (event) => { downOn = event.pointerId; });
+    button.addEventListener("pointerup", (event) => {
+      if (event.pointerType === "mouse" || downOn !== event.pointerId) return;
+      downOn = null;
+      tapped = performance.now();
+      action();
+    });
+    button.addEventListener("click", () => {
+      if (performance.now() - tapped < 700) return;
+      action();
+    });
   }
 
   function buildControls() {
     for (let d = 0; d < 10; d++) {
-      const item = document.createElement("li");
-      item.className = "bar";
-      item.innerHTML =
-        '<span class="bar-label">' + d + '</span>' +
-        '<span class="bar-track"><span class="bar-fill"></span></span>' +
-        '<span class="bar-value">0%</span>';
-      barsList.appendChild(item);
+      const item = makeBar();
+      ui.bars.appendChild(fillBar(item, d, 0, -1));
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = String(d);
       button.dataset.digit = String(d);
       button.setAttribute("aria-label", "It was " + d);
       button.setAttribute("aria-keyshortcuts", String(d));
+      button.setAttribute("aria-pressed", "false");
       button.addEventListener("click", () => flag(d));
-      flagButtons.appendChild(button);
+      ui.flagButtons.appendChild(button);
     }
   }
 
-  document.getElementById("undo").addEventListener("click", undo);
-  document.getElementById("clear").addEventListener("click", clear);
+  onTap($("undo"), undo);
+  onTap($("clear"), clear);
+  ui.flagUndo.addEventListener("click", unflag);
+  ui.wasDigit.addEventListener("click", () => {
+    ui.flag.hidden = false;
+    ui.wasDigit.hidden = true;
+    const first = ui.flagButtons.querySelector("button:not(:disabled)");
+    if (first) first.focus();
+  });
   document.addEventListener("keydown", (event) => {
     if (event.target instanceof HTMLInputElement || event.altKey || event.metaKey) return;
     const key = event.key;
@@ -265,12 +559,15 @@
       return;
     } else if (key === "Escape" || key.toLowerCase() === "c") {
       clear();
-    } else if (/^[0-9]$/.test(key) && !resultBox.hidden) {
+    } else if (/^[0-9]$/.test(key) && answer && !ui.result.hidden && !ui.flag.hidden) {
       flag(Number(key));
     }
   });
 
   buildControls();
   window.addEventListener("resize", resize);
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", redraw);
+  }
   resize();
 })();
