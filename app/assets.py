@@ -84,8 +84,14 @@ def init_app(app: Flask) -> None:
         if response.status_code == 200 and response.is_streamed:
             # Read the (small) file whole, so its encoded copy can be cached
             # rather than encoded again for every request.
+            stream = response.response
+            try:
+                data = b"".join(stream)
+            finally:
+                if hasattr(stream, "close"):
+                    stream.close()
             response.direct_passthrough = False
-            response.set_data(response.get_data())
+            response.set_data(data)
         if request.args.get("v") and request.args.get("v") == fingerprint(filename):
             response.cache_control.public = True
             response.cache_control.max_age = YEAR
