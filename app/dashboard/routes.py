@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import current_app, jsonify, render_template, request, send_from_directory, url_for
 from jinja2 import Undefined
+from markupsafe import Markup, escape
 
 from app.dashboard import bp
 from app.errors import json_view
@@ -108,6 +110,18 @@ def metric_diff(diff, kind: str) -> str:
     else:
         text = f"{diff:+,}"
     return text.replace("-", "\u2212", 1)
+
+
+def code_spans(text) -> Markup:
+    """A message with `backticked` commands, escaped, the commands shown as code."""
+    if _missing(text):
+        return Markup("")
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+@bp.app_template_filter("code_spans")
+def _code_spans_filter(text) -> Markup:
+    return code_spans(text)
 
 
 @bp.context_processor

@@ -7,11 +7,29 @@
   "use strict";
 
   // Okabe-Ito, in the order series and runs take them (yellow last: faint on white).
-  const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"];
+  // The CSS variables of the same names win: in dark mode the black series is light grey.
+  const PALETTE_NAMES = ["--oi-blue", "--oi-orange", "--oi-green", "--oi-pink", "--oi-sky", "--oi-vermillion", "--oi-black", "--oi-yellow"];
+  const PALETTE_DEFAULTS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"];
+  const PALETTE = PALETTE_DEFAULTS.slice();
   const DASHES = [[], [6, 4], [2, 3], [10, 3, 2, 3], [4, 2], [12, 4], [1, 2], [8, 2, 2, 2]];
   const POINTS = ["circle", "rect", "triangle", "rectRot", "crossRot", "star", "rectRounded", "cross"];
   const LIVE = ["queued", "running"];
-  const reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  const STATUS_MARKS = { succeeded: "✓", failed: "✗", running: "▶", queued: "…" };
+  const motionQuery = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+  const darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  let reducedMotion = !!(motionQuery && motionQuery.matches);
+  const charts = []; // every chart on the page, to follow a change of colour scheme or motion
+
+  function cssVar(name, fallback) {
+    const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function readPalette() {
+    PALETTE_NAMES.forEach(function (name, i) {
+      PALETTE[i] = cssVar(name, PALETTE_DEFAULTS[i]);
+    });
+  }
 
   function readData(id) {
     const el = document.getElementById(id);
@@ -140,6 +158,21 @@
     window.setTimeout(tick, every);
   }
 
+  // Text whose `backticked` parts are commands, shown as code (as the server renders it).
+  function setCodeText(el, text) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    String(text).split("`").forEach(function (part, i) {
+      if (!part) return;
+      if (i % 2) {
+        const code = document.createElement("code");
+        code.textContent = part;
+        el.appendChild(code);
+      } else {
+        el.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
   function renderProgress(box, data) {
     if (!box) return;
     const field = function (name) {
@@ -149,7 +182,11 @@
     const bar = field("bar");
     const epoch = field("epoch");
     const eta = field("eta");
-    if (phase) phase.textContent = data.phase || (data.status === "queued" ? "waiting to start" : data.status);
+    if (phase) {
+      setCodeText(phase, data.phase || data.waiting || (data.status === "queued" ? "waiting to start" : data.status));
+      // A queued job that no worker will take says so in words, and stands out.
+      phase.classList.toggle("live-stuck", !data.phase && !!data.waiting && data.waiting.indexOf("No ") === 0);
+    }
     if (bar && data.total_epochs > 0) {
       bar.max = data.total_epochs;
       bar.value = Math.min(data.epoch, data.total_epochs);
@@ -157,6 +194,48 @@
     }
     if (epoch) epoch.textContent = "epoch " + data.epoch + "/" + data.total_epochs;
     if (eta) eta.textContent = isNum(data.eta_seconds) && data.eta_seconds > 0 ? "about " + duration(data.eta_seconds) + " left" : "";
+  }
+
+  // A status badge: a symbol and the word, as the page's own badges (_macros.html).
+  function setBadge(badge, status) {
+    while (badge.firstChild) badge.removeChild(badge.firstChild);
+    const mark = document.createElement("span");
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = (STATUS_MARKS[status] || "") + " ";
+    badge.appendChild(mark);
+    badge.appendChild(document.createTextNode(status));
+    badge.className = "badge status-" + status;
+  }
+
+  // ------------------------------------------------------------ wide tables
+  // A table wider than its wrapper scrolls inside it; a line above says so.
+  function initScrollHints() {
+    const wraps = Array.from(document.querySelectorAll(".table-wrap"));
+    if (!wraps.length) return;
+    const hints = wraps.map(function (wrap) {
+      const hint = document.createElement("p");
+      hint.className = "scroll-hint";
+      hint.setAttribute("aria-hidden", "true"); // the table itself is all there for a screen reader
+      hint.textContent = "Scroll sideways for more columns →";
+      hint.hidden = true;
+      wrap.parentNode.insertBefore(hint, wrap);
+      return hint;
+    });
+    function update() {
+      wraps.forEach(function (wrap, i) {
+        const wide = wrap.scrollWidth > wrap.clientWidth + 1;
+        hints[i].hidden = !wide;
+        wrap.classList.toggle("is-scrollable", wide);
+      });
+    }
+    update();
+    if (window.ResizeObserver) {
+      const observer = new ResizeObserver(update);
+      wraps.forEach(function (wrap) { observer.observe(wrap); });
+    } else {
+      window.addEventListener("resize", update);
+    }
+    document.addEventListener("toggle", update, true); // a data table opened under a chart
   }
 
   function initIndex(data) {
@@ -171,10 +250,7 @@
       poll(item.progress_url, data.poll_ms, function (progress) {
         renderProgress(box, progress);
         const badge = row && row.querySelector(".badge[class*='status-']");
-        if (badge && badge.textContent !== progress.status) {
-          badge.textContent = progress.status;
-          badge.className = "badge status-" + progress.status;
-        }
+        if (badge && !badge.classList.contains("status-" + progress.status)) setBadge(badge, progress.status);
       }, function () {
         window.location.reload(); // the finished run's results are on the server now
       });
@@ -192,15 +268,46 @@
     return false;
   }
 
+  let chartAnimation = null; // Chart.js's own animation settings, kept to restore them
+
   function setChartDefaults() {
     const Chart = window.Chart;
+    if (chartAnimation === null) chartAnimation = Chart.defaults.animation;
+    readPalette();
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-    Chart.defaults.color = "#333";
-    Chart.defaults.borderColor = "#e3e6ea";
+    Chart.defaults.color = cssVar("--ink", "#333");
+    Chart.defaults.borderColor = cssVar("--line", "#e3e6ea");
     Chart.defaults.maintainAspectRatio = false;
     Chart.defaults.responsive = true;
-    if (reducedMotion) Chart.defaults.animation = false;
+    Chart.defaults.animation = reducedMotion ? false : chartAnimation;
     Chart.defaults.plugins.legend.labels.usePointStyle = true;
+  }
+
+  // Follow the system: a switch to dark mode recolours the charts, reduced motion stops them moving.
+  function followSystem() {
+    function restyle() {
+      if (!window.Chart) return;
+      reducedMotion = !!(motionQuery && motionQuery.matches);
+      setChartDefaults();
+      charts.forEach(function (chart) {
+        chart.options.animation = reducedMotion ? false : chartAnimation;
+        chart.data.datasets.forEach(function (set) {
+          if (set.paletteIndex === undefined) return;
+          const colour = Array.isArray(set.paletteIndex) ? set.paletteIndex.map(function (i) { return PALETTE[i]; }) : PALETTE[set.paletteIndex];
+          set.borderColor = colour;
+          set.backgroundColor = colour;
+        });
+        chart.update("none");
+      });
+    }
+    [darkQuery, motionQuery].forEach(function (query) {
+      if (query && query.addEventListener) query.addEventListener("change", restyle);
+    });
+  }
+
+  function track(chart) {
+    charts.push(chart);
+    return chart;
   }
 
   function lineDataset(label, values, index, extra) {
@@ -210,6 +317,7 @@
       data: values.map(function (v) {
         return isNum(v) ? v : null;
       }),
+      paletteIndex: index % PALETTE.length,
       borderColor: colour,
       backgroundColor: colour,
       borderDash: DASHES[index % DASHES.length],
@@ -222,9 +330,119 @@
     }, extra || {});
   }
 
+  // ------------------------------------------------------------ axes
+  // Accuracy is read where the data is: zoomed, the axis spans the values (at
+  // least `minSpan`), never past 100% or below 0%; "full" shows 0-100%. Like
+  // TensorBoard's "ignore outliers", a line chart's zoom leaves out its lowest
+  // tenth (the first epochs, a dip), which stay in the table and at the edge.
+  function finiteValues(datasets) {
+    const values = [];
+    datasets.forEach(function (set) {
+      set.data.forEach(function (v) {
+        const y = v !== null && typeof v === "object" ? v.y : v;
+        if (isNum(y)) values.push(y);
+      });
+    });
+    return values.sort(function (a, b) { return a - b; });
+  }
+
+  function niceStep(raw) {
+    const power = Math.pow(10, Math.floor(Math.log10(raw)));
+    const m = raw / power;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * power;
+  }
+
+  function zoomedRange(sorted, minSpan, trim) {
+    if (!sorted.length) return { min: 0, max: 1, step: 0.1 };
+    const skip = sorted.length >= 5 ? Math.floor(sorted.length * trim) : 0;
+    let lo = sorted[skip];
+    let hi = sorted[sorted.length - 1];
+    const span = Math.max(hi - lo, minSpan);
+    const middle = (lo + hi) / 2;
+    lo = Math.min(lo, middle - span / 2) - span * 0.08;
+    hi = Math.max(hi, middle + span / 2) + span * 0.08;
+    const step = niceStep((hi - lo) / 5);
+    let min = Math.max(0, Math.floor(lo / step + 1e-9) * step);
+    let max = Math.min(1, Math.ceil(hi / step - 1e-9) * step);
+    if (max - min < minSpan) { // near 100%: the span grows downwards
+      if (max >= 1) min = Math.max(0, 1 - Math.ceil(minSpan / step) * step);
+      else max = Math.min(1, min + Math.ceil(minSpan / step) * step);
+    }
+    return { min: min, max: max, step: step };
+  }
+
+  function applyAccuracyRange(chart, zoomed, minSpan, trim) {
+    const y = chart.options.scales.y;
+    const range = zoomed ? zoomedRange(finiteValues(chart.data.datasets), minSpan || 0.02,
+      trim === undefined ? 0.1 : trim) : { min: 0, max: 1, step: 0.1 };
+    y.min = range.min;
+    y.max = range.max;
+    y.ticks.stepSize = range.step;
+  }
+
+  // Loss spans orders of magnitude over a run: a log axis shows the late epochs too.
+  function applyLossScale(chart, log) {
+    const y = chart.options.scales.y;
+    y.type = log ? "logarithmic" : "linear";
+    y.ticks.callback = log ? logTick : lossTick;
+    y.beginAtZero = !log;
+  }
+
+  function logTick(v) {
+    if (!isNum(v) || v <= 0) return "";
+    const power = Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+    const mantissa = Math.round(v / power);
+    return [1, 2, 5].indexOf(mantissa) >= 0 ? String(Number(v.toPrecision(2))) : "";
+  }
+
+  // A pair of toggle buttons above a chart; `apply(on)` changes it, then it redraws.
+  function addToggle(canvas, chart, text, initial, apply, describe) {
+    const figure = canvas.closest("figure");
+    if (!figure) return;
+    let head = figure.querySelector(".chart-controls");
+    if (!head) {
+      head = document.createElement("div");
+      head.className = "chart-controls";
+      head.setAttribute("role", "group");
+      head.setAttribute("aria-label", "Chart view: " + (figure.querySelector("figcaption") || {}).textContent);
+      figure.insertBefore(head, figure.querySelector(".chart-box"));
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "chart-toggle";
+    let on = initial;
+    button.textContent = text; // the label stays; aria-pressed (and its look) says which view
+    button.title = describe;
+    function show() {
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    }
+    button.addEventListener("click", function () {
+      on = !on;
+      apply(on);
+      chart.update(reducedMotion ? "none" : undefined);
+      show();
+    });
+    apply(on);
+    chart.update("none");
+    show();
+    head.appendChild(button);
+  }
+
+  function zoomToggle(canvas, chart, minSpan, trim) {
+    addToggle(canvas, chart, "Zoom in", true, function (on) {
+      applyAccuracyRange(chart, on, minSpan, trim);
+    }, "Pressed: the axis spans the values (the lowest tenth of a curve left out); released: 0 to 100%");
+  }
+
+  function logToggle(canvas, chart) {
+    addToggle(canvas, chart, "Log scale", true, function (on) {
+      applyLossScale(chart, on);
+    }, "Pressed: a logarithmic loss axis; released: linear from 0");
+  }
+
   function lineChart(canvas, labels, datasets, yTitle, formatTick, formatTip) {
     const tip = formatTip || formatTick;
-    return new window.Chart(canvas, {
+    return track(new window.Chart(canvas, {
       type: "line",
       data: { labels: labels, datasets: datasets },
       options: {
@@ -243,12 +461,12 @@
           },
         },
       },
-    });
+    }));
   }
 
   function barChart(canvas, labels, values, colours, yTitle, formatTick, xTitle, formatTip) {
     const tip = formatTip || formatTick;
-    return new window.Chart(canvas, {
+    return track(new window.Chart(canvas, {
       type: "bar",
       data: {
         labels: labels,
@@ -270,7 +488,7 @@
           },
         },
       },
-    });
+    }));
   }
 
   const pctTick = function (v) {
@@ -304,6 +522,7 @@
     const diagonal = {
       label: "perfectly calibrated",
       data: [{ x: 0, y: 0 }, { x: 1, y: 1 }],
+      paletteIndex: 6,
       borderColor: PALETTE[6],
       backgroundColor: PALETTE[6],
       borderDash: DASHES[2],
@@ -315,7 +534,7 @@
     const axis = function (title) {
       return { type: "linear", min: 0, max: 1, title: { display: true, text: title }, ticks: { callback: function (v) { return pct(v, 0); } } };
     };
-    return new window.Chart(canvas, {
+    return track(new window.Chart(canvas, {
       type: "line",
       data: { datasets: [points("after calibration", data.after, 0), points("before calibration", data.before, 1), diagonal] },
       options: {
@@ -336,7 +555,7 @@
           },
         },
       },
-    });
+    }));
   }
 
   // ------------------------------------------------------------ run page
@@ -423,22 +642,33 @@
   function initRun(data) {
     initConfusionToggle();
     if (!data) return;
-    const charts = {};
+    const runCharts = {};
     if (chartsAvailable()) {
       setChartDefaults();
       const history = data.history || [];
       const labels = history.map(function (r) { return r.epoch; });
       const lossCanvas = document.getElementById("chart-loss");
       const accCanvas = document.getElementById("chart-accuracy");
-      if (lossCanvas) charts.loss = lineChart(lossCanvas, labels, historyDatasets(history, "loss"), "loss", lossTick, lossTip);
-      if (accCanvas) charts.accuracy = lineChart(accCanvas, labels, historyDatasets(history, "accuracy"), "accuracy", pctTick, pctTip);
+      if (lossCanvas) {
+        runCharts.loss = lineChart(lossCanvas, labels, historyDatasets(history, "loss"), "loss", lossTick, lossTip);
+        logToggle(lossCanvas, runCharts.loss);
+      }
+      if (accCanvas) {
+        runCharts.accuracy = lineChart(accCanvas, labels, historyDatasets(history, "accuracy"), "accuracy", pctTick, pctTip);
+        zoomToggle(accCanvas, runCharts.accuracy);
+      }
       const baseCanvas = document.getElementById("chart-baselines");
       if (baseCanvas && data.baselines.length) {
-        barChart(baseCanvas,
+        const indexes = data.baselines.map(function (b, i) { return b.is_cnn ? 0 : 1 + ((i - 1) % 5 + 5) % 5; });
+        const bars = barChart(baseCanvas,
           data.baselines.map(function (b) { return b.name; }),
           data.baselines.map(function (b) { return b.accuracy; }),
-          data.baselines.map(function (b, i) { return b.is_cnn ? PALETTE[0] : PALETTE[1 + ((i - 1) % 5 + 5) % 5]; }),
+          indexes.map(function (i) { return PALETTE[i]; }),
           "test accuracy", pctTick, "", pctTip);
+        bars.data.datasets[0].paletteIndex = indexes;
+        // Bars start where the models differ (a note says so), or at 0% at the toggle.
+        bars.options.scales.y.beginAtZero = false;
+        zoomToggle(baseCanvas, bars, 0.05, 0);
       }
       const reliabilityCanvas = document.getElementById("chart-reliability");
       if (reliabilityCanvas && data.reliability) reliabilityChart(reliabilityCanvas, data.reliability);
@@ -450,8 +680,9 @@
           PALETTE[0],
           "training images",
           function (v) { return isNum(v) ? v.toLocaleString("en") : ""; },
-          "digit");
+          "digit").data.datasets[0].paletteIndex = 0;
       }
+      followSystem();
     }
     if (!data.live) return;
     const box = document.querySelector("#progress .live");
@@ -460,10 +691,14 @@
       const history = mainEpochs(progress.epochs || []);
       renderHistoryTables(history);
       ["loss", "accuracy"].forEach(function (metric) {
-        const chart = charts[metric];
+        const chart = runCharts[metric];
         if (!chart) return;
         chart.data.labels = history.map(function (r) { return r.epoch; });
         chart.data.datasets = historyDatasets(history, metric);
+        if (metric === "accuracy") {
+          const zoom = chart.canvas.closest("figure").querySelector(".chart-toggle");
+          applyAccuracyRange(chart, !zoom || zoom.getAttribute("aria-pressed") === "true");
+        }
         chart.update(reducedMotion ? "none" : undefined);
       });
     }, function () {
@@ -486,12 +721,14 @@
     };
     const acc = document.getElementById("chart-compare-accuracy");
     const loss = document.getElementById("chart-compare-loss");
-    if (acc) lineChart(acc, labels, datasets("accuracy"), "validation accuracy", pctTick, pctTip);
-    if (loss) lineChart(loss, labels, datasets("loss"), "validation loss", lossTick, lossTip);
+    if (acc) zoomToggle(acc, lineChart(acc, labels, datasets("accuracy"), "validation accuracy", pctTick, pctTip));
+    if (loss) logToggle(loss, lineChart(loss, labels, datasets("loss"), "validation loss", lossTick, lossTip));
+    followSystem();
   }
 
   // ------------------------------------------------------------ start
   function start() {
+    initScrollHints();
     if (document.getElementById("dashboard-data") || document.getElementById("runs-table")) {
       initIndex(readData("dashboard-data"));
     }
