@@ -184,3 +184,71 @@ def test_progress_waits_out_a_busy_database(tmp_path, database_url, tiny_csv):
             lock.close()
         db.session.expire_all()
         assert run.epoch == 1 and len(run.epochs) == 1
+
+
+# ------------------------------------------------------------------ workers alive
+def test_a_worker_says_it_is_alive_while_it_polls_and_signs_off(app, runner):
+    from app.models import RUN_KINDS, Worker
+
+    seen: list = []
+    with app.app_context():
+        assert jobs.live_workers() == [] and jobs.worker_problem("retrain") == jobs.NO_WORKER
+
+        def during_a_poll():
+            seen.append([(w.name, w.kinds) for w in jobs.live_workers()])
+            seen.append((jobs.worker_problem("cnn"), jobs.worker_problem("retrain")))
+
+        jobs.work(kinds=("cnn",), once=True, between=during_a_poll)
+        assert seen[0] == [(jobs.owner_name(), ["cnn"])]
+        assert seen[1][0] is None and "No running worker takes retrain jobs" in seen[1][1]
+        assert db.session.query(Worker).count() == 0  # it signed off as it stopped
+
+        # A worker not seen for longer than the job heartbeat timeout is not alive.
+        jobs.worker_seen("elsewhere:1", RUN_KINDS, 2.0)
+        assert [w.name for w in jobs.live_workers("retrain")] == ["elsewhere:1"]
+        row = db.session.get(Worker, "elsewhere:1")
+        row.last_seen = utcnow() - timedelta(seconds=app.config["JOB_HEARTBEAT_TIMEOUT"] + 1)
+        db.session.commit()
+        assert jobs.live_workers() == [] and jobs.worker_problem("retrain") == jobs.NO_WORKER
+        assert jobs.last_seen_worker().name == "elsewhere:1"
+        # ... unless it polls that rarely: three polls are allowed.
+        row.poll_seconds = app.config["JOB_HEARTBEAT_TIMEOUT"]
+        db.session.commit()
+        assert [w.name for w in jobs.live_workers()] == ["elsewhere:1"]
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    with app.app_context():
+        assert [w.name for w in db.session.query(Worker)] == ["elsewhere:1"]
+
+
+def test_a_queued_job_says_whether_a_worker_will_take_it(app, tiny_csv):
+    from app.models import Worker
+
+    with app.app_context():
+        run = jobs.submit(spec(tiny_csv), "retrain", {"from_scratch": True})
+        assert jobs.waiting_message(run) == jobs.NO_WORKER
+        assert "flask worker" in jobs.NO_WORKER and "make run" in jobs.NO_WORKER
+        jobs.worker_seen("host:7", ("cnn",), 2.0)
+        assert "No running worker takes retrain jobs" in jobs.waiting_message(run)
+        jobs.worker_seen("host:7", ("cnn", "retrain"), 2.0)
+        assert jobs.waiting_message(run) == "waiting for the worker to start it"
+        db.session.delete(db.session.get(Worker, "host:7"))
+        db.session.commit()
+        assert jobs.waiting_message(run) == jobs.NO_WORKER
+        run.status = "running"
+        assert jobs.waiting_message(run) is None
+
+
+def test_a_busy_worker_stays_alive_through_its_job_heartbeat(app, tiny_csv):
+    from app.models import Worker
+
+    with app.app_context():
+        run = jobs.start(spec(tiny_csv), "cnn")
+        long_ago = utcnow() - timedelta(hours=1)
+        db.session.add(Worker(name=run.owner, kinds=["cnn"], poll_seconds=2.0,
+                              started_at=long_ago, last_seen=long_ago))
+        db.session.commit()
+        assert jobs.live_workers() == []
+        with jobs.Heartbeat(run.id, run.owner, 0.05):
+            time.sleep(0.5)
+        db.session.expire_all()
+        assert [w.name for w in jobs.live_workers()] == [run.owner]

@@ -303,5 +303,5 @@ def work(kinds: Iterable[str] = RUN_KINDS, poll: float = 2.0, once: bool = False
         try:
             db.session.rollback()
             worker_gone(name)
-        except SQLAlchemyError as exc:  # it will time out instead
+        except (SQLAlchemyError, StorageError) as exc:  # it will time out instead
             current_app.logger.warning("worker %s: could not sign off: %s", name, exc)
