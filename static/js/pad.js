@@ -1,4 +1,5 @@
-// DigitPad drawing page: draw (or photograph) a digit, read the answer, flag it if wrong.
+// DigitPad drawing page: draw (or photograph) a digit or a number, read the answer,
+// flag what was read wrong.
 (function () {
   "use strict";
 
@@ -18,12 +19,20 @@
     alternatives: $("alternatives"), seen: $("preprocessed"), topBars: $("top-bars"),
     bars: $("bars"), flag: $("flag"), flagButtons: $("flag-buttons"),
     flagMessage: $("flag-message"), flagStatus: $("flag-status"), flagUndo: $("flag-undo"),
-    wasDigit: $("was-digit"), announce: $("announce"),
+    wasDigit: $("was-digit"), announce: $("announce"), layout: $("layout"),
+    title: $("pad-title"), headline: $("headline"), allBars: $("all-bars"),
+    flagTitle: $("flag-title"), number: $("number-result"), numberText: $("number-text"),
+    numberVerdict: $("number-verdict"), numberDigits: $("number-digits"),
+  };
+  const MODES = {
+    digit: { endpoint: "/api/predict", title: "Draw a digit", idField: "prediction_id" },
+    number: { endpoint: "/api/read", title: "Write a number", idField: "number_id" },
   };
 
   // ------------------------------------------------------------ state
   const strokes = []; // each stroke: array of [x, y] in CSS pixels of the pad
   let current = null; // the stroke being drawn
+  let strokeStart = 0;
   let photo = null; // {bitmap, blob} when the pad shows a picture instead of strokes
   let cleared = null; // what Clear removed, until the next drawing: Undo brings it back
   let size = { w: 0, h: 0 };
@@ -31,7 +40,9 @@
   let drawingEpoch = 0; // bumps when a new drawing starts (Clear, a photo)
   let storedId = null; // the stored prediction of this drawing: the next request replaces it
   let storedEpoch = -1;
+  let mode = readMode();
   let answer = null; // the reply on screen
+  let target = null; // what a flag applies to: the digit shown, or the chosen digit of a number
   let sending = false; // at most one request in flight
   let pending = false; // the drawing changed while one was in flight
   let controller = null;
@@ -59,6 +70,7 @@
       const k = rect.width / size.w;
       for (const stroke of strokes) for (const p of stroke) { p[0] *= k; p[1] *= k; }
       if (current) for (const p of current) { p[0] *= k; p[1] *= k; }
+      if (answer && answer.digits) for (const d of answer.digits) d.box = d.box.map((v) => v * k);
     }
     const dpr = window.devicePixelRatio || 1;
     size = { w: rect.width, h: rect.height };
@@ -106,7 +118,30 @@
     }
     strokes.forEach((s) => strokePath(s, ink));
     if (current) strokePath(current, ink);
+    drawBoxes();
     ui.hint.hidden = strokes.length > 0 || current !== null || photo !== null;
+  }
+
+  // Number mode: a box around each digit read, the chosen one drawn thicker.
+  function drawBoxes() {
+    if (mode !== "number" || !answer || !answer.digits || photo) return;
+    const style = getComputedStyle(document.documentElement);
+    answer.digits.forEach((d) => {
+      const [x0, y0, x1, y1] = d.box;
+      const chosen = target === d;
+      ctx.lineWidth = chosen ? 3 : 1.5;
+      ctx.setLineDash(d.verdict === "sure" ? [] : [6, 4]);
+      ctx.strokeStyle = (d.verdict === "sure" ? style.getPropertyValue("--accent")
+                                              : style.getPropertyValue("--accent-2")).trim();
+      ctx.strokeRect(x0 - 4, y0 - 4, x1 - x0 + 8, y1 - y0 + 8);
+    });
+    ctx.setLineDash([]);
+  }
+
+  function boxAt(p) {
+    if (mode !== "number" || !answer || !answer.digits) return null;
+    return answer.digits.find((d) => p[0] >= d.box[0] - 6 && p[0] <= d.box[2] + 6 &&
+                                     p[1] >= d.box[1] - 6 && p[1] <= d.box[3] + 6) || null;
   }
 
   function point(event) {
@@ -128,6 +163,7 @@
     cleared = null;
     setPadStatus("");
     current = [point(event)];
+    strokeStart = performance.now();
     redraw();
   });
 
@@ -150,6 +186,14 @@
       const p = point(event);
       const last = current[current.length - 1];
       if (p[0] !== last[0] || p[1] !== last[1]) current.push(p);
+    }
+    const tap = current.length <= 2 && performance.now() - strokeStart < 300 &&
+      Math.abs(current[0][0] - current[current.length - 1][0]) + Math.abs(current[0][1] - current[current.length - 1][1]) < 4;
+    const tapped = tap ? boxAt(current[0]) : null;
+    if (tapped) { // a tap on a digit's box chooses that digit, it draws nothing
+      current = null;
+      chooseDigit(tapped);
+      return;
     }
     strokes.push(current);
     current = null;
@@ -203,8 +247,8 @@
     let reply = null;
     let failure = null;
     try {
-      const response = await fetch("/api/predict", { method: "POST", headers, body,
-                                                     signal: controller.signal });
+      const response = await fetch(MODES[mode].endpoint, { method: "POST", headers, body,
+                                                          signal: controller.signal });
       let data = {};
       try { data = await response.json(); } catch (err) { data = {}; }
       reply = { status: response.status, ok: response.ok, data,
@@ -216,8 +260,9 @@
       sending = false;
       controller = null;
     }
-    if (reply && reply.ok && epoch === drawingEpoch && reply.data.prediction_id != null) {
-      storedId = reply.data.prediction_id; // even a stale reply names this drawing's row
+    const id = reply && reply.ok ? reply.data[MODES[mode].idField] : null;
+    if (epoch === drawingEpoch && id != null) {
+      storedId = id; // even a stale reply names this drawing's row
       storedEpoch = epoch;
     }
     if (pending) return send(); // the drawing changed meanwhile: only the newest counts
@@ -249,6 +294,7 @@
     ui.problemText.textContent = text;
     ui.problem.hidden = false;
     ui.result.hidden = true;
+    ui.number.hidden = true;
     ui.empty.hidden = true;
     ui.retry.hidden = kind === "refused";
     announce(title);
@@ -282,9 +328,12 @@
     pending = false;
     if (controller) controller.abort();
     answer = null;
+    target = null;
     ui.result.hidden = true;
+    ui.number.hidden = true;
     ui.problem.hidden = true;
     ui.empty.hidden = false;
+    redraw();
   }
 
   function article(digit) {
@@ -301,23 +350,44 @@
     clearTimeout(flagTimer);
     ui.problem.hidden = true;
     ui.empty.hidden = true;
+    if (mode === "number") renderNumber(data);
+    else renderDigit(data);
+    redraw();
+    performance.mark("pad:answer");
+    try { performance.measure("pad:lift-to-answer", "pad:lift", "pad:answer"); } catch (err) { /* a photo */ }
+  }
+
+  // What a person reads for a verdict: "Sure: 98%", "Not sure: 4 or 9?", "not a digit".
+  function describe(d) {
+    const none = d.verdict === "not_a_digit";
+    const unsure = d.verdict === "unsure";
+    const alternatives = unsure ? (d.alternatives || []).filter((a) => a !== d.digit) : [];
+    let text;
+    if (none) {
+      text = "That doesn't look like a digit.";
+    } else if (unsure && alternatives.length) {
+      const options = [d.digit].concat(alternatives).map(String);
+      text = "Not sure: " + options.slice(0, -1).join(", ") + " or " + options[options.length - 1] + "?";
+    } else if (unsure) {
+      text = "Probably " + d.digit + ", but not sure (" + percent(d.confidence) + ").";
+    } else {
+      text = "Sure: " + percent(d.confidence);
+    }
+    return { none, unsure, alternatives, text };
+  }
+
+  function renderDigit(data) {
     ui.result.hidden = false;
+    ui.number.hidden = true;
+    ui.headline.hidden = false;
+    ui.allBars.hidden = false;
+    ui.flagTitle.textContent = "Wrong? It was:";
     ui.seen.src = data.preprocessed;
-    const none = data.verdict === "not_a_digit";
-    const unsure = data.verdict === "unsure";
+    const { none, unsure, alternatives, text } = describe(data);
+    target = data;
     ui.digit.textContent = none ? "?" : String(data.digit);
     ui.verdict.className = "verdict" + (none ? " verdict-none" : unsure ? " verdict-unsure" : "");
-    const alternatives = unsure ? (data.alternatives || []).filter((d) => d !== data.digit) : [];
-    if (none) {
-      ui.verdict.textContent = "That doesn't look like a digit.";
-    } else if (unsure && alternatives.length) {
-      const options = [data.digit].concat(alternatives).map(String);
-      ui.verdict.textContent = "Not sure: " + options.slice(0, -1).join(", ") + " or " + options[options.length - 1] + "?";
-    } else if (unsure) {
-      ui.verdict.textContent = "Probably " + data.digit + ", but not sure (" + percent(data.confidence) + ").";
-    } else {
-      ui.verdict.textContent = "Sure: " + percent(data.confidence);
-    }
+    ui.verdict.textContent = text;
     ui.alternatives.replaceChildren(...alternatives.map((d) => {
       const button = document.createElement("button");
       button.type = "button";
@@ -330,19 +400,76 @@
     // "Not a digit" has no "wrong?" buttons; a person who did draw a digit can still say which.
     ui.flag.hidden = none;
     ui.wasDigit.hidden = !none;
+    armFlagButtons(data);
+    canvas.setAttribute("aria-label", "Drawing pad: " + (none ? "no digit read" : "reads " + data.digit));
+    announce(none ? text : data.digit + ". " + text);
+  }
+
+  function armFlagButtons(d) {
+    const none = d.verdict === "not_a_digit";
     for (const button of ui.flagButtons.children) {
-      const d = Number(button.dataset.digit);
-      const isAnswer = d === data.digit && !none;
+      const digit = Number(button.dataset.digit);
+      const isAnswer = digit === d.digit && !none;
       button.disabled = isAnswer;
       button.classList.toggle("is-answer", isAnswer);
-      button.setAttribute("aria-label", isAnswer ? d + " is the answer" : "It was " + d);
-      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-label", isAnswer ? digit + " is the answer" : "It was " + digit);
+      button.setAttribute("aria-pressed", String(d.flaggedAs === digit));
     }
     setFlagStatus("", "");
-    canvas.setAttribute("aria-label", "Drawing pad: " + (none ? "no digit read" : "reads " + data.digit));
-    announce(none ? ui.verdict.textContent : data.digit + ". " + ui.verdict.textContent);
-    performance.mark("pad:answer");
-    try { performance.measure("pad:lift-to-answer", "pad:lift", "pad:answer"); } catch (err) { /* a photo */ }
+  }
+
+  // ------------------------------------------------------------ numbers
+  function renderNumber(data) {
+    ui.number.hidden = false;
+    ui.result.hidden = true;
+    target = null;
+    const digits = data.digits || [];
+    ui.numberText.textContent = data.text;
+    const doubtful = digits.filter((d) => d.verdict !== "sure").length;
+    ui.numberVerdict.textContent = doubtful
+      ? doubtful + " of " + digits.length + (digits.length === 1 ? " digit is" : " digits are") +
+        " uncertain. Tap a digit read wrong to correct it."
+      : "Tap a digit read wrong to correct it.";
+    ui.numberDigits.replaceChildren(...digits.map((d, i) => {
+      const { none, unsure, alternatives } = describe(d);
+      const item = document.createElement("li");
+      const card = document.createElement("button");
+      card.type = "button";
+      card.className = "digit-card" + (none ? " none" : unsure ? " unsure" : "");
+      card.dataset.index = String(i);
+      card.setAttribute("aria-pressed", "false");
+      const verdict = none ? "not a digit" : unsure ? (alternatives.length ? "or " + alternatives.join(" or ") + "?" : "not sure") : "sure";
+      card.innerHTML = '<span class="card-digit"></span><span class="card-confidence"></span><span class="card-verdict"></span>';
+      card.querySelector(".card-digit").textContent = none ? "?" : String(d.digit);
+      card.querySelector(".card-confidence").textContent = percent(d.confidence);
+      card.querySelector(".card-verdict").textContent = verdict;
+      card.setAttribute("aria-label", "Digit " + (i + 1) + ": " + (none ? "not a digit" : d.digit + ", " + verdict) + ". Correct it");
+      card.addEventListener("click", () => chooseDigit(d));
+      d.card = card;
+      item.appendChild(card);
+      return item;
+    }));
+    canvas.setAttribute("aria-label", "Drawing pad: reads " + (data.text || "nothing"));
+    announce("Read " + data.text);
+  }
+
+  // A digit of the number is chosen: the "wrong?" buttons now correct it alone.
+  function chooseDigit(d) {
+    if (!answer || !answer.digits || answer.digits.indexOf(d) < 0) return;
+    target = d;
+    flagged = d.flaggedAs != null ? { label: d.flaggedAs } : null;
+    for (const other of answer.digits) other.card.setAttribute("aria-pressed", String(other === d));
+    const index = answer.digits.indexOf(d) + 1;
+    ui.result.hidden = false;
+    ui.headline.hidden = true;
+    ui.allBars.hidden = true;
+    ui.wasDigit.hidden = true;
+    ui.flag.hidden = false;
+    ui.flagTitle.textContent = "Digit " + index + (d.verdict === "not_a_digit" ? ", read as no digit" : ", read as " + d.digit) + ". It was:";
+    ui.topBars.replaceChildren();
+    armFlagButtons(d);
+    if (flagged) setFlagStatus("Saved: it was " + article(flagged.label) + ".", "saved", true);
+    redraw();
   }
 
   function renderBars(data) {
@@ -390,33 +517,35 @@
   }
 
   async function flag(label) {
-    if (!answer || answer.prediction_id == null) return;
-    const none = answer.verdict === "not_a_digit";
-    if (label === answer.digit && !none) {
+    if (!target || target.prediction_id == null) return;
+    const none = target.verdict === "not_a_digit";
+    if (label === target.digit && !none) {
       setFlagStatus(label + " is the answer already. If it is wrong, choose the digit it should have been.", "");
       return;
     }
-    const target = answer;
+    const chosen = target;
     ui.flag.hidden = false;
     markChosen(label);
     setFlagStatus("Saving…", "");
     clearTimeout(flagTimer);
     try {
-      const response = await fetch("/api/predictions/" + target.prediction_id + "/flag", {
+      const response = await fetch("/api/predictions/" + chosen.prediction_id + "/flag", {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ label: label }),
       });
       const data = await response.json().catch(() => ({}));
-      if (target !== answer) return;
+      if (chosen !== target) return;
       if (!response.ok) {
         markChosen(flagged ? flagged.label : -1);
         return setFlagStatus("Not saved: " + (data.error || "the server refused it") + ".", "failed");
       }
       flagged = { label: data.label };
+      chosen.flaggedAs = data.label;
+      if (chosen.card) chosen.card.classList.add("flagged");
       setFlagStatus("Saved: it was " + article(data.label) + ". Thank you!", "saved", true);
       flagTimer = setTimeout(() => { ui.flagUndo.hidden = true; }, UNDO_FLAG_MS);
     } catch (err) {
-      if (target !== answer) return;
+      if (chosen !== target) return;
       markChosen(flagged ? flagged.label : -1);
       setFlagStatus(navigator.onLine === false
         ? "Not saved: you are offline. Choose the digit again when you are back online."
@@ -425,18 +554,20 @@
   }
 
   async function unflag() {
-    if (!answer || !flagged) return;
-    const target = answer;
+    if (!target || !flagged) return;
+    const chosen = target;
     clearTimeout(flagTimer);
     try {
-      const response = await fetch("/api/predictions/" + target.prediction_id + "/flag",
+      const response = await fetch("/api/predictions/" + chosen.prediction_id + "/flag",
                                    { method: "DELETE" });
       const data = await response.json().catch(() => ({}));
-      if (target !== answer) return;
+      if (chosen !== target) return;
       if (!response.ok && response.status !== 404) {
         return setFlagStatus("Could not undo: " + (data.error || "the server refused it") + ".", "failed");
       }
       flagged = null;
+      chosen.flaggedAs = null;
+      if (chosen.card) chosen.card.classList.remove("flagged");
       markChosen(-1);
       setFlagStatus("Flag taken back.", "");
     } catch (err) {
@@ -559,12 +690,45 @@
       return;
     } else if (key === "Escape" || key.toLowerCase() === "c") {
       clear();
-    } else if (/^[0-9]$/.test(key) && answer && !ui.result.hidden && !ui.flag.hidden) {
+    } else if (/^[0-9]$/.test(key) && target && !ui.result.hidden && !ui.flag.hidden) {
       flag(Number(key));
     }
   });
 
+  // ------------------------------------------------------------ digit or number
+  function readMode() {
+    try {
+      return localStorage.getItem("digitpad.mode") === "number" ? "number" : "digit";
+    } catch (err) {
+      return "digit"; // storage refused (private mode): the default
+    }
+  }
+
+  function applyMode(next, remember) {
+    const changedMode = next !== mode;
+    mode = next;
+    ui.layout.classList.toggle("mode-number", mode === "number");
+    ui.title.textContent = MODES[mode].title;
+    ui.hint.textContent = ui.hint.dataset[mode];
+    for (const input of document.querySelectorAll('input[name="mode"]')) input.checked = input.value === mode;
+    if (remember) {
+      try { localStorage.setItem("digitpad.mode", mode); } catch (err) { /* not remembered */ }
+    }
+    if (changedMode) {
+      startDrawing(); // a digit and a number are different drawings
+      cleared = null;
+      setPadStatus("");
+      showEmpty();
+    }
+    resize();
+  }
+
+  for (const input of document.querySelectorAll('input[name="mode"]')) {
+    input.addEventListener("change", () => { if (input.checked) applyMode(input.value, true); });
+  }
+
   buildControls();
+  applyMode(mode, false);
   window.addEventListener("resize", resize);
   if (window.matchMedia) {
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", redraw);
