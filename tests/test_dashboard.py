@@ -679,3 +679,22 @@ def test_static_assets_are_served_locally(client):
 def test_every_page_links_to_the_dashboard(client):
     html = client.get("/").get_data(as_text=True)
     assert '<a href="/dashboard">Dashboard</a>' in html
+
+
+def test_run_page_has_a_section_index(app, client, model_dir):
+    run_id = seed(app, make_record())
+    html = client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
+    anchors = re.findall(r'href="#([^"]+)"', element(html, "nav", "toc"))
+    assert anchors[:2] == ["results", "model-version"]
+    assert {"curves", "confusion", "per-digit", "kfold", "baselines", "mistakes",
+            "training-data", "setup", "artifacts"} <= set(anchors)
+    for anchor in anchors:  # each entry leads somewhere, once
+        assert html.count(f'id="{anchor}"') == 1, anchor
+    assert "held-out" not in anchors and 'id="held-out"' not in html  # only what the page shows
+
+    failed = seed(app, make_record(name="crashed", version=None, status="failed",
+                                   error="boom", metrics={}, history=[], baselines=[],
+                                   kfold=None, mistakes=[]))
+    html = client.get(f"/dashboard/runs/{failed}").get_data(as_text=True)
+    anchors = re.findall(r'href="#([^"]+)"', element(html, "nav", "toc"))
+    assert anchors[0] == "failure" and "results" not in anchors
