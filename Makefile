@@ -44,12 +44,13 @@ test: install-dev test-system
 train: db-upgrade
 	$(BIN)/flask train --profile $(or $(PROFILE),full)
 
-bench: install
+bench: install-dev test-system
 	$(BIN)/python -m tests.benchmarks.stress
 	$(BIN)/python -m tests.benchmarks.latency
 	$(BIN)/python -m tests.benchmarks.training
 	$(BIN)/python -m tests.benchmarks.online
 	$(BIN)/python -m tests.benchmarks.small_datasets
+	$(BIN)/python -m tests.benchmarks.pad
 
 # The README's pictures, refreshed on purpose (tests write theirs to test-artifacts/).
 screenshots: install-dev test-system
