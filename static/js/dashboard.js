@@ -455,7 +455,7 @@
           tooltip: {
             callbacks: {
               label: function (ctx) {
-                return ctx.dataset.label + ": " + tip(ctx.parsed.y);
+                return (ctx.dataset.fullName || ctx.dataset.label) + ": " + tip(ctx.parsed.y);
               },
             },
           },
@@ -716,7 +716,9 @@
     const datasets = function (metric) {
       return data.runs.map(function (run, index) {
         const label = run.name + (run.source === "training" ? " (training)" : "");
-        return lineDataset(label, run[metric], index);
+        // The legend shortens long names (a phone is narrow); tooltips and the table have them whole.
+        const short = label.length > 30 ? label.slice(0, 28).trim() + "…" : label;
+        return lineDataset(short, run[metric], index, { fullName: label });
       });
     };
     const acc = document.getElementById("chart-compare-accuracy");
