@@ -132,6 +132,10 @@ def test_promote_asks_first_and_keeps_the_reason_beside_the_gates(app, client, s
     assert "the admin (dashboard)" in activation and "the outline style reads right now" in activation
     model_page = client.get(f"/dashboard/models/{name}").get_data(as_text=True)
     assert "the outline style reads right now" in model_page and GATE_HTML in model_page
+    run_page = client.get(f"/dashboard/runs/{v.run_id}").get_data(as_text=True)
+    section = re.search(r'<section aria-labelledby="model-version-title".*?</section>', run_page,
+                        re.S).group(0)
+    assert "the outline style reads right now" in section and GATE_HTML in section
 
     # Rolling back to the bundled model asks the same way, and says it is a roll back.
     page = client.get(f"/dashboard/models/{seeded}/activate").get_data(as_text=True)
