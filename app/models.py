@@ -1,4 +1,4 @@
-"""Stored data: every prediction made, and the corrections people flag."""
+"""Stored data: every prediction made, the numbers read, and the corrections people flag."""
 
 from __future__ import annotations
 
@@ -40,8 +40,14 @@ class Prediction(db.Model):
     verdict: Mapped[str | None] = mapped_column(String(16))
     # A hash of the drawing browser's anonymous id: only it may flag the drawing.
     author: Mapped[str | None] = mapped_column(String(32))
+    # The number this digit was read from (None: drawn alone), and its place in
+    # it, counted from the left from 0, when it was last read.
+    number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("numbers.id", ondelete="SET NULL"), index=True)
+    number_position: Mapped[int | None]
 
     flag: Mapped[Flag | None] = relationship(back_populates="prediction", uselist=False)
+    number: Mapped[Number | None] = relationship(back_populates="digits")
 
     __table_args__ = (
         CheckConstraint("digit BETWEEN 0 AND 9", name="digit_range"),
@@ -51,6 +57,29 @@ class Prediction(db.Model):
     @property
     def probabilities(self) -> list[float]:
         return json.loads(self.probabilities_json)
+
+
+class Number(db.Model):
+    """A number written in one go and read digit by digit.
+
+    Each digit is a `Prediction` of its own (its strokes, its 28x28 input), so
+    flags, review, exports, retention and retraining treat it as any drawn
+    digit. The number keeps only what was read: no drawing of its own.
+    """
+
+    __tablename__ = "numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What was read, left to right: a digit each, "?" where the model saw no digit.
+    text: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(String(64))
+    # As a prediction's: only this browser may replace the reading or flag its digits.
+    author: Mapped[str | None] = mapped_column(String(32))
+
+    digits: Mapped[list[Prediction]] = relationship(
+        back_populates="number", order_by="Prediction.number_position")
 
 
 class Flag(db.Model):

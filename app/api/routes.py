@@ -7,8 +7,9 @@ from flask import current_app, jsonify, request
 from app.api import bp
 from app.auth.access import author_token, client_id
 from app.errors import AppError, NotFound
-from app.services import drawings, predictions, serving
+from app.services import drawings, predictions, reading, serving
 from app.services.database import StorageError, write_probe
+from trainer import preprocessing
 
 
 def _json_object() -> dict:
@@ -56,6 +57,49 @@ def predict():
             raise AppError('send "image" (a data URL or base64) or "strokes"')
     result = predictions.predict(drawing, store=store, replaces=replaces,
                                  author=author_token(client_id()) if store else None)
+    return jsonify(result.as_json())
+
+
+@bp.post("/read")
+def read():
+    """Read a number written in one go, digit by digit, left to right.
+
+    The same inputs as /api/predict (strokes, an image as data URL or base64,
+    a multipart upload, "store"); JSON may add "replaces": the number_id of the
+    same drawing's previous reading. Each digit is stored as a prediction of
+    its own, flagged like any other. Raises 400 for malformed input, 413 for
+    oversized input, 422 for an empty drawing or more than ten digits, 503 if
+    no model can be loaded.
+    """
+    store, replaces = True, None
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise AppError('send the image in a file field named "image"')
+        try:
+            source = drawings.from_image_bytes(upload.read())
+        finally:  # large uploads are spooled to a temporary file
+            upload.close()
+        store = request.form.get("store", "true").lower() not in ("false", "0", "no")
+    else:
+        payload = _json_object()
+        store = payload.get("store", True)
+        if not isinstance(store, bool):
+            raise AppError('"store" must be true or false')
+        replaces = payload.get("replaces")
+        if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
+                                     or not 0 < replaces < 2**63):
+            raise AppError('"replaces" must be the number_id of an earlier reading')
+        if "image" in payload:
+            source = drawings.from_base64(payload["image"])
+        elif "strokes" in payload:
+            source = preprocessing.parse_strokes(
+                payload.get("strokes"), payload.get("width"), payload.get("height"),
+                payload.get("line_width"), max_points=current_app.config["MAX_STROKE_POINTS"])
+        else:
+            raise AppError('send "image" (a data URL or base64) or "strokes"')
+    result = reading.read(source, store=store, replaces=replaces,
+                          author=author_token(client_id()) if store else None)
     return jsonify(result.as_json())
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-
 
 from app.errors import AppError, NotFound
 from app.extensions import db
@@ -62,37 +61,46 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None,
     not yet flagged; otherwise a new row is stored.
     """
     model = serving.predictor()
-    calibrated = model.probabilities(drawing.mnist)
+    result = answer(model.probabilities(drawing.mnist), drawing.mnist, model.info.version)
+    if store:
+        row = _replaceable(replaces, author) or Prediction(author=author)
+        fill(row, drawing, result)
+        db.session.add(row)
+        commit()
+        result = replace(result, prediction_id=row.id)
+    return result
+
+
+def answer(calibrated: np.ndarray, mnist: np.ndarray, model_version: str) -> Result:
+    """What the model says of one 28x28 input, from its calibrated probabilities (not stored)."""
     said, alternatives = verdict(calibrated)
     # The digits' bars: how likely each digit is, if the drawing is a digit.
     probabilities = [round(float(p), 6) for p in digit_probabilities(calibrated)]
     digit = int(np.argmax(probabilities))
     not_a_digit = (round(float(calibrated[NOT_A_DIGIT]), 6)
                    if len(calibrated) > NOT_A_DIGIT else None)
-    input_png = to_png(drawing.mnist)
-    prediction_id = None
-    if store:
-        row = _replaceable(replaces, author) or Prediction(author=author)
-        row.drawing = drawing.raw
-        row.drawing_type = drawing.content_type
-        row.input_png = input_png
-        row.digit = digit
-        row.confidence = probabilities[digit]
-        row.probabilities_json = json.dumps(probabilities)
-        row.model_version = model.info.version
-        row.verdict = said
-        db.session.add(row)
-        commit()
-        prediction_id = row.id
-    return Result(prediction_id, digit, probabilities[digit], probabilities,
-                  model.info.version, input_png, said, tuple(alternatives), not_a_digit)
+    return Result(None, digit, probabilities[digit], probabilities, model_version,
+                  to_png(mnist), said, tuple(alternatives), not_a_digit)
+
+
+def fill(row: Prediction, drawing: Drawing, result: Result) -> None:
+    """Write a drawing and what the model said of it into a prediction row."""
+    row.drawing = drawing.raw
+    row.drawing_type = drawing.content_type
+    row.input_png = result.input_png
+    row.digit = result.digit
+    row.confidence = result.confidence
+    row.probabilities_json = json.dumps(result.probabilities)
+    row.model_version = result.model_version
+    row.verdict = result.verdict
 
 
 def _replaceable(prediction_id: int | None, author: str | None) -> Prediction | None:
     if prediction_id is None or author is None:
         return None
     row = db.session.get(Prediction, prediction_id)
-    if row is None or row.author != author or row.flag is not None:
+    # A digit of a number is replaced only by reading its number again.
+    if row is None or row.author != author or row.flag is not None or row.number_id is not None:
         return None
     return row
 

@@ -87,3 +87,23 @@ class Predictor:
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: ten digits, then "not a digit" if the model has it."""
         return apply_temperature(self.raw_probabilities(image), self.info.temperature)
+
+    def raw_probabilities_many(self, images: np.ndarray) -> np.ndarray:
+        """The network's output for a batch of 28x28 images, (n, classes).
+
+        One hold of the interpreter for the whole batch. The images are run one
+        by one: resizing the input tensor costs more (0.1-1 ms a resize) than a
+        larger batch saves on one thread (0.38 ms an image either way).
+        """
+        batch = np.asarray(images, dtype=np.float32).reshape(-1, 1, 28, 28, 1)
+        out = np.empty((len(batch), self.info.classes), np.float64)
+        with self._lock:
+            for i, image in enumerate(batch):
+                self._interpreter.set_tensor(self._input, image)
+                self._interpreter.invoke()
+                out[i] = self._interpreter.get_tensor(self._output)[0]
+        return out
+
+    def probabilities_many(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for a batch, one row per image."""
+        return apply_temperature(self.raw_probabilities_many(images), self.info.temperature)

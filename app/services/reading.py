@@ -1,0 +1,157 @@
+"""Read a number written in one go, digit by digit; each digit is a prediction of its own.
+
+`trainer/segmentation.py` finds the digits (the served model judging the
+candidate cuts in one batched call); each digit is then answered and stored
+exactly as a digit drawn alone is (`predictions.answer`, `predictions.fill`):
+its own strokes, or its own part of the picture, and its 28x28 input, linked
+to a `Number` row. So flags, review, exports, retention and retraining work on
+the digits of numbers unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.errors import AppError
+from app.extensions import db
+from app.models import Number, Prediction
+from app.services import predictions, serving
+from app.services.database import commit, failed
+from app.services.drawings import Drawing
+from app.services.predictions import Result
+from trainer import segmentation
+from trainer.preprocessing import Strokes
+
+MAX_DIGITS = 10
+# How a digit the model calls no digit shows in the text.
+NOT_A_DIGIT_MARK = "?"
+STROKES_TYPE = "application/vnd.digitpad.strokes+json"  # as drawings.from_strokes stores strokes
+
+
+@dataclass(frozen=True)
+class ReadDigit:
+    result: Result
+    box: tuple[float, float, float, float]
+    drawing: Drawing
+
+    def as_json(self) -> dict:
+        body = self.result.as_json()
+        del body["model_version"]  # the reading's, once
+        body["box"] = list(self.box)
+        return body
+
+
+@dataclass(frozen=True)
+class Reading:
+    number_id: int | None
+    text: str
+    digits: list[ReadDigit]
+    model_version: str
+    size: tuple[int, int]
+
+    def as_json(self) -> dict:
+        return {"text": self.text, "number_id": self.number_id,
+                "digits": [d.as_json() for d in self.digits],
+                "model_version": self.model_version, "size": list(self.size)}
+
+
+def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = None,
+         replaces: int | None = None) -> Reading:
+    """The digits of a number (validated strokes, or a picture), left to right; stored unless told not to.
+
+    A picture is read as DigitPad keeps it (upright, grayscale, at most 512
+    px: `drawings`), and its digits' boxes are in that picture's pixels
+    (`size` says how large it is).
+
+    `replaces` names the previous reading of the same drawing (the pad reads
+    again after every stroke): its number keeps its id, its unflagged digits
+    are replaced, its flagged ones are kept. It must be this author's;
+    otherwise a new number is stored. More than MAX_DIGITS digits is 422.
+    """
+    model = serving.predictor()
+    try:
+        if isinstance(source, Strokes):
+            found = segmentation.read_strokes(source, model.probabilities_many, MAX_DIGITS)
+            size = (source.width, source.height)
+        else:
+            picture = Image.open(io.BytesIO(source.raw))
+            found = segmentation.read_image(picture, model.probabilities_many, MAX_DIGITS)
+            size = picture.size
+    except segmentation.TooManyDigits as exc:
+        raise AppError(f"{exc}: write fewer digits at a time", 422) from exc
+    version = model.info.version
+    digits = [ReadDigit(predictions.answer(d.probabilities, d.mnist, version), d.box,
+                        _drawing(d)) for d in found]
+    text = "".join(NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
+                   for d in digits)
+    number_id = None
+    if store:
+        number_id, ids = _store(digits, text, version, author, replaces)
+        digits = [replace(d, result=replace(d.result, prediction_id=i)) for d, i in zip(digits, ids)]
+    return Reading(number_id, text, digits, version, size)
+
+
+def _drawing(digit: segmentation.Digit) -> Drawing:
+    """A digit as a drawing of its own, in the format a digit drawn alone is stored in."""
+    if digit.strokes is not None:
+        own = digit.strokes
+        raw = json.dumps({"strokes": own.lines, "width": own.width, "height": own.height,
+                          "line_width": own.line_width}, separators=(",", ":")).encode()
+        return Drawing(raw, STROKES_TYPE, digit.mnist)
+    buffer = io.BytesIO()
+    Image.fromarray(np.uint8(255 - np.clip(digit.ink, 0, 1) * 255 + 0.5)).save(buffer, "PNG")
+    return Drawing(buffer.getvalue(), "image/png", digit.mnist)
+
+
+def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
+           replaces: int | None) -> tuple[int, list[int]]:
+    """The number and one prediction per digit, in one transaction; their ids.
+
+    Replacing a reading, a digit whose drawing did not change keeps its row
+    (a flagged one untouched but for its place); the other digits reuse the
+    remaining unflagged rows, left to right; unflagged rows left over go.
+    """
+    number = _replaceable(replaces, author)
+    if number is None:
+        number = Number(author=author)
+        db.session.add(number)
+    old = list(number.digits)
+    same: dict[bytes, list[Prediction]] = {}
+    for row in old:
+        same.setdefault(row.drawing, []).append(row)
+    rows: list[Prediction | None] = [(same.get(d.drawing.raw) or [None]).pop(0) for d in digits]
+    taken = {id(row) for row in rows if row is not None}
+    spare = [row for row in old if row.flag is None and id(row) not in taken]
+    for position, (digit, row) in enumerate(zip(digits, rows)):
+        if row is None:
+            row = spare.pop(0) if spare else Prediction(author=author)
+            rows[position] = row
+        if row.flag is None:
+            predictions.fill(row, digit.drawing, digit.result)
+        row.number, row.number_position = number, position
+        db.session.add(row)
+    for row in spare:
+        db.session.delete(row)
+    number.text, number.model_version = text, version
+    try:  # the ids now: after the commit, reading them would reload every row
+        db.session.flush()
+    except SQLAlchemyError as exc:
+        raise failed(exc) from exc
+    number_id, ids = number.id, [row.id for row in rows]
+    commit()
+    return number_id, ids
+
+
+def _replaceable(number_id: int | None, author: str | None) -> Number | None:
+    if number_id is None or author is None:
+        return None
+    number = db.session.get(Number, number_id)
+    if number is None or number.author != author:
+        return None
+    return number

@@ -1,0 +1,577 @@
+"""Cut a written number into its digits, left to right.
+
+NumPy only, like the rest of `trainer/`. The caller hands in `score`: a
+function from a batch of 28x28 inputs to probability rows (ten digits, then
+"not a digit"), so the served model judges the candidate cuts without this
+module knowing how it is served. Every candidate digit goes through
+`preprocessing` exactly as a single drawn digit does.
+
+The same rules for strokes and for pictures, in the writing's own unit, its
+height H (the median height of its tall marks):
+
+1. Marks are strokes, or the connected components of a picture's ink. A mark
+   smaller than DOT_SIZE * H is a dot: one inside a digit's extent belongs to
+   that digit, one between digits is no digit and is dropped.
+2. The other marks are ordered by the centre of their horizontal extent,
+   whatever order they were drawn in. A mark that lies mostly over one other
+   mark's extent (a 7's bar, a 5's flag, a 4's second stroke) belongs to that
+   digit. Where a clear gap separates the marks on the left from those on the
+   right, a digit ends. Where neither holds (touching or overlapping digits, a
+   bar over two digits), every grouping is scored and the one whose digits the
+   model is surest of (the highest mean log-probability) wins.
+3. A digit wider than SPLIT_WIDTH * H (two touching digits in one stroke or
+   one component) is tried cut at the valleys of its ink profile; a cut stays
+   when the model is surer of the two halves than of the whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from trainer import preprocessing
+from trainer.preprocessing import EmptyDrawing, Strokes
+
+Score = Callable[[np.ndarray], np.ndarray]
+
+# Every length below is a share of the writing's height H.
+DOT_SIZE = 0.15  # a mark whose width and height are both below this is a dot
+MIN_EXTENT = 0.15  # a thin mark (a 1) counts as this wide when overlaps are measured
+JOIN_COVER = 0.6  # share of a mark's extent over another's that makes them one digit
+APART_GAP = 0.1  # a gap wider than this between extents always ends a digit
+MAX_DIGIT_WIDTH = 1.6  # no candidate grouping is wider
+MAX_PIECES = 3  # a digit joins at most this many of the finest groups
+# Where neighbours overlap by this share of the narrower, a digit is as likely
+# to end between them as not; the odds change over about JOIN_SOFTNESS.
+JOINED_AT = 0.4
+JOIN_SOFTNESS = 0.2
+# A group shorter than this share of H is as likely a part of a digit as a
+# digit (a 4's first stroke, a 5's flag); the odds change over SHORT_SOFTNESS.
+SHORT_AT = 0.65
+SHORT_SOFTNESS = 0.05
+KEEP_WHOLE = 0.9999  # a digit the model is this sure of is never cut
+HALF_SURE = 0.75  # a cut's pieces must each be at least this likely a digit...
+MIN_CUT_HEIGHT = 0.75  # ...and at least this tall
+CUTS_TRIED = 4  # valleys of the ink profile tried per wide digit
+CUT_ROUNDS = 2  # a piece still too wide is tried again
+MAX_DIGITS = 10
+
+
+class TooManyDigits(ValueError):
+    """More digits than a reading accepts."""
+
+    def __init__(self, count: int, limit: int):
+        super().__init__(f"the drawing holds at least {count} digits; "
+                         f"at most {limit} are read at once")
+        self.count, self.limit = count, limit
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit of a number: where it is, what the model saw, what it said."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in canvas or picture pixels
+    mnist: np.ndarray  # the 28x28 input
+    probabilities: np.ndarray  # score's row for it
+    strokes: Strokes | None = None  # strokes: its own, on a pad of its own
+    ink: np.ndarray | None = None  # pictures: its own ink (0..1), cropped to its box
+
+
+@dataclass(frozen=True)
+class _Mark:
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    content: tuple  # polylines ((n, 2) arrays), or a picture's pixels (ys, xs)
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def size(self) -> float:
+        return max(self.x1 - self.x0, self.y1 - self.y0)
+
+
+def read_strokes(strokes: Strokes, score: Score, max_digits: int = MAX_DIGITS) -> list[Digit]:
+    """The digits of a number drawn as strokes, left to right."""
+    return _read(_StrokeInk(strokes), score, max_digits)
+
+
+def read_image(image: Image.Image, score: Score, max_digits: int = MAX_DIGITS) -> list[Digit]:
+    """The digits of a number in a picture, left to right."""
+    return _read(_PictureInk(image), score, max_digits)
+
+
+# ------------------------------------------------------------------ the search
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    marks: tuple[_Mark, ...]
+    mnist: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities[:10]))
+
+    @property
+    def log_confidence(self) -> float:
+        return float(np.log(self.confidence + 1e-9))
+
+    @property
+    def extent(self) -> tuple[float, float]:
+        return min(m.x0 for m in self.marks), max(m.x1 for m in self.marks)
+
+
+def _read(ink, score: Score, max_digits: int) -> list[Digit]:
+    marks = ink.marks()
+    if not marks:
+        raise EmptyDrawing("the drawing is empty")
+    height = _writing_height(marks)
+    main = sorted((m for m in marks if m.size >= DOT_SIZE * height),
+                  key=lambda m: m.x0 + m.x1)
+    if not main:  # only dots: one drawing, for the model to call no digit
+        groups = [[tuple(marks)]]
+    else:
+        units = _with_dots(main, [m for m in marks if m.size < DOT_SIZE * height])
+        groups = [[tuple(m for u in units[a:b] for m in u) for a, b in cluster]
+                  for cluster in _clusters(main, height, max_digits)]
+    runs = {(g, a, b) for g, group in enumerate(groups) for a in range(len(group))
+            for b in range(a + 1, min(a + MAX_PIECES, len(group)) + 1)
+            if b == a + 1 or _width(group[a:b]) <= MAX_DIGIT_WIDTH * height}
+    runs = sorted(runs)
+    scored = _score(ink, score, [sum(groups[g][a:b], ()) for g, a, b in runs])
+    by_run = dict(zip(runs, scored))
+    chosen: list[_Candidate] = []
+    for g, group in enumerate(groups):
+        chosen += _best_grouping(_boundary_odds(group, height),
+                                 lambda a, b, g=g: by_run.get((g, a, b)), height)
+    chosen = _cut_wide(ink, score, chosen, height)
+    if len(chosen) > max_digits:
+        raise TooManyDigits(len(chosen), max_digits)
+    return [ink.digit(c) for c in chosen]
+
+
+def _writing_height(marks: list[_Mark]) -> float:
+    heights = np.array([m.y1 - m.y0 for m in marks])
+    tall = heights[heights >= 0.5 * heights.max()]
+    return max(float(np.median(tall)), 1.0)
+
+
+def _with_dots(main: list[_Mark], dots: list[_Mark]) -> list[list[_Mark]]:
+    """Each main mark with the dots inside its extent; dots between digits are dropped."""
+    units = [[m] for m in main]
+    for dot in dots:
+        centre = (dot.x0 + dot.x1) / 2
+        inside = [i for i, m in enumerate(main) if m.x0 <= centre <= m.x1]
+        if inside:
+            nearest = min(inside, key=lambda i: abs(main[i].x0 + main[i].x1 - 2 * centre))
+            units[nearest].append(dot)
+    return units
+
+
+def _clusters(main: list[_Mark], height: float, max_digits: int) -> list[list[tuple[int, int]]]:
+    """The finest groups of marks (index ranges), split into clusters by clear gaps.
+
+    Marks that belong together (one lies over the other's extent) are never
+    parted; a gap wider than APART_GAP * H always parts. Within a cluster the
+    grouping is open.
+    """
+    n = len(main)
+    x0 = np.array([m.x0 for m in main])
+    x1 = np.array([m.x1 for m in main])
+    centre, half = (x0 + x1) / 2, np.maximum((x1 - x0) / 2, MIN_EXTENT * height / 2)
+    lo, hi = centre - half, centre + half
+    overlap = np.minimum(hi[:, None], hi[None]) - np.maximum(lo[:, None], lo[None])
+    width = hi - lo
+    cover = overlap / np.minimum(width[:, None], width[None])
+    np.fill_diagonal(cover, 0.0)
+    # A link belongs to the narrower mark; a mark over two others' extents is left open.
+    owner = (cover >= JOIN_COVER) & (width[:, None] <= width[None])
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        partners = np.flatnonzero(owner[i])
+        if len(partners) == 1:
+            parent[root(i)] = root(int(partners[0]))
+    for i in range(n):
+        partners = np.flatnonzero(owner[i])
+        if len(partners) > 1 and len({root(int(j)) for j in partners}) == 1:
+            parent[root(i)] = root(int(partners[0]))
+    roots = [root(i) for i in range(n)]
+    last = {r: i for i, r in enumerate(roots)}
+    first = {r: i for i, r in reversed(list(enumerate(roots)))}
+    joined = np.zeros(max(n - 1, 0), bool)  # the boundary after mark k is inside a digit
+    for r in last:
+        joined[first[r]:last[r]] = True
+    gap = np.minimum.accumulate(x0[::-1])[::-1][1:] - np.maximum.accumulate(x1)[:-1]
+    clusters: list[list[tuple[int, int]]] = [[]]
+    start = 0
+    for k in range(n - 1):
+        if joined[k]:
+            continue
+        clusters[-1].append((start, k + 1))
+        start = k + 1
+        if gap[k] > APART_GAP * height:
+            clusters.append([])
+    clusters[-1].append((start, n))
+    pieces = sum(len(c) for c in clusters)
+    least = max(len(clusters), -(-pieces // MAX_PIECES))
+    if least > max_digits:
+        raise TooManyDigits(least, max_digits)
+    return clusters
+
+
+def _width(marks_groups) -> float:
+    marks = [m for group in marks_groups for m in group]
+    return max(m.x1 for m in marks) - min(m.x0 for m in marks)
+
+
+def _score(ink, score: Score, groups: list[tuple[_Mark, ...]]) -> list[_Candidate]:
+    """Every group rendered through preprocessing and judged in one call of `score`."""
+    if not groups:
+        return []
+    inputs = np.stack([ink.render(group) for group in groups])
+    rows = np.asarray(score(inputs), np.float64)
+    return [_Candidate(group, image, row) for group, image, row in zip(groups, inputs, rows)]
+
+
+def _boundary_odds(group: list[tuple[_Mark, ...]], height: float) -> np.ndarray:
+    """For each pair of neighbouring pieces, how likely a digit ends between them.
+
+    The more the two overlap (as a share of the narrower, thin ones counted
+    MIN_EXTENT * H wide), the less likely: neighbours that only touch are two
+    digits, a stroke that lies half over another is part of it.
+    """
+    extents = np.array([[min(m.x0 for m in p), max(m.x1 for m in p)] for p in group])
+    centre = extents.mean(axis=1)
+    half = np.maximum((extents[:, 1] - extents[:, 0]) / 2, MIN_EXTENT * height / 2)
+    lo, hi = centre - half, centre + half
+    overlap = np.minimum(hi[:-1], hi[1:]) - np.maximum(lo[:-1], lo[1:])
+    share = overlap / (2 * np.minimum(half[:-1], half[1:]))
+    return 1.0 / (1.0 + np.exp((share - JOINED_AT) / JOIN_SOFTNESS))
+
+
+def _height_odds(candidate: _Candidate, height: float) -> float:
+    """How likely a group this tall is a digit of its own: digits of a number are of a height."""
+    tall = (max(m.y1 for m in candidate.marks) - min(m.y0 for m in candidate.marks)) / height
+    return float(1.0 / (1.0 + np.exp((SHORT_AT - tall) / SHORT_SOFTNESS)))
+
+
+def _best_grouping(ends: np.ndarray, candidate, height: float) -> list[_Candidate]:
+    """The likeliest grouping of pieces into digits (dynamic programming).
+
+    A grouping's log-likelihood: each digit's log-confidence and the log-odds
+    that a group of its height is a digit, plus for each boundary between
+    neighbouring pieces the log-odds that a digit ends there or not (`ends`),
+    as the grouping has it.
+    """
+    count = len(ends) + 1
+    log_end, log_join = np.log(ends + 1e-9), np.log(1.0 - ends + 1e-9)
+    best: list[tuple[float, list[_Candidate]] | None] = [(0.0, [])] + [None] * count
+    for stop in range(1, count + 1):
+        options = []
+        for start in range(max(0, stop - MAX_PIECES), stop):
+            run = candidate(start, stop)
+            if run is None or best[start] is None:
+                continue
+            total = (best[start][0] + run.log_confidence
+                     + np.log(_height_odds(run, height) + 1e-9) + log_join[start:stop - 1].sum()
+                     + (log_end[start - 1] if start else 0.0))
+            options.append((total, best[start][1] + [run]))
+        best[stop] = max(options, key=lambda o: o[0])
+    return best[count][1]
+
+
+def _cut_wide(ink, score: Score, chosen: list[_Candidate], height: float) -> list[_Candidate]:
+    """Wide digits the model is unsure of, tried cut at the valleys of their ink.
+
+    One cut, or two for a digit wide enough to hold three. A cut stays when
+    every piece is about a digit's height, the model is sure of each
+    (HALF_SURE), and surer of them (their mean log-probability) than of the whole.
+    """
+    for _ in range(CUT_ROUNDS):
+        trials: list[tuple[int, list[tuple[_Mark, ...]]]] = []
+        for i, digit in enumerate(chosen):
+            x0, x1 = digit.extent
+            if x1 - x0 < ink.split_width * height or digit.confidence >= KEEP_WHOLE:
+                continue
+            cuts = ink.valleys(digit.marks, height)
+            options = [(c,) for c in cuts]
+            if x1 - x0 >= 2 * ink.split_width * height:
+                options += [pair for pair in _pairs(sorted(cuts)) if pair[1] - pair[0] >= height / 3]
+            for option in options:
+                pieces, rest = [], digit.marks
+                for c in option:
+                    left, rest = ink.cut(rest, c)
+                    pieces.append(left)
+                pieces.append(rest)
+                if all(p and max(m.y1 for m in p) - min(m.y0 for m in p) >= MIN_CUT_HEIGHT * height
+                       for p in pieces):
+                    trials.append((i, pieces))
+        if not trials:
+            return chosen
+        scored = iter(_score(ink, score, [p for _, pieces in trials for p in pieces]))
+        better: dict[int, tuple[float, list[_Candidate]]] = {}
+        for i, pieces in trials:
+            parts = [next(scored) for _ in pieces]
+            if min(p.confidence for p in parts) < HALF_SURE:
+                continue
+            mean = sum(p.log_confidence for p in parts) / len(parts)
+            if mean > better.get(i, (chosen[i].log_confidence, None))[0]:
+                better[i] = (mean, parts)
+        if not better:
+            return chosen
+        chosen = [part for i, digit in enumerate(chosen)
+                  for part in (better[i][1] if i in better else [digit])]
+    return chosen
+
+
+def _pairs(values: list[float]) -> list[tuple[float, float]]:
+    return [(a, b) for i, a in enumerate(values) for b in values[i + 1:]]
+
+
+def _valleys(columns: np.ndarray, x0: float, scale: float, height: float) -> list[float]:
+    """Up to CUTS_TRIED places to cut a digit's ink, away from its ends: where least ink is.
+
+    `columns` are the ink's column sums, their first column at x0, `scale`
+    columns to a pixel of the canvas. Columns are pooled into bins H/25 wide.
+    Touching digits meet where a column holds little ink (two 0s side by side
+    touch at one point, where the column holds one pen's width of ink).
+    """
+    size = max(1, int(round(scale * height / 25)))
+    bins = len(columns) // size
+    if bins < 4:
+        return []
+    profile = columns[:bins * size].reshape(bins, size).sum(axis=1)
+    inner = range(max(1, round(0.15 * bins)), min(bins - 1, bins - round(0.15 * bins)))
+    valleys = [i for i in inner if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+    valleys.sort(key=lambda i: profile[i])
+    return [x0 + size * (i + 0.5) / scale for i in valleys[:CUTS_TRIED]]
+
+
+# ------------------------------------------------------------------ strokes
+
+
+class _StrokeInk:
+    """A number drawn as strokes: one mark per stroke."""
+
+    # A stroke spans two digits only when the pen never lifted between them,
+    # which leaves a wide shape.
+    split_width = 1.0
+
+    def __init__(self, strokes: Strokes):
+        self.strokes = strokes
+        self.half_pen = (strokes.line_width or 0.0) / 2
+
+    def marks(self) -> list[_Mark]:
+        return [_polyline_mark((np.asarray(line, np.float64).reshape(-1, 2),))
+                for line in self.strokes.lines]
+
+    def _own(self, marks) -> Strokes:
+        """A digit's strokes on a pad of its own, as if drawn alone.
+
+        The pad is a square of the canvas's short side (so the default pen and
+        the rendering's scale are a single digit's), the digit at its centre.
+        """
+        return self._moved(marks)[0]
+
+    def _moved(self, marks) -> tuple[Strokes, np.ndarray]:
+        side = min(self.strokes.width, self.strokes.height)
+        points = np.concatenate([line for m in marks for line in m.content])
+        low, high = points.min(0), points.max(0)
+        size = np.maximum(np.ceil(high - low + 4 * self.half_pen + 2), side)
+        shift = (size - (high - low)) / 2 - low
+        lines = [[(round(float(x), 1), round(float(y), 1)) for x, y in line + shift]
+                 for m in marks for line in m.content]
+        return Strokes(lines, int(size[0]), int(size[1]), self.strokes.line_width), shift
+
+    def render(self, marks) -> np.ndarray:
+        return preprocessing.preprocess_strokes(self._own(marks))
+
+    def valleys(self, marks, height: float) -> list[float]:
+        own, shift = self._moved(marks)
+        ink = preprocessing.render_strokes(own)  # the digit's ink as the pad's path draws it
+        scale = ink.shape[1] / own.width
+        return _valleys(ink.sum(axis=0), -shift[0], scale, height)
+
+    def cut(self, marks, at: float) -> tuple[tuple[_Mark, ...], tuple[_Mark, ...]]:
+        left, right = [], []
+        for m in marks:
+            for line in m.content:
+                for piece, is_left in _clip(line, at):
+                    (left if is_left else right).append(piece)
+        return (tuple(_polyline_mark((p,)) for p in left),
+                tuple(_polyline_mark((p,)) for p in right))
+
+    def digit(self, candidate: _Candidate) -> Digit:
+        points = np.concatenate([line for m in candidate.marks for line in m.content])
+        (x0, y0), (x1, y1) = points.min(0) - self.half_pen, points.max(0) + self.half_pen
+        box = (max(0.0, x0), max(0.0, y0), min(float(self.strokes.width), x1),
+               min(float(self.strokes.height), y1))
+        return Digit(tuple(round(float(v), 1) for v in box), candidate.mnist,
+                     candidate.probabilities, strokes=self._own(candidate.marks))
+
+
+def _polyline_mark(lines: tuple[np.ndarray, ...]) -> _Mark:
+    points = np.concatenate(lines)
+    (x0, y0), (x1, y1) = points.min(0), points.max(0)
+    return _Mark(float(x0), float(x1), float(y0), float(y1), lines)
+
+
+def _resample(line: np.ndarray, step: float) -> np.ndarray:
+    """Points along a polyline every `step` (its ink, evenly)."""
+    if len(line) < 2:
+        return line
+    length = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
+    at = np.arange(0.0, length[-1] + step, step) if length[-1] > 0 else np.zeros(1)
+    return np.column_stack([np.interp(at, length, line[:, 0]), np.interp(at, length, line[:, 1])])
+
+
+def _clip(line: np.ndarray, at: float) -> list[tuple[np.ndarray, bool]]:
+    """A polyline cut at x = at into pieces, each left or right of it."""
+    pieces, current = [], [line[0]]
+    side = line[0][0] < at
+    for a, b in zip(line[:-1], line[1:]):
+        if (b[0] < at) != side:
+            t = (at - a[0]) / (b[0] - a[0])
+            crossing = a + t * (b - a)
+            current.append(crossing)
+            pieces.append((np.array(current), side))
+            current, side = [crossing], not side
+        current.append(b)
+    pieces.append((np.array(current), side))
+    return pieces
+
+
+# ------------------------------------------------------------------ pictures
+
+# Ink below this share of the strongest is anti-aliasing: it goes with the
+# component it borders but does not connect components.
+HAZE = 0.05
+
+
+class _PictureInk:
+    """A number in a picture: one mark per connected component of its ink."""
+
+    # Touching digits fuse into one component even when narrow (a 1 beside a 7).
+    split_width = 0.75
+
+    def __init__(self, image: Image.Image):
+        ink = preprocessing.ink_array(image)
+        peak = float(ink.max()) if ink.size else 0.0
+        if peak < 0.1:
+            raise EmptyDrawing("the drawing is empty")
+        self.ink = ink / peak
+        self.labels = _grow(_components(self.ink > preprocessing.CROP_THRESHOLD),
+                            self.ink > HAZE)
+
+    def marks(self) -> list[_Mark]:
+        flat = self.labels.ravel()
+        order = np.argsort(flat, kind="stable")
+        counts = np.bincount(flat)
+        marks, start = [], counts[0]
+        width = self.labels.shape[1]
+        for count in counts[1:]:
+            pixels = order[start:start + count]
+            start += count
+            ys, xs = np.divmod(pixels, width)
+            marks.append(_Mark(float(xs.min()), float(xs.max() + 1), float(ys.min()),
+                               float(ys.max() + 1), (ys, xs)))
+        return marks
+
+    def _crop(self, marks) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        ys = np.concatenate([m.content[0] for m in marks])
+        xs = np.concatenate([m.content[1] for m in marks])
+        y0, x0 = int(ys.min()), int(xs.min())
+        crop = np.zeros((int(ys.max()) + 1 - y0, int(xs.max()) + 1 - x0), np.float32)
+        crop[ys - y0, xs - x0] = self.ink[ys, xs]
+        return crop, (x0, y0, x0 + crop.shape[1], y0 + crop.shape[0])
+
+    def render(self, marks) -> np.ndarray:
+        return preprocessing.normalise(self._crop(marks)[0])
+
+    def valleys(self, marks, height: float) -> list[float]:
+        crop, (x0, _, _, _) = self._crop(marks)
+        return _valleys(crop.sum(axis=0), x0, 1.0, height)
+
+    def cut(self, marks, at: float) -> tuple[tuple[_Mark, ...], tuple[_Mark, ...]]:
+        left, right = [], []
+        for m in marks:
+            ys, xs = m.content
+            for keep, side in ((xs < at, left), (xs >= at, right)):
+                if keep.any():
+                    y, x = ys[keep], xs[keep]
+                    side.append(_Mark(float(x.min()), float(x.max() + 1), float(y.min()),
+                                      float(y.max() + 1), (y, x)))
+        return tuple(left), tuple(right)
+
+    def digit(self, candidate: _Candidate) -> Digit:
+        crop, box = self._crop(candidate.marks)
+        return Digit(tuple(float(v) for v in box), candidate.mnist, candidate.probabilities,
+                     ink=crop)
+
+
+def _components(mask: np.ndarray) -> np.ndarray:
+    """Labels (1..n, 0 for paper) of the 8-connected components of a mask.
+
+    Row runs are the nodes; runs in neighbouring rows that touch (diagonally
+    too) are joined, by propagating the smallest run index until stable.
+    """
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)  # exclusive
+    n = len(starts)
+    labels_image = np.zeros((h, w), np.int32)
+    if n == 0:
+        return labels_image
+    stride = w + 2
+    start_key, end_key = rows * stride + starts, rows * stride + ends
+    # Runs of the next row that touch run i: end >= start_i and start <= end_i.
+    lo = np.searchsorted(end_key, (rows + 1) * stride + starts, "left")
+    hi = np.searchsorted(start_key, (rows + 1) * stride + ends, "right")
+    counts = np.maximum(hi - lo, 0)
+    a = np.repeat(np.arange(n), counts)
+    b = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
+                                                                      counts))
+    labels = np.arange(n)
+    while len(a):
+        low = np.minimum(labels[a], labels[b])
+        new = labels.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    _, compact = np.unique(labels, return_inverse=True)
+    lengths = ends - starts
+    pixel_rows = np.repeat(rows, lengths)
+    pixel_cols = np.repeat(starts, lengths) + (np.arange(lengths.sum())
+                                               - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    labels_image[pixel_rows, pixel_cols] = np.repeat(compact + 1, lengths)
+    return labels_image
+
+
+def _grow(labels: np.ndarray, haze: np.ndarray, steps: int = 2) -> np.ndarray:
+    """Unlabelled faint ink takes the label of a neighbouring component."""
+    for _ in range(steps):
+        padded = np.pad(labels, 1)
+        h, w = labels.shape
+        neighbours = np.max([padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+                             for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+        labels = np.where((labels == 0) & haze, neighbours, labels)
+    return labels
