@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import threading
 
 import numpy as np
@@ -55,6 +56,23 @@ ONE = [[(0.5, 0.15), (0.5, 0.85)]]
 DOT = [[(0.5, 0.5), (0.502, 0.5)]]
 # An open-topped 4 that could be a 9.
 FOUR_OR_NINE = [[(0.65, 0.3), (0.35, 0.3), (0.32, 0.5), (0.68, 0.5)], [(0.68, 0.2), (0.68, 0.85)]]
+
+# Digits in a unit box, for numbers.
+TWO = [[(0.1, 0.25), (0.3, 0.07), (0.6, 0.05), (0.85, 0.2), (0.8, 0.45), (0.1, 0.95), (0.95, 0.95)]]
+ZERO = [[(0.5 + 0.42 * math.sin(t * math.pi / 6), 0.5 - 0.47 * math.cos(t * math.pi / 6))
+         for t in range(13)]]
+SIX = [[(0.8, 0.05), (0.4, 0.3), (0.15, 0.65), (0.3, 0.95), (0.7, 0.95), (0.85, 0.72), (0.6, 0.5),
+        (0.2, 0.65)]]
+
+
+def number(*digits):
+    """Strokes of a number written left to right across the strip (0..1 of the canvas)."""
+    strokes = []
+    for i, digit in enumerate(digits):
+        x0 = 0.1 + i * 0.21
+        strokes += [[(x0 + x * 0.16, 0.2 + y * 0.6) for x, y in stroke] for stroke in digit]
+    return strokes
+
 
 INK_BOX = """() => {
   const c = document.getElementById('pad');
@@ -403,3 +421,59 @@ def test_dark_mode_follows_the_system(live_server, browser):
     page.locator("#result").wait_for(state="visible")
     assert page.locator("#digit").text_content() == "1"
     assert_accessible(page)
+
+
+def test_number_mode_reads_2026_and_flags_one_digit(app, live_server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = watch(page)
+    page.goto(live_server + "/")
+    page.get_by_role("radio", name="Number").check()
+    assert page.locator("#pad-title").text_content() == "Write a number"
+    box = page.locator("#pad").bounding_box()
+    assert box["width"] > 2 * box["height"]  # a wide strip
+    draw(page, number(TWO, ZERO, TWO, SIX))
+    page.wait_for_function("() => document.getElementById('number-text').textContent === '2026'")
+    cards = page.locator("#number-digits .digit-card")
+    assert cards.count() == 4
+    assert [cards.nth(i).locator(".card-digit").text_content() for i in range(4)] == list("2026")
+    # A box around each digit, drawn on the pad in the accent colour.
+    boxes = page.evaluate("""() => {
+        const c = document.getElementById('pad'), k = c.width / c.getBoundingClientRect().width;
+        const d = c.getContext('2d').getImageData(0, Math.round(c.height * 0.5), c.width, 1).data;
+        let runs = 0, inside = false;
+        for (let x = 0; x < c.width; x++) {
+            const i = x * 4, blue = d[i + 2] > 150 && d[i] < 120;
+            if (blue && !inside) runs++;
+            inside = blue;
+        }
+        return runs;
+    }""")
+    assert boxes >= 8  # each box's left and right edges cross the middle row
+    assert_accessible(page)
+    # Tap the third digit's card: the buttons now correct it alone.
+    cards.nth(2).click()
+    assert "Digit 3, read as 2" in page.locator("#flag-title").text_content()
+    page.get_by_role("button", name="It was 7").click()
+    page.get_by_text("Saved: it was a 7").wait_for()
+    assert "flagged" in cards.nth(2).get_attribute("class")
+    with app.app_context():
+        flag = db.session.query(Flag).one()
+        assert flag.label == 7 and flag.prediction.digit == 2
+        assert flag.prediction.number_id is not None
+        digits = db.session.query(Prediction).filter_by(number_id=flag.prediction.number_id)
+        assert sorted(p.digit for p in digits) == [0, 2, 2, 6]
+    # The mode is remembered.
+    page.reload()
+    assert page.locator('input[name="mode"][value="number"]').is_checked()
+    assert errors == []
+
+
+def test_number_mode_on_a_phone_uses_the_full_width(live_server, browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    page.get_by_role("radio", name="Number").check()
+    box = page.locator("#pad").bounding_box()
+    assert box["width"] >= 320 and in_viewport(page, "#pad")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()

@@ -66,8 +66,8 @@
     const rect = canvas.getBoundingClientRect();
     if (!rect.width || !rect.height) return;
     // The drawing scales with the pad (rotation, a new window size).
-    if (size.w && Math.abs(rect.width - size.w) > 0.5) {
-      const k = rect.width / size.w;
+    if (size.w && (Math.abs(rect.width - size.w) > 0.5 || Math.abs(rect.height - size.h) > 0.5)) {
+      const k = Math.min(rect.width / size.w, rect.height / size.h);
       for (const stroke of strokes) for (const p of stroke) { p[0] *= k; p[1] *= k; }
       if (current) for (const p of current) { p[0] *= k; p[1] *= k; }
       if (answer && answer.digits) for (const d of answer.digits) d.box = d.box.map((v) => v * k);
@@ -439,11 +439,12 @@
       card.dataset.index = String(i);
       card.setAttribute("aria-pressed", "false");
       const verdict = none ? "not a digit" : unsure ? (alternatives.length ? "or " + alternatives.join(" or ") + "?" : "not sure") : "sure";
-      card.innerHTML = '<span class="card-digit"></span><span class="card-confidence"></span><span class="card-verdict"></span>';
+      card.innerHTML = '<span class="visually-hidden"></span><span class="card-digit"></span>' +
+        '<span class="card-confidence"></span><span class="card-verdict"></span>';
+      card.querySelector(".visually-hidden").textContent = "Digit " + (i + 1) + ":";
       card.querySelector(".card-digit").textContent = none ? "?" : String(d.digit);
       card.querySelector(".card-confidence").textContent = percent(d.confidence);
       card.querySelector(".card-verdict").textContent = verdict;
-      card.setAttribute("aria-label", "Digit " + (i + 1) + ": " + (none ? "not a digit" : d.digit + ", " + verdict) + ". Correct it");
       card.addEventListener("click", () => chooseDigit(d));
       d.card = card;
       item.appendChild(card);
