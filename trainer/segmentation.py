@@ -37,25 +37,29 @@ from trainer.preprocessing import EmptyDrawing, Strokes
 
 Score = Callable[[np.ndarray], np.ndarray]
 
-# Every length below is a share of the writing's height H.
+# Every length below is a share of the writing's height H, measured on the
+# ink (a stroke's points widened by half the pen). Chosen on writers the
+# numbers benchmark does not measure (tests/benchmarks/numbers.py).
 DOT_SIZE = 0.15  # a mark whose width and height are both below this is a dot
 MIN_EXTENT = 0.15  # a thin mark (a 1) counts as this wide when overlaps are measured
-JOIN_COVER = 0.6  # share of a mark's extent over another's that makes them one digit
+JOIN_COVER = 0.9  # a mark this much inside one other mark's extent is part of its digit
 APART_GAP = 0.1  # a gap wider than this between extents always ends a digit
 MAX_DIGIT_WIDTH = 1.6  # no candidate grouping is wider
 MAX_PIECES = 3  # a digit joins at most this many of the finest groups
 # Where neighbours overlap by this share of the narrower, a digit is as likely
-# to end between them as not; the odds change over about JOIN_SOFTNESS.
-JOINED_AT = 0.4
+# to end between them as not; the odds change over about JOIN_SOFTNESS, and
+# geometry alone is never surer than SURE_OF_BOUNDARY (the model decides).
+JOINED_AT = 0.7
 JOIN_SOFTNESS = 0.2
-# A group shorter than this share of H is as likely a part of a digit as a
-# digit (a 4's first stroke, a 5's flag); the odds change over SHORT_SOFTNESS.
-SHORT_AT = 0.65
+SURE_OF_BOUNDARY = 0.65
+# A group shorter than this is as likely a part of a digit as a digit (a 4's
+# first stroke, a 5's flag): the digits of a number are of a height.
+SHORT_AT = 0.8
 SHORT_SOFTNESS = 0.05
 KEEP_WHOLE = 0.9999  # a digit the model is this sure of is never cut
 HALF_SURE = 0.75  # a cut's pieces must each be at least this likely a digit...
 MIN_CUT_HEIGHT = 0.75  # ...and at least this tall
-CUTS_TRIED = 4  # valleys of the ink profile tried per wide digit
+CUTS_TRIED = 4  # valleys tried per profile of a wide digit's ink
 CUT_ROUNDS = 2  # a piece still too wide is tried again
 MAX_DIGITS = 10
 
@@ -261,7 +265,8 @@ def _boundary_odds(group: list[tuple[_Mark, ...]], height: float) -> np.ndarray:
     lo, hi = centre - half, centre + half
     overlap = np.minimum(hi[:-1], hi[1:]) - np.maximum(lo[:-1], lo[1:])
     share = overlap / (2 * np.minimum(half[:-1], half[1:]))
-    return 1.0 / (1.0 + np.exp((share - JOINED_AT) / JOIN_SOFTNESS))
+    odds = 1.0 / (1.0 + np.exp((share - JOINED_AT) / JOIN_SOFTNESS))
+    return np.clip(odds, 1 - SURE_OF_BOUNDARY, SURE_OF_BOUNDARY)
 
 
 def _height_odds(candidate: _Candidate, height: float) -> float:
@@ -343,23 +348,35 @@ def _pairs(values: list[float]) -> list[tuple[float, float]]:
     return [(a, b) for i, a in enumerate(values) for b in values[i + 1:]]
 
 
-def _valleys(columns: np.ndarray, x0: float, scale: float, height: float) -> list[float]:
-    """Up to CUTS_TRIED places to cut a digit's ink, away from its ends: where least ink is.
+def _valleys(ink: np.ndarray, x0: float, scale: float, height: float,
+             spans: bool) -> list[float]:
+    """Places to cut a digit's ink (rows by columns), away from its ends: its necks.
 
-    `columns` are the ink's column sums, their first column at x0, `scale`
-    columns to a pixel of the canvas. Columns are pooled into bins H/25 wide.
-    Touching digits meet where a column holds little ink (two 0s side by side
-    touch at one point, where the column holds one pen's width of ink).
+    Touching digits meet where a column holds little ink: the CUTS_TRIED
+    lowest valleys of the column sums. With `spans`, also where the ink in a
+    column is short from top to bottom: a thick pen fills the columns where
+    two round digits touch (two 0s side by side), though only at one point.
+    The first column is at x0, `scale` columns to a pixel of the canvas;
+    columns are pooled into bins H/25 wide.
     """
     size = max(1, int(round(scale * height / 25)))
-    bins = len(columns) // size
+    bins = ink.shape[1] // size
     if bins < 4:
         return []
-    profile = columns[:bins * size].reshape(bins, size).sum(axis=1)
+    ink = ink[:, :bins * size]
+    profiles = [ink.sum(axis=0).reshape(bins, size).sum(axis=1)]
+    if spans:
+        inked = ink > preprocessing.CROP_THRESHOLD
+        rows = np.arange(ink.shape[0])[:, None]
+        span = np.where(inked, rows, -1).max(axis=0) - np.where(inked, rows, len(ink)).min(axis=0)
+        profiles.append(np.maximum(span, 0).reshape(bins, size).min(axis=1))
     inner = range(max(1, round(0.15 * bins)), min(bins - 1, bins - round(0.15 * bins)))
-    valleys = [i for i in inner if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
-    valleys.sort(key=lambda i: profile[i])
-    return [x0 + size * (i + 0.5) / scale for i in valleys[:CUTS_TRIED]]
+    chosen: list[int] = []
+    for profile in profiles:
+        valleys = [i for i in inner if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+        valleys.sort(key=lambda i: profile[i])
+        chosen += [i for i in valleys[:CUTS_TRIED] if i not in chosen]
+    return [x0 + size * (i + 0.5) / scale for i in chosen]
 
 
 # ------------------------------------------------------------------ strokes
@@ -377,8 +394,14 @@ class _StrokeInk:
         self.half_pen = (strokes.line_width or 0.0) / 2
 
     def marks(self) -> list[_Mark]:
-        return [_polyline_mark((np.asarray(line, np.float64).reshape(-1, 2),))
+        return [self._mark((np.asarray(line, np.float64).reshape(-1, 2),))
                 for line in self.strokes.lines]
+
+    def _mark(self, lines: tuple[np.ndarray, ...]) -> _Mark:
+        """A mark's extent is its ink's: the pen's half width around its points."""
+        points = np.concatenate(lines)
+        (x0, y0), (x1, y1) = points.min(0) - self.half_pen, points.max(0) + self.half_pen
+        return _Mark(float(x0), float(x1), float(y0), float(y1), lines)
 
     def _own(self, marks) -> Strokes:
         """A digit's strokes on a pad of its own, as if drawn alone.
@@ -405,7 +428,7 @@ class _StrokeInk:
         own, shift = self._moved(marks)
         ink = preprocessing.render_strokes(own)  # the digit's ink as the pad's path draws it
         scale = ink.shape[1] / own.width
-        return _valleys(ink.sum(axis=0), -shift[0], scale, height)
+        return _valleys(ink, -shift[0], scale, height, spans=True)
 
     def cut(self, marks, at: float) -> tuple[tuple[_Mark, ...], tuple[_Mark, ...]]:
         left, right = [], []
@@ -413,31 +436,15 @@ class _StrokeInk:
             for line in m.content:
                 for piece, is_left in _clip(line, at):
                     (left if is_left else right).append(piece)
-        return (tuple(_polyline_mark((p,)) for p in left),
-                tuple(_polyline_mark((p,)) for p in right))
+        return tuple(self._mark((p,)) for p in left), tuple(self._mark((p,)) for p in right)
 
     def digit(self, candidate: _Candidate) -> Digit:
-        points = np.concatenate([line for m in candidate.marks for line in m.content])
-        (x0, y0), (x1, y1) = points.min(0) - self.half_pen, points.max(0) + self.half_pen
-        box = (max(0.0, x0), max(0.0, y0), min(float(self.strokes.width), x1),
-               min(float(self.strokes.height), y1))
+        marks = candidate.marks
+        box = (max(0.0, min(m.x0 for m in marks)), max(0.0, min(m.y0 for m in marks)),
+               min(float(self.strokes.width), max(m.x1 for m in marks)),
+               min(float(self.strokes.height), max(m.y1 for m in marks)))
         return Digit(tuple(round(float(v), 1) for v in box), candidate.mnist,
                      candidate.probabilities, strokes=self._own(candidate.marks))
-
-
-def _polyline_mark(lines: tuple[np.ndarray, ...]) -> _Mark:
-    points = np.concatenate(lines)
-    (x0, y0), (x1, y1) = points.min(0), points.max(0)
-    return _Mark(float(x0), float(x1), float(y0), float(y1), lines)
-
-
-def _resample(line: np.ndarray, step: float) -> np.ndarray:
-    """Points along a polyline every `step` (its ink, evenly)."""
-    if len(line) < 2:
-        return line
-    length = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
-    at = np.arange(0.0, length[-1] + step, step) if length[-1] > 0 else np.zeros(1)
-    return np.column_stack([np.interp(at, length, line[:, 0]), np.interp(at, length, line[:, 1])])
 
 
 def _clip(line: np.ndarray, at: float) -> list[tuple[np.ndarray, bool]]:
@@ -505,7 +512,9 @@ class _PictureInk:
 
     def valleys(self, marks, height: float) -> list[float]:
         crop, (x0, _, _, _) = self._crop(marks)
-        return _valleys(crop.sum(axis=0), x0, 1.0, height)
+        # On the tuning pictures (MNIST's pen) column sums alone found the
+        # junctions best; spans added wrong cuts.
+        return _valleys(crop, x0, 1.0, height, spans=False)
 
     def cut(self, marks, at: float) -> tuple[tuple[_Mark, ...], tuple[_Mark, ...]]:
         left, right = [], []
