@@ -7,21 +7,23 @@ module knowing how it is served. Every candidate digit goes through
 `preprocessing` exactly as a single drawn digit does.
 
 The same rules for strokes and for pictures, in the writing's own unit, its
-height H (the median height of its tall marks):
+height H (the median height of its tall marks), measured on the ink:
 
 1. Marks are strokes, or the connected components of a picture's ink. A mark
    smaller than DOT_SIZE * H is a dot: one inside a digit's extent belongs to
-   that digit, one between digits is no digit and is dropped.
+   that digit, one between digits is no digit and is dropped ("1.5" reads 15).
 2. The other marks are ordered by the centre of their horizontal extent,
-   whatever order they were drawn in. A mark that lies mostly over one other
-   mark's extent (a 7's bar, a 5's flag, a 4's second stroke) belongs to that
-   digit. Where a clear gap separates the marks on the left from those on the
-   right, a digit ends. Where neither holds (touching or overlapping digits, a
-   bar over two digits), every grouping is scored and the one whose digits the
-   model is surest of (the highest mean log-probability) wins.
-3. A digit wider than SPLIT_WIDTH * H (two touching digits in one stroke or
-   one component) is tried cut at the valleys of its ink profile; a cut stays
-   when the model is surer of the two halves than of the whole.
+   whatever order they were drawn in. A mark that lies inside one other mark's
+   extent (a 7's bar, a 4's second stroke) belongs to its digit; a gap wider
+   than APART_GAP * H always ends a digit. In between (touching or
+   overlapping neighbours, a bar over two digits, a 4 whose strokes only
+   touch) every grouping is weighed, in one batch, and the likeliest wins:
+   the model's confidence in each digit, how likely a digit ends where
+   neighbours overlap that much, and how likely a group that tall is a
+   digit of its own (the digits of a number are of a height).
+3. A wide digit the model is unsure of (two touching digits in one stroke or
+   one component) is tried cut at the necks of its ink; a cut stays when the
+   model is sure of every piece and surer of them than of the whole.
 """
 
 from __future__ import annotations
@@ -146,12 +148,7 @@ def _read(ink, score: Score, max_digits: int) -> list[Digit]:
         units = _with_dots(main, [m for m in marks if m.size < DOT_SIZE * height])
         groups = [[tuple(m for u in units[a:b] for m in u) for a, b in cluster]
                   for cluster in _clusters(main, height, max_digits)]
-    runs = {(g, a, b) for g, group in enumerate(groups) for a in range(len(group))
-            for b in range(a + 1, min(a + MAX_PIECES, len(group)) + 1)
-            if b == a + 1 or _width(group[a:b]) <= MAX_DIGIT_WIDTH * height}
-    runs = sorted(runs)
-    scored = _score(ink, score, [sum(groups[g][a:b], ()) for g, a, b in runs])
-    by_run = dict(zip(runs, scored))
+    by_run = _score_runs(ink, score, groups, height)
     chosen: list[_Candidate] = []
     for g, group in enumerate(groups):
         chosen += _best_grouping(_boundary_odds(group, height),
@@ -252,6 +249,36 @@ def _score(ink, score: Score, groups: list[tuple[_Mark, ...]]) -> list[_Candidat
     return [_Candidate(group, image, row) for group, image, row in zip(groups, inputs, rows)]
 
 
+def _score_runs(ink, score: Score, groups: list[list[tuple[_Mark, ...]]],
+                height: float) -> dict[tuple[int, int, int], _Candidate]:
+    """The candidate digits of every cluster, scored: (cluster, first piece, end) to candidate.
+
+    The pieces first, in one batch; then, in a second, the runs of pieces
+    that could still win: a run whose pieces, taken apart, already score at
+    least what the run could at best (a sure digit of full height) never
+    wins, whatever the model would say of it.
+    """
+    pieces = [(g, a, a + 1) for g, group in enumerate(groups) for a in range(len(group))]
+    by_run = dict(zip(pieces, _score(ink, score, [groups[g][a] for g, a, _ in pieces])))
+    runs = []
+    for g, group in enumerate(groups):
+        ends = _boundary_odds(group, height)
+        alone = [_log_odds(by_run[(g, a, a + 1)], height) for a in range(len(group))]
+        for a in range(len(group)):
+            for b in range(a + 2, min(a + MAX_PIECES, len(group)) + 1):
+                apart = sum(alone[a:b]) + np.log(ends[a:b - 1]).sum()
+                if (np.log(1 - ends[a:b - 1]).sum() > apart
+                        and _width(group[a:b]) <= MAX_DIGIT_WIDTH * height):
+                    runs.append((g, a, b))
+    by_run.update(zip(runs, _score(ink, score, [sum(groups[g][a:b], ()) for g, a, b in runs])))
+    return by_run
+
+
+def _log_odds(run: _Candidate, height: float) -> float:
+    """A candidate's own log-likelihood as a digit: the model's confidence and its height."""
+    return run.log_confidence + float(np.log(_height_odds(run, height) + 1e-9))
+
+
 def _boundary_odds(group: list[tuple[_Mark, ...]], height: float) -> np.ndarray:
     """For each pair of neighbouring pieces, how likely a digit ends between them.
 
@@ -292,8 +319,7 @@ def _best_grouping(ends: np.ndarray, candidate, height: float) -> list[_Candidat
             run = candidate(start, stop)
             if run is None or best[start] is None:
                 continue
-            total = (best[start][0] + run.log_confidence
-                     + np.log(_height_odds(run, height) + 1e-9) + log_join[start:stop - 1].sum()
+            total = (best[start][0] + _log_odds(run, height) + log_join[start:stop - 1].sum()
                      + (log_end[start - 1] if start else 0.0))
             options.append((total, best[start][1] + [run]))
         best[stop] = max(options, key=lambda o: o[0])
@@ -417,8 +443,7 @@ class _StrokeInk:
         low, high = points.min(0), points.max(0)
         size = np.maximum(np.ceil(high - low + 4 * self.half_pen + 2), side)
         shift = (size - (high - low)) / 2 - low
-        lines = [[(round(float(x), 1), round(float(y), 1)) for x, y in line + shift]
-                 for m in marks for line in m.content]
+        lines = [np.round(line + shift, 1).tolist() for m in marks for line in m.content]
         return Strokes(lines, int(size[0]), int(size[1]), self.strokes.line_width), shift
 
     def render(self, marks) -> np.ndarray:
