@@ -335,3 +335,39 @@ def test_read_counts_against_the_api_rate_limit(tmp_path):
     codes = [client.post("/api/read", json=body(one(100), store=False)).status_code
              for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_a_failed_store_leaves_no_number_and_no_digit(app, client, monkeypatch):
+    """A database error while storing rolls back and answers 503 JSON: no half number."""
+    from sqlalchemy.exc import OperationalError
+
+    real_flush = db.session.flush
+
+    def failing_flush(*args, **kwargs):
+        real_flush(*args, **kwargs)  # the rows are written, then the disk "fails"
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(db.session, "flush", failing_flush)
+    reply = client.post("/api/read", json=body(SEVENTY_ONE))
+    monkeypatch.setattr(db.session, "flush", real_flush)
+    assert reply.status_code == 503
+    assert reply.get_json()["error"].startswith("the database is busy; nothing was stored")
+    with app.app_context():
+        assert count(Number) == 0 and count(Prediction) == 0
+
+
+@pytest.mark.databases("sqlite")
+def test_random_scribbles_are_read_or_refused_never_an_error(client):
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        strokes = [(rng.uniform([0, 0], [900, 280], (int(rng.integers(1, 30)), 2))).tolist()
+                   for _ in range(int(rng.integers(1, 25)))]
+        reply = client.post("/api/read", json=body(strokes, store=False))
+        assert reply.status_code in (200, 422), reply.get_json()
+        if reply.status_code == 200:
+            answer = reply.get_json()
+            assert 1 <= len(answer["digits"]) == len(answer["text"]) <= 10
+            for x0, y0, x1, y1 in (d["box"] for d in answer["digits"]):
+                assert 0 <= x0 < x1 <= 900 and 0 <= y0 < y1 <= 280
+        else:
+            assert "digits" in reply.get_json()["error"]

@@ -62,6 +62,7 @@ KEEP_WHOLE = 0.9999  # a digit the model is this sure of is never cut
 HALF_SURE = 0.75  # a cut's pieces must each be at least this likely a digit...
 MIN_CUT_HEIGHT = 0.75  # ...and at least this tall
 CUTS_TRIED = 4  # valleys tried per profile of a wide digit's ink
+PAIRED_CUTS = 3  # the deepest this many are also tried two at a time
 CUT_ROUNDS = 2  # a piece still too wide is tried again
 MAX_DIGITS = 10
 
@@ -153,6 +154,8 @@ def _read(ink, score: Score, max_digits: int) -> list[Digit]:
     for g, group in enumerate(groups):
         chosen += _best_grouping(_boundary_odds(group, height),
                                  lambda a, b, g=g: by_run.get((g, a, b)), height)
+    if len(chosen) > max_digits:  # cuts only add digits
+        raise TooManyDigits(len(chosen), max_digits)
     chosen = _cut_wide(ink, score, chosen, height)
     if len(chosen) > max_digits:
         raise TooManyDigits(len(chosen), max_digits)
@@ -342,7 +345,8 @@ def _cut_wide(ink, score: Score, chosen: list[_Candidate], height: float) -> lis
             cuts = ink.valleys(digit.marks, height)
             options = [(c,) for c in cuts]
             if x1 - x0 >= 2 * ink.split_width * height:
-                options += [pair for pair in _pairs(sorted(cuts)) if pair[1] - pair[0] >= height / 3]
+                options += [pair for pair in _pairs(sorted(cuts[:PAIRED_CUTS]))
+                            if pair[1] - pair[0] >= height / 3]
             for option in options:
                 pieces, rest = [], digit.marks
                 for c in option:

@@ -63,11 +63,11 @@ class Reading:
 
 def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = None,
          replaces: int | None = None) -> Reading:
-    """The digits of a number (validated strokes, or a picture), left to right; stored unless told not to.
+    """The digits of a number, left to right; stored unless told not to.
 
-    A picture is read as DigitPad keeps it (upright, grayscale, at most 512
-    px: `drawings`), and its digits' boxes are in that picture's pixels
-    (`size` says how large it is).
+    `source` is validated strokes (boxes in canvas pixels), or a picture
+    from `drawings`, read as DigitPad keeps it (upright, grayscale, at most
+    512 px; boxes in its pixels, `size` says how large it is).
 
     `replaces` names the previous reading of the same drawing (the pad reads
     again after every stroke): its number keeps its id, its unflagged digits

@@ -4,6 +4,11 @@ After `RETENTION_DAYS` a prediction that carries no flag loses its drawing and
 its 28x28 input; the row stays (digit, confidence, verdict, version, time), so
 usage figures still count it. Flagged drawings are kept: they are what
 retraining learns from.
+
+The digits of a number read by `POST /api/read` are predictions like any
+other, each purged or kept on its own (a flagged digit keeps its drawing while
+its neighbours lose theirs). The `numbers` row holds no drawing, only what was
+read, and stays like a prediction's row.
 """
 
 from __future__ import annotations
