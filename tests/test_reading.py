@@ -304,7 +304,8 @@ def blank_png(size=(200, 80)) -> str:
 ])
 def test_bad_input_is_a_clear_json_error(app, client, kwargs, status, fragment):
     if isinstance(kwargs.get("data"), dict):  # a fresh upload for each run of the case
-        kwargs = {**kwargs, "data": {k: (io.BytesIO(v[0]), v[1]) for k, v in kwargs["data"].items()}}
+        kwargs = {**kwargs,
+                  "data": {k: (io.BytesIO(v[0]), v[1]) for k, v in kwargs["data"].items()}}
     reply = client.post("/api/read", **kwargs)
     assert reply.status_code == status
     assert fragment.lower() in reply.get_json()["error"].lower()

@@ -403,7 +403,8 @@ def _valleys(ink: np.ndarray, x0: float, scale: float, height: float,
     inner = range(max(1, round(0.15 * bins)), min(bins - 1, bins - round(0.15 * bins)))
     chosen: list[int] = []
     for profile in profiles:
-        valleys = [i for i in inner if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+        valleys = [i for i in inner
+                   if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
         valleys.sort(key=lambda i: profile[i])
         chosen += [i for i in valleys[:CUTS_TRIED] if i not in chosen]
     return [x0 + size * (i + 0.5) / scale for i in chosen]

@@ -93,7 +93,8 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
     number_id = None
     if store:
         number_id, ids = _store(digits, text, version, author, replaces)
-        digits = [replace(d, result=replace(d.result, prediction_id=i)) for d, i in zip(digits, ids)]
+        digits = [replace(d, result=replace(d.result, prediction_id=i))
+                  for d, i in zip(digits, ids)]
     return Reading(number_id, text, digits, version, size)
 
 
