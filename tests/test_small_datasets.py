@@ -61,7 +61,7 @@ def test_a_run_far_below_its_baselines_is_suspect(app):
         db.session.commit()
         assert "near chance" in run.suspect
         run.test_accuracy = 0.80
-        assert "far below the best baseline" in run.suspect and "svm_rbf" in run.suspect
+        assert "far below the best baseline" in run.suspect and "SVM (RBF kernel)" in run.suspect
         run.test_accuracy = 0.95
         assert run.suspect is None
 
