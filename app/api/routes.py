@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app, jsonify, request
 
 from app.api import bp
@@ -9,7 +11,7 @@ from app.auth.access import author_token, client_id
 from app.errors import AppError, NotFound
 from app.services import drawings, predictions, reading, serving
 from app.services.database import StorageError, write_probe
-from trainer import preprocessing
+from app.services.drawings import Drawing
 
 
 def _json_object() -> dict:
@@ -17,6 +19,52 @@ def _json_object() -> dict:
     if not isinstance(payload, dict):
         raise AppError("the body must be a JSON object")
     return payload
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """A drawing as a request sends it: strokes, or a picture; and what to do with it."""
+
+    store: bool
+    replaces: int | None
+    strokes: dict | None = None  # the JSON body holding "strokes"
+    picture: Drawing | None = None
+
+
+def _submission(replaces_what: str) -> _Submission:
+    """Parse the body /api/predict and /api/read share.
+
+    JSON {"strokes", "width", "height", "line_width"?} or {"image": data URL
+    or base64}, with "store" and "replaces"; or a multipart upload with a file
+    field "image" and a form field "store".
+    """
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise AppError('send the image in a file field named "image"')
+        try:
+            picture = drawings.from_image_bytes(upload.read())
+        finally:  # large uploads are spooled to a temporary file
+            upload.close()
+        store = request.form.get("store", "true").lower() not in ("false", "0", "no")
+        return _Submission(store, None, picture=picture)
+    payload = _json_object()
+    store = payload.get("store", True)
+    if not isinstance(store, bool):
+        raise AppError('"store" must be true or false')
+    replaces = payload.get("replaces")
+    if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
+                                 or not 0 < replaces < 2**63):
+        raise AppError(f'"replaces" must be the {replaces_what}')
+    if "image" in payload:
+        return _Submission(store, replaces, picture=drawings.from_base64(payload["image"]))
+    if "strokes" in payload:
+        return _Submission(store, replaces, strokes=payload)
+    raise AppError('send "image" (a data URL or base64) or "strokes"')
+
+
+def _author(submission: _Submission) -> str | None:
+    return author_token(client_id()) if submission.store else None
 
 
 @bp.post("/predict")
@@ -29,34 +77,11 @@ def predict():
     Raises 400 for malformed input, 413 for oversized input, 422 for an empty
     drawing, 503 if no model can be loaded.
     """
-    store, replaces = True, None
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("image")
-        if upload is None:
-            raise AppError('send the image in a file field named "image"')
-        try:
-            data = upload.read()
-        finally:  # large uploads are spooled to a temporary file
-            upload.close()
-        drawing = drawings.from_image_bytes(data)
-        store = request.form.get("store", "true").lower() not in ("false", "0", "no")
-    else:
-        payload = _json_object()
-        store = payload.get("store", True)
-        if not isinstance(store, bool):
-            raise AppError('"store" must be true or false')
-        replaces = payload.get("replaces")
-        if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
-                                     or not 0 < replaces < 2**63):
-            raise AppError('"replaces" must be the id of an earlier prediction')
-        if "image" in payload:
-            drawing = drawings.from_base64(payload["image"])
-        elif "strokes" in payload:
-            drawing = drawings.from_strokes(payload, current_app.config["MAX_STROKE_POINTS"])
-        else:
-            raise AppError('send "image" (a data URL or base64) or "strokes"')
-    result = predictions.predict(drawing, store=store, replaces=replaces,
-                                 author=author_token(client_id()) if store else None)
+    sent = _submission("id of an earlier prediction")
+    drawing = sent.picture or drawings.from_strokes(sent.strokes,
+                                                    current_app.config["MAX_STROKE_POINTS"])
+    result = predictions.predict(drawing, store=sent.store, replaces=sent.replaces,
+                                 author=_author(sent))
     return jsonify(result.as_json())
 
 
@@ -71,35 +96,9 @@ def read():
     oversized input, 422 for an empty drawing or more than ten digits, 503 if
     no model can be loaded.
     """
-    store, replaces = True, None
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("image")
-        if upload is None:
-            raise AppError('send the image in a file field named "image"')
-        try:
-            source = drawings.from_image_bytes(upload.read())
-        finally:  # large uploads are spooled to a temporary file
-            upload.close()
-        store = request.form.get("store", "true").lower() not in ("false", "0", "no")
-    else:
-        payload = _json_object()
-        store = payload.get("store", True)
-        if not isinstance(store, bool):
-            raise AppError('"store" must be true or false')
-        replaces = payload.get("replaces")
-        if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
-                                     or not 0 < replaces < 2**63):
-            raise AppError('"replaces" must be the number_id of an earlier reading')
-        if "image" in payload:
-            source = drawings.from_base64(payload["image"])
-        elif "strokes" in payload:
-            source = preprocessing.parse_strokes(
-                payload.get("strokes"), payload.get("width"), payload.get("height"),
-                payload.get("line_width"), max_points=current_app.config["MAX_STROKE_POINTS"])
-        else:
-            raise AppError('send "image" (a data URL or base64) or "strokes"')
-    result = reading.read(source, store=store, replaces=replaces,
-                          author=author_token(client_id()) if store else None)
+    sent = _submission("number_id of an earlier reading")
+    source = sent.picture or drawings.parse_strokes(sent.strokes, current_app.config["MAX_STROKE_POINTS"])
+    result = reading.read(source, store=sent.store, replaces=sent.replaces, author=_author(sent))
     return jsonify(result.as_json())
 
 

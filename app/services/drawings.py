@@ -18,6 +18,8 @@ from trainer.preprocessing import PreprocessError
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w=.-]+)*;base64,", re.I)
 
 
+STROKES_TYPE = "application/vnd.digitpad.strokes+json"
+
 # Stored pictures are re-encoded as PNG with at most this long side: what a
 # reviewer needs to see, not whatever bytes a client sent.
 STORED_SIDE = 512
@@ -63,18 +65,27 @@ def from_base64(text: object) -> Drawing:
     return from_image_bytes(data)
 
 
-def from_strokes(payload: dict, max_points: int) -> Drawing:
-    strokes = preprocessing.parse_strokes(
+def parse_strokes(payload: dict, max_points: int) -> preprocessing.Strokes:
+    """The validated strokes of a JSON body {"strokes", "width", "height", "line_width"?}."""
+    return preprocessing.parse_strokes(
         payload.get("strokes"),
         payload.get("width"),
         payload.get("height"),
         payload.get("line_width"),
         max_points=max_points,
     )
+
+
+def from_strokes(payload: dict, max_points: int) -> Drawing:
+    strokes = parse_strokes(payload, max_points)
+    return of_strokes(strokes, preprocessing.preprocess_strokes(strokes))
+
+
+def of_strokes(strokes: preprocessing.Strokes, mnist: np.ndarray) -> Drawing:
+    """Validated strokes as they are stored (compact JSON), with their 28x28 input."""
     raw = json.dumps(
         {"strokes": strokes.lines, "width": strokes.width, "height": strokes.height,
          "line_width": strokes.line_width},
         separators=(",", ":"),
     ).encode()
-    return Drawing(raw, "application/vnd.digitpad.strokes+json",
-                   preprocessing.preprocess_strokes(strokes))
+    return Drawing(raw, STROKES_TYPE, mnist)

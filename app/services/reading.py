@@ -11,7 +11,6 @@ the digits of numbers unchanged.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.errors import AppError
 from app.extensions import db
 from app.models import Number, Prediction
-from app.services import predictions, serving
+from app.services import drawings, predictions, serving
 from app.services.database import commit, failed
 from app.services.drawings import Drawing
 from app.services.predictions import Result
@@ -31,7 +30,6 @@ from trainer.preprocessing import Strokes
 MAX_DIGITS = 10
 # How a digit the model calls no digit shows in the text.
 NOT_A_DIGIT_MARK = "?"
-STROKES_TYPE = "application/vnd.digitpad.strokes+json"  # as drawings.from_strokes stores strokes
 
 
 @dataclass(frozen=True)
@@ -101,10 +99,7 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
 def _drawing(digit: segmentation.Digit) -> Drawing:
     """A digit as a drawing of its own, in the format a digit drawn alone is stored in."""
     if digit.strokes is not None:
-        own = digit.strokes
-        raw = json.dumps({"strokes": own.lines, "width": own.width, "height": own.height,
-                          "line_width": own.line_width}, separators=(",", ":")).encode()
-        return Drawing(raw, STROKES_TYPE, digit.mnist)
+        return drawings.of_strokes(digit.strokes, digit.mnist)
     buffer = io.BytesIO()
     Image.fromarray(np.uint8(255 - np.clip(digit.ink, 0, 1) * 255 + 0.5)).save(buffer, "PNG")
     return Drawing(buffer.getvalue(), "image/png", digit.mnist)
