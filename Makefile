@@ -51,11 +51,12 @@ bench: install-dev test-system
 	$(BIN)/python -m tests.benchmarks.online
 	$(BIN)/python -m tests.benchmarks.small_datasets
 	$(BIN)/python -m tests.benchmarks.pad
+	$(BIN)/python -m tests.benchmarks.numbers
 
 # The README's pictures, refreshed on purpose (tests write theirs to test-artifacts/).
 screenshots: install-dev test-system
 	$(BIN)/python -m pytest -q tests/test_browser.py tests/test_browser_dashboard.py
-	cp test-artifacts/screenshot.png test-artifacts/dashboard.png static/img/
+	cp test-artifacts/screenshot.png test-artifacts/number.png test-artifacts/dashboard.png static/img/
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -449,6 +449,7 @@ def test_number_mode_reads_2026_and_flags_one_digit(app, live_server, browser):
         return runs;
     }""")
     assert boxes >= 8  # each box's left and right edges cross the middle row
+    page.screenshot(path=str(ARTIFACTS / "number.png"))
     assert_accessible(page)
     # Tap the third digit's card: the buttons now correct it alone.
     cards.nth(2).click()
