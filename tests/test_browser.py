@@ -123,14 +123,14 @@ def test_draw_predict_and_flag(app, live_server, browser):
     assert top.count() == 3 and top.first.get_attribute("data-digit") == "7"
     assert top.first.locator(".bar-fill").evaluate("e => e.getBoundingClientRect().width") > 50
     assert page.locator("#bars").is_hidden()
-    page.get_by_text("All ten digits").click()
-    assert page.locator("#bars").is_visible()
     assert page.locator("#preprocessed").evaluate("img => img.naturalWidth") == 28
     # The answer's own button cannot be chosen, and every key is shown.
     assert page.get_by_role("button", name="7 is the answer").is_disabled()
     assert "0" in page.locator(".flag-keys").text_content()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
+    page.get_by_text("All ten digits").click()
+    assert page.locator("#bars").is_visible()
     assert_accessible(page)
 
     page.get_by_role("button", name="It was 8").click()
