@@ -457,12 +457,17 @@ def test_number_mode_reads_2026_and_flags_one_digit(app, live_server, browser):
     page.get_by_role("button", name="It was 7").click()
     page.get_by_text("Saved: it was a 7").wait_for()
     assert "flagged" in cards.nth(2).get_attribute("class")
+    # Undo the 6: the number is read again, and the corrected digit is still shown corrected.
+    page.get_by_role("button", name="Undo", exact=True).first.click()
+    page.wait_for_function("() => document.getElementById('number-text').textContent === '202'")
+    assert "flagged" in cards.nth(2).get_attribute("class")
+    assert "flagged" not in cards.nth(1).get_attribute("class")
     with app.app_context():
         flag = db.session.query(Flag).one()
         assert flag.label == 7 and flag.prediction.digit == 2
         assert flag.prediction.number_id is not None
         digits = db.session.query(Prediction).filter_by(number_id=flag.prediction.number_id)
-        assert sorted(p.digit for p in digits) == [0, 2, 2, 6]
+        assert sorted(p.digit for p in digits) == [0, 2, 2]
     # The mode is remembered.
     page.reload()
     assert page.locator('input[name="mode"][value="number"]').is_checked()

@@ -180,6 +180,8 @@ def test_replacing_keeps_flagged_digits(app, client):
                                                  replaces=first["number_id"])).get_json()
     assert changed["text"] == "172"
     assert changed["digits"][1]["prediction_id"] == seven_id  # the same drawing, kept as flagged
+    assert changed["digits"][1]["flag"] == 1  # and the reply says so
+    assert "flag" not in changed["digits"][0]
     shorter = client.post("/api/read", json=body(one(100), replaces=first["number_id"])).get_json()
     assert shorter["number_id"] == first["number_id"]
     with app.app_context():

@@ -37,11 +37,14 @@ class ReadDigit:
     result: Result
     box: tuple[float, float, float, float]
     drawing: Drawing
+    flag: int | None = None  # the digit someone already flagged this one as
 
     def as_json(self) -> dict:
         body = self.result.as_json()
         del body["model_version"]  # the reading's, once
         body["box"] = list(self.box)
+        if self.flag is not None:
+            body["flag"] = self.flag
         return body
 
 
@@ -90,9 +93,9 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
                    for d in digits)
     number_id = None
     if store:
-        number_id, ids = _store(digits, text, version, author, replaces)
-        digits = [replace(d, result=replace(d.result, prediction_id=i))
-                  for d, i in zip(digits, ids)]
+        number_id, rows = _store(digits, text, version, author, replaces)
+        digits = [replace(d, result=replace(d.result, prediction_id=i), flag=label)
+                  for d, (i, label) in zip(digits, rows)]
     return Reading(number_id, text, digits, version, size)
 
 
@@ -106,8 +109,9 @@ def _drawing(digit: segmentation.Digit) -> Drawing:
 
 
 def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
-           replaces: int | None) -> tuple[int, list[int]]:
-    """The number and one prediction per digit, in one transaction; their ids.
+           replaces: int | None) -> tuple[int, list[tuple[int, int | None]]]:
+    """The number and one prediction per digit, in one transaction; their ids,
+    each with the label of its flag if a kept digit was already flagged.
 
     Replacing a reading, a digit whose drawing did not change keeps its row
     (a flagged one untouched but for its place); the other digits reuse the
@@ -139,7 +143,8 @@ def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
         db.session.flush()
     except SQLAlchemyError as exc:
         raise failed(exc) from exc
-    number_id, ids = number.id, [row.id for row in rows]
+    number_id = number.id
+    ids = [(row.id, row.flag.label if row.flag is not None else None) for row in rows]
     commit()
     return number_id, ids
 

@@ -447,6 +447,8 @@
       card.querySelector(".card-verdict").textContent = verdict;
       card.addEventListener("click", () => chooseDigit(d));
       d.card = card;
+      d.flaggedAs = d.flag != null ? d.flag : null; // corrected before this stroke
+      card.classList.toggle("flagged", d.flaggedAs !== null);
       item.appendChild(card);
       return item;
     }));
