@@ -76,13 +76,7 @@ class Predictor:
 
     def raw_probabilities(self, image: np.ndarray) -> np.ndarray:
         """The network's own output for one 28x28 float image, white ink on black."""
-        batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)
-        # An interpreter is not thread-safe; gunicorn threads share this one.
-        with self._lock:
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            out = self._interpreter.get_tensor(self._output)[0].copy()
-        return out.astype(np.float64)
+        return self.raw_probabilities_many(np.asarray(image)[None])[0]
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: ten digits, then "not a digit" if the model has it."""
@@ -97,6 +91,7 @@ class Predictor:
         """
         batch = np.asarray(images, dtype=np.float32).reshape(-1, 1, 28, 28, 1)
         out = np.empty((len(batch), self.info.classes), np.float64)
+        # An interpreter is not thread-safe; gunicorn threads share this one.
         with self._lock:
             for i, image in enumerate(batch):
                 self._interpreter.set_tensor(self._input, image)
