@@ -116,16 +116,14 @@ def flag(prediction_id: int, label: int, author: str) -> Flag | None:
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None:
         return None
-    if prediction.author is None or prediction.author != author:
-        raise FlagRefused("only the person who made this drawing can flag it", 403)
+    _refuse_others(prediction, author)
     if label == prediction.digit and prediction.verdict != "not_a_digit":
         raise FlagRefused(f"the model already answered {label}; "
                           "flag a drawing with the digit it should have said", 422)
     if prediction.flag is None:
         prediction.flag = Flag(label=label)
-    elif prediction.flag.status != "open":
-        raise FlagRefused(f"this flag was already reviewed ({prediction.flag.status})", 409)
     else:
+        _refuse_reviewed(prediction.flag)
         prediction.flag.label = label
     commit()
     return prediction.flag
@@ -139,9 +137,17 @@ def unflag(prediction_id: int, author: str) -> None:
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None or prediction.flag is None:
         raise NotFound(f"prediction {prediction_id} has no flag")
-    if prediction.author is None or prediction.author != author:
-        raise FlagRefused("only the person who made this drawing can change its flag", 403)
-    if prediction.flag.status != "open":
-        raise FlagRefused(f"this flag was already reviewed ({prediction.flag.status})", 409)
+    _refuse_others(prediction, author)
+    _refuse_reviewed(prediction.flag)
     db.session.delete(prediction.flag)
     commit()
+
+
+def _refuse_others(prediction: Prediction, author: str) -> None:
+    if prediction.author is None or prediction.author != author:
+        raise FlagRefused("only the person who made this drawing can flag it", 403)
+
+
+def _refuse_reviewed(flag: Flag) -> None:
+    if flag.status != "open":
+        raise FlagRefused(f"this flag was already reviewed ({flag.status})", 409)
