@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import io
 import math
-import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Flag, Prediction
 from tests.conftest import migrated_app
-from tests.utils.browser import (ARTIFACTS, PHONE, assert_accessible, browser,  # noqa: F401
-                                 live_server)
+from tests.utils.browser import (ARTIFACTS, PHONE, Served, assert_accessible,  # noqa: F401
+                                 browser, live_server)
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = ARTIFACTS / "screenshot.png"
@@ -322,17 +320,13 @@ def test_a_photo_of_a_digit_is_read(app, live_server, browser, mnist_sample, tmp
 
 def test_a_stopped_server_is_explained_and_recovery_is_automatic(tmp_path, browser):
     app = migrated_app(tmp_path)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    served = Served(app)
     page = browser.new_page(viewport={"width": 900, "height": 800})
     errors = watch(page)
-    page.goto(f"http://127.0.0.1:{port}/")
+    page.goto(served.url + "/")
     draw(page, ONE)
     page.locator("#result").wait_for(state="visible")
-    server.shutdown()
-    server.server_close()
+    served.stop()
     page.get_by_role("button", name="Clear").click()
     draw(page, SEVEN)
     problem = page.locator("#problem")
@@ -342,16 +336,13 @@ def test_a_stopped_server_is_explained_and_recovery_is_automatic(tmp_path, brows
     assert page.get_by_role("button", name="Try again").is_visible()
     assert_accessible(page)
     # The server comes back on the same address: the page retries on its own.
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    served = Served(app, served.port)
     try:
         page.locator("#result").wait_for(state="visible", timeout=20000)
         assert page.locator("#digit").text_content() == "7"
         assert problem.is_hidden()
     finally:
-        server.shutdown()
-        server.server_close()
+        served.stop()
     assert all("Failed to fetch" in e or "ERR_CONNECTION_REFUSED" in e for e in errors), errors
 
 
@@ -370,9 +361,8 @@ def test_offline_is_detected(live_server, browser):
 
 def test_signing_in_shows_the_signed_in_state_everywhere(tmp_path, browser):
     app = migrated_app(tmp_path, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    served = Served(app)
+    base = served.url
     try:
         context = browser.new_context(**PHONE)
         page = context.new_page()
@@ -404,8 +394,7 @@ def test_signing_in_shows_the_signed_in_state_everywhere(tmp_path, browser):
         assert page.get_by_role("link", name="Sign in").is_visible()
         context.close()
     finally:
-        server.shutdown()
-        server.server_close()
+        served.stop()
 
 
 def test_dark_mode_follows_the_system(live_server, browser):

@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import threading
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 from tests.conftest import migrated_app
 from tests.test_browser import FOUR_OR_NINE, ONE, SEVEN, draw
-from tests.utils.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.utils.browser import CHROMIUM, CHROMIUM_ARGS, Served
 
 MEASURES = "() => performance.getEntriesByName('pad:lift-to-answer').map(e => e.duration)"
 
@@ -34,9 +31,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = migrated_app(Path(tmp), RATELIMIT_ENABLED=False)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_port}/"
+        served = Served(app)
+        url = served.url + "/"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1100, "height": 800})
@@ -57,7 +53,7 @@ def main() -> None:
                 draw(page, ONE)
             page.wait_for_timeout(1500)
             browser.close()
-        server.shutdown()
+        served.stop()
     times.sort()
     print(f"lift to answer over {len(times)} drawings: median {statistics.median(times):.1f} ms, "
           f"p90 {times[int(0.9 * (len(times) - 1))]:.1f} ms, max {times[-1]:.1f} ms "

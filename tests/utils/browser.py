@@ -25,13 +25,26 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "has_touch": True, "is_mobil
          "device_scale_factor": 2}
 
 
+class Served:
+    """The app served on localhost from a thread, until `stop()`."""
+
+    def __init__(self, app, port: int = 0):
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop serving and free the port (a new `Served` may take it)."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    served = Served(app)
+    yield served.url
+    served.stop()
 
 
 @pytest.fixture
