@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
-import statistics
 import tempfile
-import time
 
 import numpy as np
 
+from tests.benchmarks import time_posts
 from tests.conftest import page_png
 
 
@@ -25,8 +23,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     from flask_migrate import upgrade
 
     from app import create_app
@@ -46,18 +42,10 @@ def main() -> None:
             left, top = (int(v) for v in rng.integers(0, 280 - size + 1, 2))
             png = page_png(images[i % len(images)], 280, (size, left, min(top, 280 - size)))
             bodies.append({"image": "data:image/png;base64," + base64.b64encode(png).decode()})
-        for body in bodies[:20]:  # warm up: model load, first connections
-            client.post("/api/predict", json=body)
-        times = []
-        for body in bodies:
-            started = time.perf_counter()
-            reply = client.post("/api/predict", json=body)
-            times.append((time.perf_counter() - started) * 1000)
-            assert reply.status_code == 200
-    times.sort()
+        timed = time_posts(client, "/api/predict", bodies)
     print(f"POST /api/predict, 280x280 PNG, {args.n} requests on one core:")
-    print(f"  median {statistics.median(times):.2f} ms   p90 {times[int(len(times) * 0.9)]:.2f} ms"
-          f"   p99 {times[int(len(times) * 0.99)]:.2f} ms")
+    print(f"  median {timed['median ms']:.2f} ms   p90 {timed['p90 ms']:.2f} ms"
+          f"   p99 {timed['p99 ms']:.2f} ms")
 
 
 if __name__ == "__main__":

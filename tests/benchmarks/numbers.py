@@ -30,15 +30,13 @@ import argparse
 import base64
 import io
 import json
-import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from tests.benchmarks import time_posts
 from trainer.online import pad_line_width
 from trainer.preprocessing import Strokes
 
@@ -241,21 +239,7 @@ def digits_alone(client):
 
 def latency(app, numbers: list[Strokes], repeat: int) -> dict:
     """Time inside the server of stored readings, on one core."""
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    client = app.test_client()
-    bodies = [strokes_body(s) for s in numbers] * repeat
-    for body in bodies[:20]:  # warm up: model load, first connections
-        client.post("/api/read", json=body)
-    times = []
-    for body in bodies:
-        started = time.perf_counter()
-        reply = client.post("/api/read", json=body)
-        times.append((time.perf_counter() - started) * 1000)
-        assert reply.status_code == 200
-    times.sort()
-    return {"requests": len(times), "median ms": statistics.median(times),
-            "p90 ms": times[int(len(times) * 0.9)], "p99 ms": times[int(len(times) * 0.99)]}
+    return time_posts(app.test_client(), "/api/read", [strokes_body(s) for s in numbers] * repeat)
 
 
 def main() -> None:
