@@ -48,7 +48,6 @@
   let controller = null;
   let retryTimer = null;
   let retries = 0;
-  let flagged = null; // {label} of the shown answer's saved flag
   let flagTimer = null;
 
   // ------------------------------------------------------------ drawing
@@ -346,7 +345,6 @@
 
   function render(data) {
     answer = data;
-    flagged = null;
     clearTimeout(flagTimer);
     ui.problem.hidden = true;
     ui.empty.hidden = true;
@@ -460,7 +458,6 @@
   function chooseDigit(d) {
     if (!answer || !answer.digits || answer.digits.indexOf(d) < 0) return;
     target = d;
-    flagged = d.flaggedAs != null ? { label: d.flaggedAs } : null;
     for (const other of answer.digits) other.card.setAttribute("aria-pressed", String(other === d));
     const index = answer.digits.indexOf(d) + 1;
     ui.result.hidden = false;
@@ -471,7 +468,7 @@
     ui.flagTitle.textContent = "Digit " + index + (d.verdict === "not_a_digit" ? ", read as no digit" : ", read as " + d.digit) + ". It was:";
     ui.topBars.replaceChildren();
     armFlagButtons(d);
-    if (flagged) setFlagStatus("Saved: it was " + article(flagged.label) + ".", "saved", true);
+    if (d.flaggedAs != null) setFlagStatus("Saved: it was " + article(d.flaggedAs) + ".", "saved", true);
     redraw();
   }
 
@@ -539,17 +536,16 @@
       const data = await response.json().catch(() => ({}));
       if (chosen !== target) return;
       if (!response.ok) {
-        markChosen(flagged ? flagged.label : -1);
+        markChosen(chosen.flaggedAs != null ? chosen.flaggedAs : -1);
         return setFlagStatus("Not saved: " + (data.error || "the server refused it") + ".", "failed");
       }
-      flagged = { label: data.label };
       chosen.flaggedAs = data.label;
       if (chosen.card) chosen.card.classList.add("flagged");
       setFlagStatus("Saved: it was " + article(data.label) + ". Thank you!", "saved", true);
       flagTimer = setTimeout(() => { ui.flagUndo.hidden = true; }, UNDO_FLAG_MS);
     } catch (err) {
       if (chosen !== target) return;
-      markChosen(flagged ? flagged.label : -1);
+      markChosen(chosen.flaggedAs != null ? chosen.flaggedAs : -1);
       setFlagStatus(navigator.onLine === false
         ? "Not saved: you are offline. Choose the digit again when you are back online."
         : "Not saved: DigitPad cannot be reached. Choose the digit again in a moment.", "failed");
@@ -557,7 +553,7 @@
   }
 
   async function unflag() {
-    if (!target || !flagged) return;
+    if (!target || target.flaggedAs == null) return;
     const chosen = target;
     clearTimeout(flagTimer);
     try {
@@ -568,7 +564,6 @@
       if (!response.ok && response.status !== 404) {
         return setFlagStatus("Could not undo: " + (data.error || "the server refused it") + ".", "failed");
       }
-      flagged = null;
       chosen.flaggedAs = null;
       if (chosen.card) chosen.card.classList.remove("flagged");
       markChosen(-1);
