@@ -71,6 +71,9 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("MODEL_CACHE_DIR"):
         app.config["MODEL_CACHE_DIR"] = str(Path(app.instance_path) / "model-cache")
 
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "ratelimits.sqlite3")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     # Ids past SQLite's and PostgreSQL's 64-bit integers are no row: 404, not a crash.
@@ -141,6 +144,7 @@ def instance_secret_key(instance: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from app import ratelimits  # noqa: F401 - registers the shared SQLite counter store
     from app.services import database  # noqa: F401 - its engine events discard broken connections
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])

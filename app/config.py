@@ -52,9 +52,22 @@ class Config:
     # Per-client limits; RATELIMIT_ENABLED=0 turns them off (benchmarks that
     # replay thousands of drawings do).
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") != "0"
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Where the counters live (app/ratelimits.py). None: a SQLite file in the
+    # instance folder that every worker of this install shares; several hosts
+    # share Redis (redis://host:6379). If the store fails, each worker counts
+    # in memory meanwhile.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Failed sign-ins to the admin account, from every address together: past
+    # these, sign-in waits (a minute, then an hour, then a day).
+    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT",
+                                         "5 per minute;20 per hour;50 per day")
+    # Dashboard pages per client, and the heavier downloads (model files, exports).
+    DASHBOARD_RATE_LIMIT = os.environ.get("DASHBOARD_RATE_LIMIT", "300 per minute")
+    DOWNLOAD_RATE_LIMIT = os.environ.get("DOWNLOAD_RATE_LIMIT", "20 per minute")
     # People's drawings (flags page, pictures, exports) are the admin's;
     # FLAGS_PUBLIC=1 shows them to everyone (a classroom demo).
     FLAGS_PUBLIC = os.environ.get("FLAGS_PUBLIC", "") == "1"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 
@@ -64,7 +65,7 @@ def _page(status: int, message: str):
 
 
 def register_error_handlers(app: Flask) -> None:
-    from trainer.preprocessing import EmptyDrawing, ImageTooLarge, PreprocessError
+    from trainer.preprocessing import EmptyDrawing, ImageTooLarge, PreprocessError, TooComplex
 
     @app.errorhandler(AppError)
     def app_error(err: AppError):
@@ -73,7 +74,8 @@ def register_error_handlers(app: Flask) -> None:
         return _page(err.status, err.message)
 
     # What the pure-ML preprocessing refuses, in HTTP terms.
-    preprocess_status = ((EmptyDrawing, 422), (ImageTooLarge, 413), (PreprocessError, 400))
+    preprocess_status = ((EmptyDrawing, 422), (TooComplex, 422), (ImageTooLarge, 413),
+                         (PreprocessError, 400))
 
     @app.errorhandler(PreprocessError)
     def preprocess_error(err: PreprocessError):
@@ -97,6 +99,12 @@ def register_error_handlers(app: Flask) -> None:
                         response.headers[name] = value
             return response
         return err
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(err: SQLAlchemyError):
+        from app.services.database import unavailable
+
+        return app_error(unavailable(err))
 
     @app.errorhandler(RecursionError)
     def too_deep(err: RecursionError):

@@ -27,6 +27,9 @@ from PIL import Image
 from app import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Apps made without an instance folder of their own (and the servers tests
+# start) keep theirs here, never in the work tree.
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="digitpad-instance-"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,6 +40,7 @@ def migrated_app(tmp_path, database_url: str | None = None, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "CANDIDATES_DIR": str(tmp_path / "models"),
         "MODEL_CACHE_DIR": str(tmp_path / "model-cache"),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite3'}",
         **overrides,
     })
     with app.app_context():
@@ -99,11 +103,18 @@ class PostgresServer:
             self.port = probe.getsockname()[1]
         self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8")
+        self.start()
+        self._names = itertools.count(1)
+
+    def start(self) -> None:
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-w", "-l", str(self.dir / "log"),
                   "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
                         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
                   "start")
-        self._names = itertools.count(1)
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (`start` brings it back)."""
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
 
     def _run(self, tool: str, *args: str) -> None:
         subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True,
@@ -128,7 +139,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+            if (self.dir / "data" / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 

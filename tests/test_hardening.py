@@ -176,12 +176,17 @@ def test_a_huge_picture_is_decoded_in_bounded_memory(client):
     page = Image.new("L", (4096, 4096), 255)
     page.paste(0, (1800, 1500, 2300, 2600))
     buffer = io.BytesIO()
-    page.save(buffer, "PNG")
+    page.save(buffer, "JPEG")
     tracemalloc.start()
-    preprocess_bytes(buffer.getvalue())
+    preprocess_bytes(buffer.getvalue())  # a phone photo's size: decoded at a reduced scale
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 60 * 1024 * 1024
+    # A lossless picture that large cannot be decoded small: refused before decoding.
+    buffer = io.BytesIO()
+    page.save(buffer, "PNG")
+    reply = client.post("/api/predict", json={"image": data_url(buffer.getvalue())})
+    assert reply.status_code == 413 and "megapixels" in reply.get_json()["error"]
 
 
 def test_the_api_is_rate_limited_per_client(tmp_path):

@@ -202,7 +202,7 @@ def test_components_are_8_connected():
     mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # a diagonal: one component
     mask[4:6, 5:8] = True
     mask[0, 6] = True
-    labels = segmentation._components(mask)
+    labels, count = segmentation._components(mask)
     assert labels[0, 0] == labels[1, 1] == labels[2, 2] != 0
     assert len({labels[0, 0], labels[4, 5], labels[0, 6]}) == 3
-    assert (labels[~mask] == 0).all() and labels.max() == 3
+    assert (labels[~mask] == 0).all() and labels.max() == count == 3

@@ -34,12 +34,27 @@ WORK_SIZE = 80
 TARGET_STROKE = 1.9
 STROKE_BAND = (1.3, 3.0)
 
-MAX_IMAGE_PIXELS = 4096 * 4096
+# The largest canvas or picture side accepted.
+MAX_SIDE = 4096
+MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+# Lossless formats cannot be decoded at a reduced scale (JPEG can): they are
+# held to fewer pixels, so that a small file that inflates (a 16-bit RGBA PNG
+# of one colour) costs a fraction of a second and tens of megabytes at most.
+MAX_LOSSLESS_PIXELS = 2048 * 2048
 # Larger pictures are reduced to this long side as they are decoded, so a
 # request's memory stays bounded (a digit needs far fewer pixels than this).
 MAX_DECODE_SIDE = 1024
 MAX_STROKE_POINTS = 20_000
 MAX_STROKES = 500
+# The widest pen accepted, as a share of the canvas's short side (the pad's
+# own is a sixteenth): a pen that paints the whole canvas draws no digit and
+# only costs time.
+MAX_PEN_SHARE = 0.25
+# Stored and rendered strokes keep what the pad can show: points rounded to
+# POINT_DECIMALS, and a point less than MIN_POINT_STEP (|dx| + |dy|, canvas
+# pixels) from the last one kept dropped, as the pad itself does.
+POINT_DECIMALS = 1
+MIN_POINT_STEP = 1.0
 # Stroke points may lie this far outside the canvas (a share of its size):
 # enough for a pen that slips off the edge, little enough that drawing the
 # strokes stays cheap whatever the input.
@@ -47,6 +62,10 @@ CANVAS_MARGIN = 0.5
 # The thinnest pen we render, in pixels of the rendering: thinner lines are
 # drawn point by point and cost far more than they tell.
 MIN_RENDER_WIDTH = 2
+# The widest pen we render, in pixels of the rendering: a wider one is drawn
+# at a lower resolution. The pad's pen (a sixteenth of the short side) is
+# about 25 pixels wide at 400 pixels, well under it.
+MAX_RENDER_PEN = 40
 
 
 class PreprocessError(ValueError):
@@ -59,6 +78,10 @@ class EmptyDrawing(PreprocessError):
 
 class ImageTooLarge(PreprocessError):
     """The image has more pixels than we agree to decode."""
+
+
+class TooComplex(PreprocessError):
+    """Valid input past the cost budget of one request (too many marks, too wide a pen)."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +106,14 @@ def decode_image(data: bytes) -> Image.Image:
             if probe.format not in {"PNG", "JPEG", "WEBP", "GIF", "BMP"}:
                 raise PreprocessError(f"unsupported image format: {probe.format}")
             width, height = probe.size
-            if width > 4096 or height > 4096 or width * height > MAX_IMAGE_PIXELS:
+            if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_IMAGE_PIXELS:
                 raise ImageTooLarge(
                     f"the image is {width}x{height}; at most 4096x4096 pixels are accepted"
+                )
+            if probe.format != "JPEG" and width * height > MAX_LOSSLESS_PIXELS:
+                raise ImageTooLarge(
+                    f"the {probe.format} image is {width}x{height}; at most "
+                    f"{MAX_LOSSLESS_PIXELS // 1_000_000} megapixels are accepted (JPEG: 4096x4096)"
                 )
             probe.seek(0)
             if probe.format == "JPEG":  # decode at a reduced scale straight away
@@ -154,8 +182,9 @@ def render_strokes(strokes: Strokes) -> np.ndarray:
     """Draw polylines as ink on black; width follows the canvas unless given."""
     width, height = strokes.width, strokes.height
     line_width = strokes.line_width or max(2.0, round(min(width, height) / 18))
-    # Render at a modest resolution: enough detail for a 20x20 result.
-    scale = min(1.0, 400.0 / max(width, height))
+    # Render at a modest resolution: enough detail for a 20x20 result, and
+    # never a pen wider than MAX_RENDER_PEN (its cost grows with its width).
+    scale = min(1.0, 400.0 / max(width, height), MAX_RENDER_PEN / line_width)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
     lw = max(MIN_RENDER_WIDTH, round(line_width * scale))
     canvas = Image.new("L", (w, h), 0)
@@ -300,11 +329,12 @@ def parse_strokes(
     """Validate JSON stroke input, raising PreprocessError with a clear reason."""
     w = _positive_number(width, "width")
     h = _positive_number(height, "height")
-    if w > 4096 or h > 4096:
-        raise ImageTooLarge("width and height must be at most 4096")
+    if w > MAX_SIDE or h > MAX_SIDE:
+        raise ImageTooLarge(f"width and height must be at most {MAX_SIDE}")
     lw = None if line_width is None else _positive_number(line_width, "line_width")
-    if lw is not None and lw > min(w, h):
-        raise PreprocessError("line_width must be smaller than the canvas")
+    if lw is not None and lw > MAX_PEN_SHARE * min(w, h):
+        raise TooComplex(f"line_width must be at most {MAX_PEN_SHARE:g} of the canvas's "
+                         f"short side ({MAX_PEN_SHARE * min(w, h):g} here)")
     if not isinstance(raw, list):
         raise PreprocessError("strokes must be a list of strokes")
     if len(raw) > MAX_STROKES:
@@ -319,15 +349,25 @@ def parse_strokes(
         count += len(stroke)
         if count > max_points:
             raise PreprocessError(f"too many stroke points (at most {max_points})")
-        line = []
+        line: list[tuple[float, float]] = []
+        last = None
         for point in stroke:
             if not (isinstance(point, (list, tuple)) and len(point) == 2):
                 raise PreprocessError("each point must be a pair [x, y]")
             x, y = (_finite(v, "coordinates") for v in point)
             if not (x_range[0] <= x <= x_range[1] and y_range[0] <= y <= y_range[1]):
                 raise PreprocessError("stroke points must lie on the canvas (or just off its edge)")
-            line.append((x, y))
+            # Off the edge the pad shows nothing: the point is kept at the edge.
+            kept = (round(min(max(x, 0.0), w), POINT_DECIMALS),
+                    round(min(max(y, 0.0), h), POINT_DECIMALS))
+            if line and abs(kept[0] - line[-1][0]) + abs(kept[1] - line[-1][1]) < MIN_POINT_STEP:
+                last = kept  # a stroke still ends where the pen lifted
+                continue
+            last = None
+            line.append(kept)
         if line:
+            if last is not None and last != line[-1]:
+                line.append(last)
             lines.append(line)
     if not lines:
         raise EmptyDrawing("the drawing is empty")

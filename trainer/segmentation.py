@@ -1,6 +1,6 @@
 """Cut a written number into its digits, left to right.
 
-NumPy only, like the rest of `trainer/`. The caller hands in `score`: a
+NumPy and SciPy only, like the rest of `trainer/`. The caller hands in `score`: a
 function from a batch of 28x28 inputs to probability rows (ten digits, then
 "not a digit"), so the served model judges the candidate cuts without this
 module knowing how it is served. Every candidate digit goes through
@@ -33,9 +33,10 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from trainer import preprocessing
-from trainer.preprocessing import EmptyDrawing, Strokes
+from trainer.preprocessing import EmptyDrawing, Strokes, TooComplex
 
 Score = Callable[[np.ndarray], np.ndarray]
 
@@ -65,6 +66,11 @@ CUTS_TRIED = 4  # valleys tried per profile of a wide digit's ink
 PAIRED_CUTS = 3  # the deepest this many are also tried two at a time
 CUT_ROUNDS = 2  # a piece still too wide is tried again
 MAX_DIGITS = 10
+# The cost budget of one reading, checked before the work it bounds: marks
+# (strokes, or a picture's connected components), and points drawn over all
+# the candidate digits rendered (each candidate is drawn again from its strokes).
+MAX_MARKS = preprocessing.MAX_STROKES
+MAX_RENDERED_POINTS = 30_000
 
 
 class TooManyDigits(ValueError):
@@ -247,6 +253,7 @@ def _score(ink, score: Score, groups: list[tuple[_Mark, ...]]) -> list[_Candidat
     """Every group rendered through preprocessing and judged in one call of `score`."""
     if not groups:
         return []
+    ink.charge(groups)
     inputs = np.stack([ink.render(group) for group in groups])
     rows = np.asarray(score(inputs), np.float64)
     return [_Candidate(group, image, row) for group, image, row in zip(groups, inputs, rows)]
@@ -423,6 +430,18 @@ class _StrokeInk:
     def __init__(self, strokes: Strokes):
         self.strokes = strokes
         self.half_pen = (strokes.line_width or 0.0) / 2
+        self.drawn = 0  # points drawn so far, over every candidate
+
+    def charge(self, groups) -> None:
+        """Count the points about to be drawn; past MAX_RENDERED_POINTS, refuse the reading.
+
+        Drawing dominates a reading's cost, and grows with the points of every
+        candidate (a stroke is drawn once per grouping it is tried in).
+        """
+        self.drawn += sum(len(line) for group in groups for m in group for line in m.content)
+        if self.drawn > MAX_RENDERED_POINTS:
+            raise TooComplex("the writing has too many points to be cut into digits; "
+                             "write the number with fewer, simpler strokes")
 
     def marks(self) -> list[_Mark]:
         return [self._mark((np.asarray(line, np.float64).reshape(-1, 2),))
@@ -446,7 +465,7 @@ class _StrokeInk:
         side = min(self.strokes.width, self.strokes.height)
         points = np.concatenate([line for m in marks for line in m.content])
         low, high = points.min(0), points.max(0)
-        size = np.maximum(np.ceil(high - low + 4 * self.half_pen + 2), side)
+        size = np.clip(np.ceil(high - low + 4 * self.half_pen + 2), side, preprocessing.MAX_SIDE)
         shift = (size - (high - low)) / 2 - low
         lines = [np.round(line + shift, 1).tolist() for m in marks for line in m.content]
         return Strokes(lines, int(size[0]), int(size[1]), self.strokes.line_width), shift
@@ -455,6 +474,7 @@ class _StrokeInk:
         return preprocessing.preprocess_strokes(self._own(marks))
 
     def valleys(self, marks, height: float) -> list[float]:
+        self.charge([marks])
         own, shift = self._moved(marks)
         ink = preprocessing.render_strokes(own)  # the digit's ink as the pad's path draws it
         scale = ink.shape[1] / own.width
@@ -512,8 +532,14 @@ class _PictureInk:
         if peak < 0.1:
             raise EmptyDrawing("the drawing is empty")
         self.ink = ink / peak
-        self.labels = _grow(_components(self.ink > preprocessing.CROP_THRESHOLD),
-                            self.ink > HAZE)
+        labels, count = _components(self.ink > preprocessing.CROP_THRESHOLD)
+        if count > MAX_MARKS:  # before any work that grows with the marks
+            raise TooComplex(f"the picture holds {count} separate marks; at most {MAX_MARKS} "
+                             "are read (a number, not a texture)")
+        self.labels = _grow(labels, self.ink > HAZE)
+
+    def charge(self, groups) -> None:
+        """A picture's candidates cost what its pixels do: bounded by its size already."""
 
     def marks(self) -> list[_Mark]:
         flat = self.labels.ravel()
@@ -563,46 +589,11 @@ class _PictureInk:
                      ink=crop)
 
 
-def _components(mask: np.ndarray) -> np.ndarray:
-    """Labels (1..n, 0 for paper) of the 8-connected components of a mask.
-
-    Row runs are the nodes; runs in neighbouring rows that touch (diagonally
-    too) are joined, by propagating the smallest run index until stable.
-    """
-    h, w = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)  # exclusive
-    n = len(starts)
-    labels_image = np.zeros((h, w), np.int32)
-    if n == 0:
-        return labels_image
-    stride = w + 2
-    start_key, end_key = rows * stride + starts, rows * stride + ends
-    # Runs of the next row that touch run i: end >= start_i and start <= end_i.
-    lo = np.searchsorted(end_key, (rows + 1) * stride + starts, "left")
-    hi = np.searchsorted(start_key, (rows + 1) * stride + ends, "right")
-    counts = np.maximum(hi - lo, 0)
-    a = np.repeat(np.arange(n), counts)
-    b = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
-                                                                      counts))
-    labels = np.arange(n)
-    while len(a):
-        low = np.minimum(labels[a], labels[b])
-        new = labels.copy()
-        np.minimum.at(new, a, low)
-        np.minimum.at(new, b, low)
-        new = new[new]
-        if np.array_equal(new, labels):
-            break
-        labels = new
-    _, compact = np.unique(labels, return_inverse=True)
-    lengths = ends - starts
-    pixel_rows = np.repeat(rows, lengths)
-    pixel_cols = np.repeat(starts, lengths) + (np.arange(lengths.sum())
-                                               - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    labels_image[pixel_rows, pixel_cols] = np.repeat(compact + 1, lengths)
-    return labels_image
+def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Labels (1..n in raster order of their first pixel, 0 for paper) of the
+    8-connected components of a mask, and n."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    return labels.astype(np.int32, copy=False), int(count)
 
 
 def _grow(labels: np.ndarray, haze: np.ndarray, steps: int = 2) -> np.ndarray:

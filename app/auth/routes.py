@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth import bp
 from app.auth.access import (admin_configured, check_password, end_admin_sessions, is_admin,
                              same_site_path, start_admin_session)
-from app.extensions import limiter
+from app.extensions import db, limiter
+
+
+# The admin is one account: its failed sign-ins are counted from every
+# address together, so guessing from many addresses waits as long as from one.
+ACCOUNT = "admin-account"
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], methods=["POST"],
+               key_func=lambda: ACCOUNT, scope="login-failures",
+               deduct_when=lambda response: response.status_code == 401)
 def login():
     """Show the sign-in form; on POST check the password against the configured hash."""
     status = 200
@@ -38,7 +47,16 @@ def logout():
     return redirect(url_for("dashboard.index"))
 
 
+def _shown_as_admin() -> bool:
+    """For the top bar only: with the database down, a page (its error page too) still renders."""
+    try:
+        return is_admin()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
 @bp.app_context_processor
 def admin_state() -> dict:
     """Every page's top bar shows whether the admin is signed in."""
-    return {"is_admin": is_admin}
+    return {"is_admin": _shown_as_admin}

@@ -8,7 +8,7 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 
 from app.auth import admin_required, is_admin
 from app.auth.access import drawings_visible, same_site_path, wants_json
-from app.dashboard import bp
+from app.dashboard import bp, downloads_limited
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Prediction
@@ -78,6 +78,7 @@ def _stamp() -> str:
 
 
 @bp.get("/flags/export.csv")
+@downloads_limited
 @drawings_visible
 def export_csv():
     """Confirmed flags in the Kaggle layout (label, then 784 pixels), for `--dataset csv`."""
@@ -86,6 +87,7 @@ def export_csv():
 
 
 @bp.get("/flags/export.zip")
+@downloads_limited
 @drawings_visible
 def export_zip():
     """Confirmed flags as PNGs (28x28 input and the drawing), in a folder per digit."""

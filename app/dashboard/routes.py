@@ -10,7 +10,7 @@ from flask import current_app, jsonify, render_template, request, send_from_dire
 from jinja2 import Undefined
 from markupsafe import Markup, escape
 
-from app.dashboard import bp
+from app.dashboard import bp, downloads_limited
 from app.errors import json_view
 from app.services import dashboard as service
 from app.services import jobs, run_results
@@ -249,6 +249,7 @@ def run_progress(run_id: int):
 
 
 @bp.get("/runs/<int:run_id>/artifacts/<filename>")
+@downloads_limited
 def artifact(run_id: int, filename: str):
     """A file the run exported, only if the run lists it."""
     run = service.get_run(run_id)

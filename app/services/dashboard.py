@@ -394,7 +394,9 @@ def parse_run_ids(values: list[str]) -> list[int]:
     for part in parts:
         if not (part.isascii() and part.isdigit()):
             raise DashboardError(f"Run ids are whole numbers; {part[:40]!r} is not one.")
-        number = int(part)
+        number = int(part) if len(part) <= 19 else 2**63
+        if number >= 2**63:  # past any database id
+            raise DashboardError(f"There is no run {part[:40]}.", 404)
         if number not in ids:
             ids.append(number)
     if len(ids) < 2:

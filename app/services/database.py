@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, TypeVar
 
 from flask import current_app
 from sqlalchemy import event, text
@@ -19,6 +19,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from app.errors import Unavailable
 from app.extensions import db
 
+T = TypeVar("T")
+
 # Words in the driver's message (SQLite, PostgreSQL) -> what we tell people,
 # and whether the connection must be discarded.
 _FAULTS = (
@@ -26,6 +28,9 @@ _FAULTS = (
     (("disk is full", "no space left", "disk full"), "the disk is full", True),
     (("disk i/o", "i/o error"), "the database had an I/O error", True),
     (("locked", "busy", "could not obtain lock"), "the database is busy", False),
+    (("connection refused", "server closed the connection", "terminating connection",
+      "connection is closed", "the database system is", "couldn't get a connection",
+      "connection failed"), "the database server cannot be reached", True),
 )
 
 
@@ -60,23 +65,48 @@ def describe(exc: BaseException) -> tuple[str, bool]:
     return _fault(exc) or ("the database is unavailable", True)
 
 
-def failed(exc: SQLAlchemyError) -> StorageError:
-    """Roll back, discard a broken connection, log, and return the error to raise."""
+def _recover(exc: SQLAlchemyError) -> str:
+    """Roll back, discard a broken connection, log; what went wrong in words."""
     reason, discard = describe(exc)
-    db.session.rollback()
-    if discard:
-        db.session.close()
-        db.engine.dispose()  # this worker's pooled connections: fresh ones next time
-    current_app.logger.error("database write failed: %s: %s", reason, exc)
-    return StorageError(f"{reason}; nothing was stored, try again shortly")
+    try:
+        db.session.rollback()
+        if discard:
+            db.session.close()
+            db.engine.dispose()  # this worker's pooled connections: fresh ones next time
+    except SQLAlchemyError:  # the connection is gone already; the pool opens a new one
+        pass
+    current_app.logger.error("database error: %s: %s", reason, exc)
+    return reason
 
 
-def commit() -> None:
+def failed(exc: SQLAlchemyError) -> StorageError:
+    """A write the database refused: recover, and return the error to raise (503)."""
+    return StorageError(f"{_recover(exc)}; nothing was stored, try again shortly")
+
+
+def unavailable(exc: SQLAlchemyError) -> Unavailable:
+    """Any other database error (a read, a server that is down): recover; 503 with the reason.
+
+    The one place where database faults become HTTP: app/errors.py maps every
+    SQLAlchemyError a request raises through here.
+    """
+    return Unavailable(f"{_recover(exc)}; try again shortly")
+
+
+def commit(keep: Callable[[], T] = lambda: None) -> T:
+    """Flush, take what the reply needs (`keep`), then commit; StorageError if refused.
+
+    Nothing is read back after the commit (which expires every loaded row):
+    a reply to a committed write can then not fail on a connection lost
+    right after it.
+    """
     try:
         db.session.flush()
+        kept = keep()
         db.session.commit()
     except SQLAlchemyError as exc:
         raise failed(exc) from exc
+    return kept
 
 
 # A long job's writes wait out a busy database: this many tries, backing off.

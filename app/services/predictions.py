@@ -66,8 +66,7 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None,
         row = _replaceable(replaces, author) or Prediction(author=author)
         fill(row, drawing, result)
         db.session.add(row)
-        commit()
-        result = replace(result, prediction_id=row.id)
+        result = replace(result, prediction_id=commit(lambda: row.id))
     return result
 
 
@@ -105,7 +104,13 @@ def _replaceable(prediction_id: int | None, author: str | None) -> Prediction | 
     return row
 
 
-def flag(prediction_id: int, label: int, author: str) -> Flag | None:
+@dataclass(frozen=True)
+class Flagged:
+    label: int
+    status: str
+
+
+def flag(prediction_id: int, label: int, author: str) -> Flagged | None:
     """Record (or change) the right digit for a prediction; None if unknown.
 
     Only the browser that drew it may, and only while the flag is open: a
@@ -125,8 +130,8 @@ def flag(prediction_id: int, label: int, author: str) -> Flag | None:
     else:
         _refuse_reviewed(prediction.flag)
         prediction.flag.label = label
-    commit()
-    return prediction.flag
+    stored = prediction.flag
+    return commit(lambda: Flagged(stored.label, stored.status))
 
 
 def unflag(prediction_id: int, author: str) -> None:
@@ -135,9 +140,12 @@ def unflag(prediction_id: int, author: str) -> None:
     The same rules as flagging: only its author, and only while it is open.
     """
     prediction = db.session.get(Prediction, prediction_id)
-    if prediction is None or prediction.flag is None:
-        raise NotFound(f"prediction {prediction_id} has no flag")
+    if prediction is None:
+        raise NotFound(f"prediction {prediction_id} does not exist")
+    # Whose drawing it is comes first: nobody learns whether another's is flagged.
     _refuse_others(prediction, author)
+    if prediction.flag is None:
+        raise NotFound(f"prediction {prediction_id} has no flag")
     _refuse_reviewed(prediction.flag)
     db.session.delete(prediction.flag)
     commit()

@@ -15,13 +15,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import AppError
 from app.extensions import db
 from app.models import Number, Prediction
 from app.services import drawings, predictions, serving
-from app.services.database import commit, failed
+from app.services.database import commit
 from app.services.drawings import Drawing
 from app.services.predictions import Result
 from trainer import segmentation
@@ -139,14 +138,8 @@ def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
     for row in spare:
         db.session.delete(row)
     number.text, number.model_version = text, version
-    try:  # the ids now: after the commit, reading them would reload every row
-        db.session.flush()
-    except SQLAlchemyError as exc:
-        raise failed(exc) from exc
-    number_id = number.id
-    ids = [(row.id, row.flag.label if row.flag is not None else None) for row in rows]
-    commit()
-    return number_id, ids
+    return commit(lambda: (number.id, [(row.id, row.flag.label if row.flag is not None else None)
+                                       for row in rows]))
 
 
 def _replaceable(number_id: int | None, author: str | None) -> Number | None:
