@@ -33,10 +33,12 @@ run: db-upgrade
 	keeper=$$!; trap 'pkill -P $$keeper 2>/dev/null; kill $$keeper 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-# Debian's Chromium for the browser tests, PostgreSQL for the tests that run on both databases.
+# Debian's Chromium for the browser tests, PostgreSQL for the tests that run on both
+# databases, Redis for the rate limits that several hosts share.
 test-system:
 	bash .ci/ensure-packages /usr/bin/chromium chromium fonts-dejavu-core
 	bash .ci/ensure-packages '/usr/lib/postgresql/*/bin/initdb' postgresql
+	bash .ci/ensure-packages /usr/bin/redis-server redis-server
 
 test: install-dev test-system
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -4,59 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from app.services import registry
-from tests.conftest import ROOT, data_url, migrated_app, page_png, subprocess_env
-
-CHECK_SECONDS = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def post_json(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, {}
-
-
-def start_gunicorn(app, **env: str) -> tuple[subprocess.Popen, str]:
-    """Gunicorn as `make run` starts it, on a free port, on the app's database; (process, base URL)."""
-    port = free_port()
-    settings = {"MODEL_CHECK_SECONDS": str(CHECK_SECONDS), "BIND": f"127.0.0.1:{port}",
-                "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
-                "RATELIMIT_ENABLED": "0", **env}  # clients hammer it from one address
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=subprocess_env(app, **settings),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return proc, base
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.terminate()
-            pytest.fail("gunicorn did not start")
-        time.sleep(0.2)
+from tests.conftest import ROOT, data_url, migrated_app, page_png
+from tests.utils.servers import CHECK_SECONDS, post_json, start_gunicorn
 
 
 def copy_of_bundled(folder, version: str):

@@ -12,7 +12,8 @@ from app.extensions import db
 from app.models import ModelFile, ModelVersion
 from app.services import registry
 from tests.conftest import data_url, migrated_app, page_png
-from tests.test_live_swap import CHECK_SECONDS, copy_of_bundled, post_json, start_gunicorn
+from tests.test_live_swap import copy_of_bundled
+from tests.utils.servers import CHECK_SECONDS, post_json, start_gunicorn
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
