@@ -40,6 +40,8 @@ class Config:
     # Request bodies above this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)
+    # A form (an upload, a dashboard form) needs a few fields, never hundreds.
+    MAX_FORM_PARTS = 100
     JSON_SORT_KEYS = False
     # The admin's password hash (`flask hash-password` makes one); unset means
     # nobody can review flags or start training.
@@ -65,6 +67,9 @@ class Config:
     # these, sign-in waits (a minute, then an hour, then a day).
     LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT",
                                          "5 per minute;20 per hour;50 per day")
+    # What one client may store per day (drawings and their 28x28 inputs);
+    # past it, predictions are still answered with "store": false.
+    STORAGE_QUOTA_BYTES = _int("STORAGE_QUOTA_MB", 25) * 1_000_000
     # Dashboard pages per client, and the heavier downloads (model files, exports).
     DASHBOARD_RATE_LIMIT = os.environ.get("DASHBOARD_RATE_LIMIT", "300 per minute")
     DOWNLOAD_RATE_LIMIT = os.environ.get("DOWNLOAD_RATE_LIMIT", "20 per minute")

@@ -85,8 +85,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         if _wants_json():
+            too_large = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+            length = request.content_length
+            if length is not None and length <= app.config["MAX_CONTENT_LENGTH"]:
+                # Werkzeug's other 413: a form of too many parts, or a part too large.
+                too_large = (f"the form has more than {app.config['MAX_FORM_PARTS']} parts, "
+                             "or a field too large to hold in memory")
             messages = {
-                413: f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes",
+                413: too_large,
                 404: "not found",
                 405: "method not allowed",
                 429: f"too many requests ({err.description}); try again later",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -45,6 +46,9 @@ class Prediction(db.Model):
     number_id: Mapped[int | None] = mapped_column(
         ForeignKey("numbers.id", ondelete="SET NULL"), index=True)
     number_position: Mapped[int | None]
+    # The client's Idempotency-Key for the request that stored it: a retry of
+    # that request (its reply was lost) answers this row instead of a new one.
+    request_key: Mapped[str | None] = mapped_column(String(64))
 
     flag: Mapped[Flag | None] = relationship(back_populates="prediction", uselist=False)
     number: Mapped[Number | None] = relationship(back_populates="digits")
@@ -52,6 +56,7 @@ class Prediction(db.Model):
     __table_args__ = (
         CheckConstraint("digit BETWEEN 0 AND 9", name="digit_range"),
         CheckConstraint("verdict IN ('sure', 'unsure', 'not_a_digit')", name="verdict_known"),
+        UniqueConstraint("author", "request_key"),
     )
 
     @property
@@ -77,9 +82,12 @@ class Number(db.Model):
     model_version: Mapped[str] = mapped_column(String(64))
     # As a prediction's: only this browser may replace the reading or flag its digits.
     author: Mapped[str | None] = mapped_column(String(32))
+    request_key: Mapped[str | None] = mapped_column(String(64))  # as a prediction's
 
     digits: Mapped[list[Prediction]] = relationship(
         back_populates="number", order_by="Prediction.number_position")
+
+    __table_args__ = (UniqueConstraint("author", "request_key"),)
 
 
 class Flag(db.Model):

@@ -19,7 +19,35 @@ import sqlite3
 import threading
 import time
 
+from flask import current_app, has_request_context
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItemPerDay
 from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
+
+from app.errors import AppError
+from app.extensions import limiter
+
+class QuotaExceeded(AppError):
+    status = 429
+
+
+def charge_storage(size: int) -> None:
+    """Count `size` bytes against this client's daily storage quota; 429 once it is spent.
+
+    The same counters as the request limits (same store, same client key), so
+    the quota holds across workers and hosts. Nothing is charged where limits
+    are off (RATELIMIT_ENABLED=0) or outside a request.
+    """
+    quota = current_app.config["STORAGE_QUOTA_BYTES"]
+    if not (quota and current_app.config["RATELIMIT_ENABLED"] and has_request_context()):
+        return
+    window = FixedWindowRateLimiter(limiter.storage)
+    if not window.hit(RateLimitItemPerDay(quota), "stored-bytes", get_remote_address(), cost=size):
+        raise QuotaExceeded(f"this client stored {quota // 1_000_000} MB of drawings today, "
+                            "its daily quota; send \"store\": false to read without storing, "
+                            "or try again tomorrow")
+
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS counters ("
            "key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)")

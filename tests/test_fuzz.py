@@ -1,13 +1,22 @@
-"""Property-based fuzzing of the JSON API: whatever arrives, the reply is JSON, 200 or 4xx, fast."""
+"""Property-based fuzzing: whatever arrives, the reply is clean (JSON for the API), 2xx or 4xx, cheap.
+
+The JSON bodies of /api/predict, /api/read and flags; pictures (every format,
+size and mode, intact or damaged) as uploads and data URLs; multipart forms
+of any shape; the dashboard's query strings and paths.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import time
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from tests.conftest import migrated_app
 
@@ -78,3 +87,126 @@ def test_flag_answers_every_body_cleanly(fuzz_client, body, target):
         assert reply.status_code == 404
         return
     _check(reply, started, success=201)  # a valid label on this browser's own drawing
+
+
+def _clean(reply, started_cpu: float, success=(200,)) -> None:
+    """2xx or 4xx, never 5xx; JSON with an error for the API; under 2 s of CPU."""
+    assert time.process_time() - started_cpu < 2.0
+    assert reply.status_code in success or 400 <= reply.status_code < 500, reply.status_code
+    if reply.request.path.startswith("/api/"):
+        assert reply.is_json and isinstance(reply.get_json(), dict)
+        if reply.status_code >= 400:
+            assert reply.get_json()["error"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=st.one_of(strokes_body, anything))
+def test_read_answers_every_body_cleanly(fuzz_client, body):
+    client, _ = fuzz_client
+    started = time.process_time()
+    try:
+        data = json.dumps(body)
+    except (ValueError, OverflowError):
+        data = str(body)
+    reply = client.post("/api/read", data=data, content_type="application/json")
+    _clean(reply, started)
+    if reply.status_code == 200:
+        assert len(reply.get_json()["digits"]) <= 10
+
+
+@st.composite
+def pictures(draw) -> bytes:
+    """A picture of any format, size and mode: noise, blocks, lines, dots; maybe damaged."""
+    height, width = draw(st.integers(1, 320)), draw(st.integers(1, 320))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    kind = draw(st.sampled_from(["noise", "sparse", "blocks", "dots", "blank"]))
+    page = np.zeros((height, width), np.uint8)
+    if kind == "noise":
+        page = np.uint8(rng.random((height, width)) < draw(st.floats(0, 1))) * 255
+    elif kind == "sparse":
+        page = np.uint8(rng.random((height, width)) < 0.02) * 255
+    elif kind == "blocks":
+        for _ in range(draw(st.integers(1, 12))):
+            y, x = rng.integers(0, height), rng.integers(0, width)
+            page[y:y + rng.integers(1, 60), x:x + rng.integers(1, 60)] = 255
+    elif kind == "dots":
+        step = draw(st.integers(2, 6))
+        page[1::step, 1::step] = 255
+    if draw(st.booleans()):
+        page = 255 - page
+    mode = draw(st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I;16"]))
+    image = Image.fromarray(page).convert(mode if mode != "I;16" else "I").convert(
+        mode if mode != "I;16" else "I;16")
+    fmt = draw(st.sampled_from(["PNG", "JPEG", "GIF", "BMP", "WEBP"]))
+    if fmt == "JPEG" and mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    try:
+        image.save(buffer, fmt)
+    except (OSError, ValueError, KeyError):
+        image.convert("RGB").save(buffer, "PNG")
+    data = buffer.getvalue()
+    damage = draw(st.sampled_from(["none", "none", "truncate", "flip"]))
+    if damage == "truncate":
+        data = data[:draw(st.integers(0, len(data)))]
+    elif damage == "flip" and data:
+        at = draw(st.integers(0, len(data) - 1))
+        data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+    return data
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(picture=pictures(), path=st.sampled_from(["/api/predict", "/api/read"]),
+       as_upload=st.booleans())
+def test_every_picture_is_answered_cleanly(fuzz_client, picture, path, as_upload):
+    client, _ = fuzz_client
+    started = time.process_time()
+    if as_upload:
+        reply = client.post(path, data={"image": (io.BytesIO(picture), "p"), "store": "false"},
+                            content_type="multipart/form-data")
+    else:
+        url = "data:image/png;base64," + base64.b64encode(picture).decode()
+        reply = client.post(path, json={"image": url, "store": False})
+    _clean(reply, started)
+
+
+field_names = st.one_of(st.sampled_from(["image", "store", "strokes"]), st.text(max_size=12))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(parts=st.lists(st.tuples(field_names, st.booleans(), st.binary(max_size=300)),
+                      max_size=40),
+       boundary=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
+                        max_size=30),
+       path=st.sampled_from(["/api/predict", "/api/read"]))
+def test_every_multipart_form_is_answered_cleanly(fuzz_client, parts, boundary, path):
+    client, _ = fuzz_client
+    body = b""
+    for name, is_file, content in parts:
+        filename = '; filename="f.png"' if is_file else ""
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}"
+                 "\r\n\r\n").encode("utf-8", "replace") + content + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    started = time.process_time()
+    reply = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    _clean(reply, started)
+
+
+query_values = st.one_of(st.text(max_size=30), st.integers(-10, 2 ** 80).map(str),
+                         st.lists(st.integers(-3, 2 ** 70).map(str), max_size=6).map(",".join))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(path=st.sampled_from(["/dashboard/", "/dashboard/compare", "/dashboard/flags",
+                             "/dashboard/retrain", "/dashboard/runs/1", "/dashboard/runs/1/progress",
+                             "/dashboard/flags/export.csv"]),
+       query=st.dictionaries(st.sampled_from(["runs", "digit", "status", "page", "q", "sort"]),
+                             query_values, max_size=4),
+       tail=st.one_of(st.just(""), st.text(st.characters(min_codepoint=33, max_codepoint=126,
+                                                         exclude_characters="?#%"),
+                                           max_size=20)))
+def test_the_dashboard_answers_every_query_cleanly(fuzz_client, path, query, tail):
+    client, _ = fuzz_client
+    started = time.process_time()
+    reply = client.get(path + tail, query_string=query)
+    _clean(reply, started, success=(200, 301, 302, 303, 308))

@@ -92,3 +92,16 @@ def test_upgrading_keeps_every_row_that_refers_to_an_altered_table(tmp_path, dat
         downgrade(revision="42d1deda9159")
         assert db.session.execute(db.text("SELECT COUNT(*) FROM run_epochs")).scalar() == 1
         db.engine.dispose()
+
+
+def test_a_downgrade_and_upgrade_keep_who_drew_each_drawing(app, client):
+    """Downgrading past the authors' migration must not make old drawings unflaggable."""
+    from flask_migrate import downgrade, upgrade
+
+    body = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280}
+    pid = client.post("/api/predict", json=body).get_json()["prediction_id"]
+    with app.app_context():
+        downgrade(revision="b3c9e1f0a2d4")
+        upgrade()
+        db.engine.dispose()
+    assert client.post(f"/api/predictions/{pid}/flag", json={"label": 1}).status_code == 201

@@ -239,12 +239,12 @@ def test_a_digit_of_a_number_is_flagged_through_the_flag_endpoint(app, client):
         assert [(f.prediction_id, f.label) for f in flags] == [(seven_id, 4)]
 
 
-def test_retention_purges_unflagged_digits_and_keeps_flagged_ones(app, client):
+def test_retention_purges_unflagged_digits_and_keeps_confirmed_ones(app, client):
     from app.services.retention import PURGED, purge
 
     answer = client.post("/api/read", json=body(SEVENTY_ONE)).get_json()
     ids = [d["prediction_id"] for d in answer["digits"]]
-    store_flag(app, ids[1], 1)
+    store_flag(app, ids[1], 1, status="confirmed")
     with app.app_context():
         assert purge(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 2
         rows = [db.session.get(Prediction, i) for i in ids]

@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import ModelFile, ModelVersion
-from app.services import registry
+from app.services import registry, serving
 from tests.conftest import data_url, migrated_app, page_png
 from tests.test_live_swap import copy_of_bundled
 from tests.utils.servers import CHECK_SECONDS, post_json, start_gunicorn
@@ -93,6 +93,23 @@ def test_a_version_missing_on_this_host_is_served_from_the_database(
     cached = tmp_path / "model-cache" / "cnn-other" / "model.tflite"
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == stored["model.tflite"]
     assert client.get("/api/health").get_json()["model"]["files"] == "ok"
+
+
+def test_a_corrupt_local_copy_is_served_from_the_database_and_health_says_so(
+        app, client, seeded, tmp_path, mnist_sample, caplog):
+    other = copy_of_bundled(tmp_path / "mine", "cnn-mine")
+    with app.app_context():
+        registry.register(other)
+        registry.promote("cnn-mine", "test")
+    assert predict_version(client, mnist_sample) == "cnn-mine"
+    corrupt(other)
+    caplog.set_level("WARNING")
+    with app.app_context():
+        serving._state()["version"] = None  # look again now, as a restarted worker would
+    assert predict_version(client, mnist_sample) == "cnn-mine"  # the database's copy
+    assert any("do not match their recorded checksums" in r.getMessage() for r in caplog.records)
+    body = client.get("/api/health").get_json()
+    assert body["status"] == "degraded" and body["model"]["files"].startswith("corrupt")
 
 
 @pytest.mark.databases("postgresql")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app, jsonify, request
@@ -29,6 +30,17 @@ class _Submission:
     replaces: int | None
     strokes: dict | None = None  # the JSON body holding "strokes"
     picture: Drawing | None = None
+    key: str | None = None  # the Idempotency-Key header
+
+
+_REQUEST_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def _request_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _REQUEST_KEY.fullmatch(key):
+        raise AppError("Idempotency-Key must be 1 to 64 letters, digits or _ . : -")
+    return key
 
 
 def _submission(replaces_what: str) -> _Submission:
@@ -47,7 +59,7 @@ def _submission(replaces_what: str) -> _Submission:
         finally:  # large uploads are spooled to a temporary file
             upload.close()
         store = request.form.get("store", "true").lower() not in ("false", "0", "no")
-        return _Submission(store, None, picture=picture)
+        return _Submission(store, None, picture=picture, key=_request_key())
     payload = _json_object()
     store = payload.get("store", True)
     if not isinstance(store, bool):
@@ -57,9 +69,10 @@ def _submission(replaces_what: str) -> _Submission:
                                  or not 0 < replaces < 2**63):
         raise AppError(f'"replaces" must be the {replaces_what}')
     if "image" in payload:
-        return _Submission(store, replaces, picture=drawings.from_base64(payload["image"]))
+        return _Submission(store, replaces, picture=drawings.from_base64(payload["image"]),
+                           key=_request_key())
     if "strokes" in payload:
-        return _Submission(store, replaces, strokes=payload)
+        return _Submission(store, replaces, strokes=payload, key=_request_key())
     raise AppError('send "image" (a data URL or base64) or "strokes"')
 
 
@@ -74,6 +87,8 @@ def predict():
     Accepts JSON {"image": data URL or base64}, JSON {"strokes", "width",
     "height", "line_width"?}, or a multipart upload with a file field "image";
     JSON may add "replaces": the id of the same drawing's previous prediction.
+    An `Idempotency-Key` header makes a retry safe: a request this browser
+    already stored under that key is answered with the same prediction_id.
     Raises 400 for malformed input, 413 for oversized input, 422 for an empty
     drawing, 503 if no model can be loaded.
     """
@@ -81,7 +96,7 @@ def predict():
     drawing = sent.picture or drawings.from_strokes(sent.strokes,
                                                     current_app.config["MAX_STROKE_POINTS"])
     result = predictions.predict(drawing, store=sent.store, replaces=sent.replaces,
-                                 author=_author(sent))
+                                 author=_author(sent), request_key=sent.key)
     return jsonify(result.as_json())
 
 
@@ -98,7 +113,8 @@ def read():
     """
     sent = _submission("number_id of an earlier reading")
     source = sent.picture or drawings.parse_strokes(sent.strokes, current_app.config["MAX_STROKE_POINTS"])
-    result = reading.read(source, store=sent.store, replaces=sent.replaces, author=_author(sent))
+    result = reading.read(source, store=sent.store, replaces=sent.replaces, author=_author(sent),
+                          request_key=sent.key)
     return jsonify(result.as_json())
 
 

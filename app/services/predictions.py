@@ -7,9 +7,11 @@ import json
 from dataclasses import dataclass, replace
 
 import numpy as np
+from sqlalchemy import select
 
 from app.errors import AppError, NotFound
 from app.extensions import db
+from app.ratelimits import charge_storage
 from app.services.database import commit
 from app.models import Flag, Prediction
 from app.services import serving
@@ -52,18 +54,28 @@ class FlagRefused(AppError):
 
 
 def predict(drawing: Drawing, store: bool = True, author: str | None = None,
-            replaces: int | None = None) -> Result:
+            replaces: int | None = None, request_key: str | None = None) -> Result:
     """Run the model on a drawing; store the prediction unless told not to.
 
     `replaces` names the prediction of the same drawing before its latest
     stroke: that row is updated in place (same id), so a digit drawn in three
     strokes is one stored prediction, not three. It must be this author's and
-    not yet flagged; otherwise a new row is stored.
+    not yet flagged; otherwise a new row is stored. `request_key` (the
+    client's Idempotency-Key): a request this author already stored under it
+    is answered with that row, and nothing is stored again.
     """
     model = serving.predictor()
     result = answer(model.probabilities(drawing.mnist), drawing.mnist, model.info.version)
     if store:
+        request_key = request_key if author else None
+        if request_key is not None:
+            earlier = db.session.scalar(select(Prediction.id).where(
+                Prediction.author == author, Prediction.request_key == request_key))
+            if earlier is not None:
+                return replace(result, prediction_id=earlier)
+        charge_storage(len(drawing.raw) + len(result.input_png))
         row = _replaceable(replaces, author) or Prediction(author=author)
+        row.request_key = request_key
         fill(row, drawing, result)
         db.session.add(row)
         result = replace(result, prediction_id=commit(lambda: row.id))

@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import select
 
 from app.errors import AppError
 from app.extensions import db
 from app.models import Number, Prediction
 from app.services import drawings, predictions, serving
+from app.ratelimits import charge_storage
 from app.services.database import commit
 from app.services.drawings import Drawing
 from app.services.predictions import Result
@@ -62,7 +64,7 @@ class Reading:
 
 
 def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = None,
-         replaces: int | None = None) -> Reading:
+         replaces: int | None = None, request_key: str | None = None) -> Reading:
     """The digits of a number, left to right; stored unless told not to.
 
     `source` is validated strokes (boxes in canvas pixels), or a picture
@@ -73,6 +75,8 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
     again after every stroke): its number keeps its id, its unflagged digits
     are replaced, its flagged ones are kept. It must be this author's;
     otherwise a new number is stored. More than MAX_DIGITS digits is 422.
+    `request_key` (the client's Idempotency-Key): a request this author
+    already stored under it is read again into the same number, never a second.
     """
     model = serving.predictor()
     try:
@@ -92,7 +96,8 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
                    for d in digits)
     number_id = None
     if store:
-        number_id, rows = _store(digits, text, version, author, replaces)
+        number_id, rows = _store(digits, text, version, author, replaces,
+                                 request_key if author else None)
         digits = [replace(d, result=replace(d.result, prediction_id=i), flag=label)
                   for d, (i, label) in zip(digits, rows)]
     return Reading(number_id, text, digits, version, size)
@@ -108,7 +113,8 @@ def _drawing(digit: segmentation.Digit) -> Drawing:
 
 
 def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
-           replaces: int | None) -> tuple[int, list[tuple[int, int | None]]]:
+           replaces: int | None, request_key: str | None
+           ) -> tuple[int, list[tuple[int, int | None]]]:
     """The number and one prediction per digit, in one transaction; their ids,
     each with the label of its flag if a kept digit was already flagged.
 
@@ -116,10 +122,17 @@ def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
     (a flagged one untouched but for its place); the other digits reuse the
     remaining unflagged rows, left to right; unflagged rows left over go.
     """
-    number = _replaceable(replaces, author)
+    earlier = request_key and db.session.scalar(select(Number).where(
+        Number.author == author, Number.request_key == request_key))
+    if earlier:  # a retry: the same drawing, read again into the same rows
+        number = earlier
+    else:
+        charge_storage(sum(len(d.drawing.raw) + len(d.result.input_png) for d in digits))
+        number = _replaceable(replaces, author)
     if number is None:
         number = Number(author=author)
         db.session.add(number)
+    number.request_key = request_key
     old = list(number.digits)
     same: dict[bytes, list[Prediction]] = {}
     for row in old:

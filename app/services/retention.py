@@ -1,9 +1,14 @@
-"""Retention: drawings nobody flagged are not kept forever.
+"""Retention: only what retraining learns from is kept for good.
 
-After `RETENTION_DAYS` a prediction that carries no flag loses its drawing and
-its 28x28 input; the row stays (digit, confidence, verdict, version, time), so
-usage figures still count it. Flagged drawings are kept: they are what
-retraining learns from.
+After `RETENTION_DAYS` a prediction loses its drawing and its 28x28 input
+unless the admin confirmed a flag on it; the row stays (digit, confidence,
+verdict, version, time), so usage figures still count it. The flags that
+keep nothing alive go first, with their drawings:
+
+- a dismissed flag, `RETENTION_DAYS` after the admin dismissed it;
+- an open flag nobody reviewed, `RETENTION_DAYS` after it was made (changing
+  its digit does not renew it), so that flagging one's own drawings cannot
+  keep them forever.
 
 The digits of a number read by `POST /api/read` are predictions like any
 other, each purged or kept on its own (a flagged digit keeps its drawing while
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from app.extensions import db
 from app.models import Flag, Prediction
@@ -24,10 +29,16 @@ PURGED = "purged"
 
 
 def purge(days: int, now: datetime | None = None) -> int:
-    """Forget the drawings of unflagged predictions older than `days`; how many were purged."""
+    """Forget expired flags, then the drawings of unflagged predictions older than `days`;
+    how many drawings were purged."""
     if days < 1:
         raise ValueError("retention must be at least one day")
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    db.session.execute(
+        delete(Flag)
+        .where(or_((Flag.status == "dismissed") & (Flag.updated_at < cutoff),
+                   (Flag.status == "open") & (Flag.created_at < cutoff)))
+        .execution_options(synchronize_session=False))
     result = db.session.execute(
         update(Prediction)
         .where(Prediction.created_at < cutoff, Prediction.drawing_type != PURGED,

@@ -136,19 +136,42 @@ def _cached_copy(version: ModelVersion) -> Path:
     return target
 
 
-def folder_of(version: ModelVersion) -> str:
-    """Where this host reads the version's files from: its own folder, or the cache."""
+_warned: set[str] = set()
+
+
+def local_copy_is_corrupt(version: ModelVersion) -> bool:
+    """This host has the version's folder, but its files do not match their checksums."""
     local = Path(version.path)
-    if _files_match(local, {k: v for k, v in (version.files or {}).items()
-                            if k.endswith((".tflite", ".json"))}):
+    return (local / "model.json").is_file() and not _files_match(local, _served(version))
+
+
+def _served(version: ModelVersion) -> dict:
+    return {k: v for k, v in (version.files or {}).items() if k.endswith((".tflite", ".json"))}
+
+
+def folder_of(version: ModelVersion) -> str:
+    """Where this host reads the version's files from: its own folder, or the cache.
+
+    A folder whose files no longer match their checksums (a corrupt disk, a
+    hand edit) is never served: the database's copy is, with a warning in the
+    log and in `health()`.
+    """
+    local = Path(version.path)
+    if _files_match(local, _served(version)):
         return version.path
     try:
-        return str(_cached_copy(version))
+        cached = str(_cached_copy(version))
     except ModelUnavailable as exc:
         if (local / "model.json").is_file():
             raise ModelUnavailable(f"the files in {local} do not match their recorded "
                                    f"checksums ({exc})") from exc
         raise
+    if (local / "model.json").is_file() and str(local) not in _warned:
+        _warned.add(str(local))
+        current_app.logger.warning("the files of version %s in %s do not match their recorded "
+                                   "checksums; serving the database's copy from %s",
+                                   version.version, local, cached)
+    return cached
 
 
 # ------------------------------------------------------------------ which version is served
@@ -259,6 +282,9 @@ def health() -> dict:
         meta = json.loads((Path(folder) / "model.json").read_text())
         Path(folder, str(meta.get("serve", "model.tflite"))).stat()
         body["files"] = "ok"
+        if local_copy_is_corrupt(active):
+            body["files"] = (f"corrupt: the files in {active.path} do not match their recorded "
+                             "checksums; serving the database's copy")
     except (ModelUnavailable, OSError, ValueError) as exc:
         body["files"] = f"unusable: {exc}"
     if state["problem"] and not body["serving_active"]:

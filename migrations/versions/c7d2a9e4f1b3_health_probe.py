@@ -22,8 +22,10 @@ def upgrade():
     sa.Column('checked_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_health_probe'))
     )
-    with op.batch_alter_table('predictions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('author', sa.String(length=32), nullable=True))
+    # A downgrade keeps the column (see below): upgrading again finds it there.
+    if 'author' not in {c['name'] for c in sa.inspect(op.get_bind()).get_columns('predictions')}:
+        with op.batch_alter_table('predictions', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('author', sa.String(length=32), nullable=True))
     op.create_table('admin_epoch',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('epoch', sa.Integer(), nullable=False),
@@ -33,6 +35,6 @@ def upgrade():
 
 def downgrade():
     op.drop_table('admin_epoch')
-    with op.batch_alter_table('predictions', schema=None) as batch_op:
-        batch_op.drop_column('author')
+    # predictions.author stays: it says who may flag each drawing, and nothing
+    # could restore it after an upgrade again. The older schema ignores it.
     op.drop_table('health_probe')

@@ -223,16 +223,21 @@
     photo = null;
   }
 
+  // A retry of the same drawing (its reply was lost) carries the same key, so
+  // the server answers the row it stored instead of storing a second one.
+  const pageKey = Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
+
   function requestBody() {
+    const key = { "Idempotency-Key": [pageKey, mode, drawingEpoch, version].join("-") };
     if (photo) {
       const form = new FormData();
       form.append("image", photo.blob, "photo.png");
-      return { body: form, headers: {} };
+      return { body: form, headers: key };
     }
     const body = { strokes: strokes, width: Math.round(size.w), height: Math.round(size.h),
                    line_width: lineWidth() };
     if (storedId !== null && storedEpoch === drawingEpoch) body.replaces = storedId;
-    return { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+    return { body: JSON.stringify(body), headers: { "Content-Type": "application/json", ...key } };
   }
 
   async function send() {

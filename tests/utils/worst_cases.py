@@ -98,8 +98,54 @@ def requests() -> list[tuple[str, str, dict | bytes]]:
         ("ten denser zigzags, widest pen, /api/read", "/api/read", number_zigzags(2000)),
         ("500 overlapping strokes, /api/read", "/api/read", many_strokes()),
         ("20,000-point zigzag, widest pen, /api/predict", "/api/predict", digit_zigzag()),
+        # The audit's own: pens a third of the canvas and nearly all of it.
+        ("audit's ten zigzags, pen 200 of 600, /api/read", "/api/read",
+         {**number_zigzags(2000), "line_width": 200}),
+        ("audit's zigzag, pen 4000 of 4096, /api/predict", "/api/predict",
+         {**digit_zigzag(), "line_width": 4000}),
     ]
 
 
 def body_size(body: dict | bytes) -> int:
     return len(body) if isinstance(body, bytes) else len(json.dumps(body))
+
+
+def send(client, path: str, body: dict | bytes):
+    """Post one worst case as the pad would: pictures as an upload, strokes as JSON; not stored."""
+    if isinstance(body, bytes):
+        return client.post(path, data={"image": (io.BytesIO(body), "picture.png"),
+                                       "store": "false"},
+                           content_type="multipart/form-data")
+    return client.post(path, json={**body, "store": False})
+
+
+def measure(folder: str) -> list[dict]:
+    """Each worst case's status, CPU seconds and the process's peak memory after it.
+
+    Runs in a fresh process of its own (`python -m tests.utils.worst_cases DIR`),
+    so that the peak resident size is this app's and nothing else's.
+    """
+    import resource
+    import time
+    from pathlib import Path
+
+    from tests.conftest import migrated_app
+
+    app = migrated_app(Path(folder), RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    send(client, "/api/read", {"strokes": [[[40, 20], [40, 120]]], "width": 300, "height": 140})
+    rows = []
+    for name, path, body in requests():
+        started = time.process_time()
+        reply = send(client, path, body)
+        rows.append({"name": name, "status": reply.status_code,
+                     "cpu_s": round(time.process_time() - started, 3),
+                     "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                     "error": (reply.get_json() or {}).get("error")})
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(json.dumps(measure(sys.argv[1])))
