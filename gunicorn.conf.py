@@ -4,7 +4,9 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# More threads than compute slots (COMPUTE_SLOTS, app/services/compute.py):
+# while one reads a drawing, the others answer health, pages and flags.
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 accesslog = "-"
 # No preload: each worker imports the app and loads the model after the fork.

@@ -40,6 +40,10 @@ class Config:
     # Request bodies above this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_STROKE_POINTS = _int("MAX_STROKE_POINTS", 20_000)
+    # Requests that run the model at once in one web process, and how long one
+    # waits for its turn (app/services/compute.py).
+    COMPUTE_SLOTS = _int("COMPUTE_SLOTS", 1)
+    COMPUTE_WAIT_SECONDS = float(os.environ.get("COMPUTE_WAIT_SECONDS", "20"))
     # A form (an upload, a dashboard form) needs a few fields, never hundreds.
     MAX_FORM_PARTS = 100
     JSON_SORT_KEYS = False

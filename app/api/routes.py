@@ -11,6 +11,7 @@ from app.api import bp
 from app.auth.access import author_token, client_id
 from app.errors import AppError, NotFound
 from app.services import drawings, predictions, reading, serving
+from app.services.compute import computes
 from app.services.database import StorageError, write_probe
 from app.services.drawings import Drawing
 
@@ -81,6 +82,7 @@ def _author(submission: _Submission) -> str | None:
 
 
 @bp.post("/predict")
+@computes
 def predict():
     """Predict the digit in a drawing.
 
@@ -101,6 +103,7 @@ def predict():
 
 
 @bp.post("/read")
+@computes
 def read():
     """Read a number written in one go, digit by digit, left to right.
 
