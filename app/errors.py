@@ -20,9 +20,11 @@ class AppError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After
         if status is not None:
             self.status = status
 
@@ -70,8 +72,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def app_error(err: AppError):
         if _wants_json():
-            return jsonify(error=err.message), err.status
-        return _page(err.status, err.message)
+            return jsonify(error=err.message), err.status, err.headers
+        response = _page(err.status, err.message)
+        return (*response, err.headers) if isinstance(response, tuple) else response
 
     # What the pure-ML preprocessing refuses, in HTTP terms.
     preprocess_status = ((EmptyDrawing, 422), (TooComplex, 422), (ImageTooLarge, 413),

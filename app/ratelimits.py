@@ -42,11 +42,14 @@ def charge_storage(size: int) -> None:
     quota = current_app.config["STORAGE_QUOTA_BYTES"]
     if not (quota and current_app.config["RATELIMIT_ENABLED"] and has_request_context()):
         return
-    window = FixedWindowRateLimiter(limiter.storage)
-    if not window.hit(RateLimitItemPerDay(quota), "stored-bytes", get_remote_address(), cost=size):
+    window, item, client = FixedWindowRateLimiter(limiter.storage), RateLimitItemPerDay(quota), \
+        get_remote_address()
+    if not window.hit(item, "stored-bytes", client, cost=size):
+        reset = window.get_window_stats(item, "stored-bytes", client).reset_time
         raise QuotaExceeded(f"this client stored {quota // 1_000_000} MB of drawings today, "
                             "its daily quota; send \"store\": false to read without storing, "
-                            "or try again tomorrow")
+                            "or try again tomorrow",
+                            headers={"Retry-After": str(max(1, int(reset - time.time())))})
 
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS counters ("

@@ -472,3 +472,37 @@ def test_number_mode_on_a_phone_uses_the_full_width(live_server, browser):
     assert box["width"] >= 320 and in_viewport(page, "#pad")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     context.close()
+
+
+def test_a_lost_reply_is_retried_without_storing_the_drawing_twice(app, live_server, browser):
+    page = browser.new_page(viewport={"width": 900, "height": 800})
+    lost: list[str] = []
+
+    def lose_the_first_reply(route):
+        if lost:
+            return route.continue_()
+        route.fetch()  # the server reads and stores the drawing...
+        lost.append(route.request.headers.get("idempotency-key", ""))
+        route.abort("connectionreset")  # ...and its reply never arrives
+
+    page.route("**/api/predict", lose_the_first_reply)
+    page.goto(live_server + "/")
+    draw(page, SEVEN)
+    page.locator("#result").wait_for(state="visible", timeout=20000)  # the pad retried by itself
+    assert page.locator("#digit").text_content() == "7"
+    assert lost and lost[0]
+    with app.app_context():
+        rows = db.session.query(Prediction).all()
+        assert len(rows) == 1 and rows[0].request_key == lost[0]
+
+
+def test_a_refused_number_says_why_in_plain_words(live_server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(live_server + "/")
+    page.get_by_role("radio", name="Number").check()
+    draw(page, [[(0.04 + i * 0.087, 0.25), (0.04 + i * 0.087, 0.75)] for i in range(11)])
+    problem = page.locator("#problem")
+    problem.wait_for(state="visible")
+    assert "could not be read" in problem.text_content()
+    assert "at most 10" in problem.text_content()
+    assert page.locator("#empty-state").is_hidden()

@@ -50,8 +50,10 @@ def test_a_clients_daily_storage_is_capped(tmp_path):
     client = app.test_client()
     codes = [client.post("/api/predict", json=DRAWN_7).status_code for _ in range(12)]
     assert codes[0] == 200 and codes[-1] == 429
-    refused = client.post("/api/predict", json=DRAWN_7).get_json()["error"]
-    assert "daily quota" in refused and '"store": false' in refused
+    refused = client.post("/api/predict", json=DRAWN_7)
+    assert "daily quota" in refused.get_json()["error"]
+    assert '"store": false' in refused.get_json()["error"]
+    assert 3600 < int(refused.headers["Retry-After"]) <= 86400  # tomorrow, not in a moment
     assert client.post("/api/predict", json={**DRAWN_7, "store": False}).status_code == 200
     assert client.post("/api/read", json=DRAWN_7).status_code == 429
     with app.app_context():

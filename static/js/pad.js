@@ -276,8 +276,10 @@
       retries = 0;
       return render(reply.data);
     }
-    if (reply.status === 422 && !photo) return showEmpty();
-    if (reply.status === 429) return trouble("busy", reply.retryAfter);
+    // An empty drawing is no problem; any other refusal says why in the server's words.
+    if (reply.status === 422 && !photo && /empty/.test(reply.data.error || "")) return showEmpty();
+    // A limit that lifts soon is waited out; a daily one (the storage quota) is explained.
+    if (reply.status === 429 && reply.retryAfter <= 120) return trouble("busy", reply.retryAfter);
     if (reply.status >= 500) return trouble("server");
     return trouble("refused", 0, reply.data.error);
   }

@@ -66,7 +66,7 @@ def start_server(tmp: Path, port: int, database_url: str | None = None) -> subpr
     env = {**os.environ, "FLASK_APP": "wsgi",
            "DATABASE_URL": database_url or f"sqlite:///{tmp}/load.sqlite3",
            "CANDIDATES_DIR": str(tmp / "models"), "RATELIMIT_ENABLED": "0",
-           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4",
+           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "4"),
            "INSTANCE_PATH": str(tmp / "instance")}
     subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
