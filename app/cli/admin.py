@@ -1,4 +1,4 @@
-"""`flask hash-password`, `flask admin-hint` and `flask predict`."""
+"""`flask hash-password`, `flask admin-hint`, `flask reset-limits` and `flask predict`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def admin_hint():
                    '  export ADMIN_PASSWORD_HASH="$(.venv/bin/flask hash-password)"')
 
 
+@app_command("reset-limits")
+def reset_limits():
+    """Forget every request counter: lift the sign-in back-off (after an attack locked the
+    admin out) and every client's limits and storage quota, on every worker and host."""
+    from app.extensions import limiter
+
+    limiter.reset()
+    click.echo("every request limit and storage quota starts again from zero")
+
+
 @app_command("predict")
 @click.argument("image", type=click.Path(exists=True, dir_okay=False))
 def predict(image):
@@ -42,4 +52,4 @@ def predict(image):
                f"{result.model_version} from {serving.predictor().info.path}")
 
 
-COMMANDS = (hash_password, admin_hint, predict)
+COMMANDS = (hash_password, admin_hint, reset_limits, predict)
