@@ -77,8 +77,10 @@ def test_a_number_is_read_left_to_right_digit_by_digit(app, client):
     reply = client.post("/api/read", json=body(SEVENTY_ONE))
     assert reply.status_code == 200
     answer = reply.get_json()
-    assert set(answer) == {"text", "number_id", "digits", "model_version", "size"}
-    assert answer["text"] == "171" and answer["size"] == [900, 280]
+    assert set(answer) == {"text", "written", "number_id", "digits", "separators",
+                           "model_version", "size"}
+    assert answer["text"] == answer["written"] == "171" and answer["size"] == [900, 280]
+    assert answer["separators"] == []
     assert isinstance(answer["number_id"], int)
     always = {"digit", "confidence", "probabilities", "verdict", "box", "prediction_id",
               "preprocessed"}

@@ -59,7 +59,7 @@ def zero(x, top=60, h=160, w=100):
 
 
 def read(lines, score, **kwargs):
-    return segmentation.read_strokes(Strokes(lines, *CANVAS, PEN), score, **kwargs)
+    return segmentation.read_strokes(Strokes(lines, *CANVAS, PEN), score, **kwargs).digits
 
 
 def text(digits) -> str:
@@ -94,7 +94,7 @@ def test_two_touching_0s_drawn_in_one_stroke_are_cut_apart(score):
     stroke = Strokes([left + right], *CANVAS, PEN)
     whole = score(np.stack([preprocess_strokes(stroke)]))[0]
     assert whole[:10].max() < 0.5  # as one drawing, the model makes nothing of it
-    digits = segmentation.read_strokes(stroke, score)
+    digits = segmentation.read_strokes(stroke, score).digits
     assert text(digits) == "00"
     (_, _, left_end, _), (right_start, _, _, _) = digits[0].box, digits[1].box
     assert abs(left_end - 200) < 25 and abs(right_start - 200) < 25
@@ -108,7 +108,12 @@ def test_a_number_drawn_right_to_left_reads_left_to_right(score):
 
 
 def test_a_dot_between_digits_is_no_digit(score):
-    digits = read(one(150) + [[(262.0, 215.0)]] + two(300), score)
+    found = segmentation.read_strokes(
+        Strokes(one(150) + [[(262.0, 215.0)]] + two(300), *CANVAS, PEN), score)
+    assert [s.text for s in found.separators] == ["."]
+    assert found.written([str(int(np.argmax(d.probabilities[:10]))) for d in found.digits]) \
+        == "1.2"
+    digits = found.digits
     assert text(digits) == "12"
     assert all((262.0, 215.0) not in [tuple(p) for line in d.strokes.lines for p in line]
                for d in digits)
@@ -178,7 +183,7 @@ def picture(mnist_sample, picks: list[int], gaps: list[int], size: int = 40) -> 
 def test_digits_in_a_picture_read_left_to_right(score, mnist_sample):
     _, labels = mnist_sample
     picks = [int(np.flatnonzero(labels == d)[0]) for d in (2, 0, 2, 6)]
-    digits = segmentation.read_image(picture(mnist_sample, picks, [12, 15, 10]), score)
+    digits = segmentation.read_image(picture(mnist_sample, picks, [12, 15, 10]), score).digits
     assert text(digits) == "2026"
     assert all(a.box[2] <= b.box[0] for a, b in zip(digits, digits[1:]))
     assert all(d.ink.shape == (d.box[3] - d.box[1], d.box[2] - d.box[0]) for d in digits)
@@ -189,7 +194,7 @@ def test_touching_digits_in_a_picture_are_cut_apart(score, mnist_sample):
     picks = [int(np.flatnonzero(labels == d)[0]) for d in (0, 0)]
     image = picture(mnist_sample, picks, [-3])
     assert len(segmentation._PictureInk(image).marks()) == 1  # one blob of ink
-    assert text(segmentation.read_image(image, score)) == "00"
+    assert text(segmentation.read_image(image, score).digits) == "00"
 
 
 def test_a_blank_picture_is_empty(score):

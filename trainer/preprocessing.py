@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
+from trainer import document
+
 MNIST_SIZE = 28
 FIT_BOX = 20
 # Ink below this share of the strongest ink is anti-aliasing or paper noise
@@ -173,6 +175,8 @@ def ink_array(image: Image.Image) -> np.ndarray:
 def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     paper = float(np.median(border))
+    if not document.is_clean(gray, paper):  # a photo or a scan of real paper
+        return document.find_ink(gray)
     ink = paper - gray if paper >= 0.5 else gray - paper
     np.clip(ink, 0.0, None, out=ink)
     return ink

@@ -66,6 +66,16 @@ CUTS_TRIED = 4  # valleys tried per profile of a wide digit's ink
 PAIRED_CUTS = 3  # the deepest this many are also tried two at a time
 CUT_ROUNDS = 2  # a piece still too wide is tried again
 MAX_DIGITS = 10
+# Separators, measured against the band the tall marks span (TALL_SHARE of
+# the tallest mark's height or more): a dash is at most DASH_HEIGHT of the
+# band tall, at least DASH_WIDTH wide, its centre within DASH_BAND of it; a
+# point or comma at most POINT_SIZE of it, its top at least POINT_BELOW down.
+TALL_SHARE = 0.5
+DASH_HEIGHT = 0.3
+DASH_WIDTH = 0.3
+DASH_BAND = (0.25, 0.8)
+POINT_SIZE = 0.45
+POINT_BELOW = 0.5
 # The cost budget of one reading, checked before the work it bounds: marks
 # (strokes, or a picture's connected components), and points drawn over all
 # the candidate digits rendered (each candidate is drawn again from its strokes).
@@ -94,6 +104,31 @@ class Digit:
 
 
 @dataclass(frozen=True)
+class Separator:
+    """A mark between digits that is no digit: "." "," or "-", and where it is."""
+
+    text: str
+    box: tuple[float, float, float, float]
+
+    def as_json(self) -> dict:
+        return {"mark": self.text, "box": [round(v, 1) for v in self.box]}
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a reading found, each left to right: the digits, and the separators between them."""
+
+    digits: list[Digit]
+    separators: list[Separator]
+
+    def written(self, digit_texts: list[str]) -> str:
+        """The number as written: each digit's text and the separators, by position."""
+        items = [((d.box[0] + d.box[2]) / 2, t) for d, t in zip(self.digits, digit_texts)]
+        items += [((s.box[0] + s.box[2]) / 2, s.text) for s in self.separators]
+        return "".join(t for _, t in sorted(items, key=lambda item: item[0]))
+
+
+@dataclass(frozen=True)
 class _Mark:
     x0: float
     x1: float
@@ -109,14 +144,18 @@ class _Mark:
     def size(self) -> float:
         return max(self.x1 - self.x0, self.y1 - self.y0)
 
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
 
-def read_strokes(strokes: Strokes, score: Score, max_digits: int = MAX_DIGITS) -> list[Digit]:
-    """The digits of a number drawn as strokes, left to right."""
+
+def read_strokes(strokes: Strokes, score: Score, max_digits: int = MAX_DIGITS) -> Found:
+    """The digits of a number drawn as strokes, left to right, and its separators."""
     return _read(_StrokeInk(strokes), score, max_digits)
 
 
-def read_image(image: Image.Image, score: Score, max_digits: int = MAX_DIGITS) -> list[Digit]:
-    """The digits of a number in a picture, left to right."""
+def read_image(image: Image.Image, score: Score, max_digits: int = MAX_DIGITS) -> Found:
+    """The digits of a number in a picture, left to right, and its separators."""
     return _read(_PictureInk(image), score, max_digits)
 
 
@@ -142,11 +181,12 @@ class _Candidate:
         return min(m.x0 for m in self.marks), max(m.x1 for m in self.marks)
 
 
-def _read(ink, score: Score, max_digits: int) -> list[Digit]:
+def _read(ink, score: Score, max_digits: int) -> Found:
     marks = ink.marks()
     if not marks:
         raise EmptyDrawing("the drawing is empty")
     height = _writing_height(marks)
+    marks, separators = _separators(marks)
     main = sorted((m for m in marks if m.size >= DOT_SIZE * height),
                   key=lambda m: m.x0 + m.x1)
     if not main:  # only dots: one drawing, for the model to call no digit
@@ -165,7 +205,40 @@ def _read(ink, score: Score, max_digits: int) -> list[Digit]:
     chosen = _cut_wide(ink, score, chosen, height)
     if len(chosen) > max_digits:
         raise TooManyDigits(len(chosen), max_digits)
-    return [ink.digit(c) for c in chosen]
+    return Found([ink.digit(c) for c in chosen], separators)
+
+
+def _separators(marks: list[_Mark]) -> tuple[list[_Mark], list[Separator]]:
+    """Marks between the digits that are no digit: points, commas, dashes; and the rest.
+
+    Measured against the band the tall marks span (from their median top to
+    their median bottom): a short, wide mark across its middle is a dash; a
+    small mark in its lower half a point, or a comma if it is taller than wide.
+    A mark under another's extent belongs to that digit (a 7's bar, a 4's
+    stroke) and is never a separator.
+    """
+    heights = np.array([m.y1 - m.y0 for m in marks])
+    tall = [m for m, h in zip(marks, heights) if h >= TALL_SHARE * heights.max()]
+    if len(tall) == len(marks):
+        return marks, []
+    top = float(np.median([m.y0 for m in tall]))
+    band = max(float(np.median([m.y1 for m in tall])) - top, 1.0)
+    tall_ids = {id(m) for m in tall}
+    kept, separators = [], []
+    for m in marks:
+        centre_x, centre_y = (m.x0 + m.x1) / 2, ((m.y0 + m.y1) / 2 - top) / band
+        height, width = m.y1 - m.y0, m.x1 - m.x0
+        under = any(t.x0 <= centre_x <= t.x1 for t in tall if t is not m)
+        if id(m) in tall_ids or under:
+            kept.append(m)
+        elif height <= DASH_HEIGHT * band and width >= DASH_WIDTH * band and \
+                DASH_BAND[0] <= centre_y <= DASH_BAND[1]:
+            separators.append(Separator("-", m.box))
+        elif max(height, width) <= POINT_SIZE * band and (m.y0 - top) / band >= POINT_BELOW:
+            separators.append(Separator("," if height > 1.6 * width else ".", m.box))
+        else:
+            kept.append(m)
+    return kept, separators
 
 
 def _writing_height(marks: list[_Mark]) -> float:

@@ -11,7 +11,7 @@ the digits of numbers unchanged.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -56,10 +56,13 @@ class Reading:
     digits: list[ReadDigit]
     model_version: str
     size: tuple[int, int]
+    written: str = ""  # the text with its separators, as written ("12.428")
+    separators: list[segmentation.Separator] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"text": self.text, "number_id": self.number_id,
+        return {"text": self.text, "written": self.written, "number_id": self.number_id,
                 "digits": [d.as_json() for d in self.digits],
+                "separators": [s.as_json() for s in self.separators],
                 "model_version": self.model_version, "size": list(self.size)}
 
 
@@ -91,16 +94,18 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
         raise AppError(f"{exc}: write fewer digits at a time", 422) from exc
     version = model.info.version
     digits = [ReadDigit(predictions.answer(d.probabilities, d.mnist, version), d.box,
-                        _drawing(d)) for d in found]
-    text = "".join(NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
-                   for d in digits)
+                        _drawing(d)) for d in found.digits]
+    texts = [NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
+             for d in digits]
+    text = "".join(texts)
     number_id = None
     if store:
         number_id, rows = _store(digits, text, version, author, replaces,
                                  request_key if author else None)
         digits = [replace(d, result=replace(d.result, prediction_id=i), flag=label)
                   for d, (i, label) in zip(digits, rows)]
-    return Reading(number_id, text, digits, version, size)
+    return Reading(number_id, text, digits, version, size, found.written(texts),
+                   found.separators)
 
 
 def _drawing(digit: segmentation.Digit) -> Drawing:
