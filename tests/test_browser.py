@@ -506,3 +506,35 @@ def test_a_refused_number_says_why_in_plain_words(live_server, browser):
     assert "could not be read" in problem.text_content()
     assert "at most 10" in problem.text_content()
     assert page.locator("#empty-state").is_hidden()
+
+
+def test_a_photo_of_a_number_in_digit_mode_offers_number_mode(app, live_server, browser,
+                                                               mnist_sample, tmp_path):
+    from tests.utils import paper
+
+    images, labels = mnist_sample
+    picks = [int(np.flatnonzero(labels == d)[4]) for d in (3, 8)]
+    made = paper.page([images[i] for i in picks], [3, 8], np.random.default_rng(2),
+                      background="ruled", pen="blue", tilt=2.0, separators=False)
+    photo = tmp_path / "number.png"
+    photo.write_bytes(made.png)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors = watch(page)
+    page.goto(live_server + "/")
+    page.locator("#upload-input").set_input_files(str(photo))
+    page.locator("#result").wait_for(state="visible")
+    offer = page.locator("#number-offer")
+    offer.wait_for(state="visible")
+    assert "38" in offer.text_content()
+    # The answer arrived: the pad no longer says it is reading.
+    assert "Reading the picture" not in page.locator("#pad-status").text_content()
+    assert_accessible(page)
+    page.get_by_role("button", name="Read it as a number").click()
+    page.wait_for_function("() => document.getElementById('number-text').textContent === '38'")
+    assert page.locator('input[name="mode"][value="number"]').is_checked()
+    assert page.locator("#pad-hint").is_hidden()
+    with app.app_context():  # the offer stored nothing; the number was read and stored once
+        assert db.session.query(Prediction).filter(Prediction.number_id.isnot(None)).count() == 2
+    assert errors == []
+    context.close()

@@ -69,13 +69,21 @@ MAX_DIGITS = 10
 # Separators, measured against the band the tall marks span (TALL_SHARE of
 # the tallest mark's height or more): a dash is at most DASH_HEIGHT of the
 # band tall, at least DASH_WIDTH wide, its centre within DASH_BAND of it; a
-# point or comma at most POINT_SIZE of it, its top at least POINT_BELOW down.
+# point or comma at most POINT_SIZE of it, its top at least POINT_BELOW down;
+# a comma reaches COMMA_BELOW of the band below its bottom.
 TALL_SHARE = 0.5
 DASH_HEIGHT = 0.3
 DASH_WIDTH = 0.3
 DASH_BAND = (0.25, 0.8)
-POINT_SIZE = 0.45
+POINT_SIZE = 0.5
 POINT_BELOW = 0.5
+COMMA_BELOW = 0.1
+# A mark beside the digits at most FLAT_SHARE of the band tall and too short
+# for a dash is a sliver of a line, and dropped.
+FLAT_SHARE = 0.1
+# A mark whose centre lies within NEAR_SHARE of the band from a larger
+# mark's extent belongs to that mark's digit.
+NEAR_SHARE = 0.05
 # The cost budget of one reading, checked before the work it bounds: marks
 # (strokes, or a picture's connected components), and points drawn over all
 # the candidate digits rendered (each candidate is drawn again from its strokes).
@@ -209,7 +217,8 @@ def _read(ink, score: Score, max_digits: int) -> Found:
 
 
 def _separators(marks: list[_Mark]) -> tuple[list[_Mark], list[Separator]]:
-    """Marks between the digits that are no digit: points, commas, dashes; and the rest.
+    """Marks between the digits that are no digit: points, commas, dashes; and the rest
+    (slivers dropped).
 
     Measured against the band the tall marks span (from their median top to
     their median bottom): a short, wide mark across its middle is a dash; a
@@ -228,14 +237,23 @@ def _separators(marks: list[_Mark]) -> tuple[list[_Mark], list[Separator]]:
     for m in marks:
         centre_x, centre_y = (m.x0 + m.x1) / 2, ((m.y0 + m.y1) / 2 - top) / band
         height, width = m.y1 - m.y0, m.x1 - m.x0
-        under = any(t.x0 <= centre_x <= t.x1 for t in tall if t is not m)
+        # Under another mark, or close beside one: a part of that digit (a 7's
+        # bar, a broken stroke), never a separator.
+        margin = NEAR_SHARE * band
+        under = any(t.x0 - margin <= centre_x <= t.x1 + margin for t in marks if t is not m
+                    and (id(t) in tall_ids or t.size > m.size))
         if id(m) in tall_ids or under:
             kept.append(m)
         elif height <= DASH_HEIGHT * band and width >= DASH_WIDTH * band and \
                 DASH_BAND[0] <= centre_y <= DASH_BAND[1]:
             separators.append(Separator("-", m.box))
-        elif max(height, width) <= POINT_SIZE * band and (m.y0 - top) / band >= POINT_BELOW:
-            separators.append(Separator("," if height > 1.6 * width else ".", m.box))
+        elif max(height, width) <= POINT_SIZE * band and (m.y0 - top) / band >= POINT_BELOW \
+                and width <= 2 * height + 1:
+            # A comma hangs below the line, or is taller than wide.
+            comma = (m.y1 - top) / band > 1 + COMMA_BELOW or height > 1.5 * width
+            separators.append(Separator("," if comma else ".", m.box))
+        elif height <= FLAT_SHARE * band:
+            continue  # a sliver, too short for a dash: what is left of a ruled line
         else:
             kept.append(m)
     return kept, separators

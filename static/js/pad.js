@@ -23,6 +23,8 @@
     title: $("pad-title"), headline: $("headline"), allBars: $("all-bars"),
     flagTitle: $("flag-title"), number: $("number-result"), numberText: $("number-text"),
     numberVerdict: $("number-verdict"), numberDigits: $("number-digits"),
+    numberOffer: $("number-offer"), numberOfferText: $("number-offer-text"),
+    numberOfferButton: $("number-offer-button"),
   };
   const MODES = {
     digit: { endpoint: "/api/predict", title: "Draw a digit", idField: "prediction_id" },
@@ -121,12 +123,34 @@
     ui.hint.hidden = strokes.length > 0 || current !== null || photo !== null;
   }
 
-  // Number mode: a box around each digit read, the chosen one drawn thicker.
+  // Where a box in the answer's pixels lies on the pad: the canvas itself for
+  // strokes; for a picture, where it is drawn (centred, scaled to fit).
+  function onPad(box) {
+    if (!photo || !answer.size) return box;
+    const k = Math.min(size.w / photo.bitmap.width, size.h / photo.bitmap.height);
+    const w = photo.bitmap.width * k;
+    const h = photo.bitmap.height * k;
+    const sx = w / answer.size[0];
+    const sy = h / answer.size[1];
+    const left = (size.w - w) / 2;
+    const top = (size.h - h) / 2;
+    return [left + box[0] * sx, top + box[1] * sy, left + box[2] * sx, top + box[3] * sy];
+  }
+
+  // Number mode: a box around each digit read, the chosen one drawn thicker;
+  // the separators (points, commas, dashes) greyed, as no digit.
   function drawBoxes() {
-    if (mode !== "number" || !answer || !answer.digits || photo) return;
+    if (mode !== "number" || !answer || !answer.digits) return;
     const style = getComputedStyle(document.documentElement);
+    ctx.lineWidth = 1;
+    ctx.setLineDash([2, 3]);
+    ctx.strokeStyle = style.getPropertyValue("--muted").trim();
+    for (const s of answer.separators || []) {
+      const [x0, y0, x1, y1] = onPad(s.box);
+      ctx.strokeRect(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6);
+    }
     answer.digits.forEach((d) => {
-      const [x0, y0, x1, y1] = d.box;
+      const [x0, y0, x1, y1] = onPad(d.box);
       const chosen = target === d;
       ctx.lineWidth = chosen ? 3 : 1.5;
       ctx.setLineDash(d.verdict === "sure" ? [] : [6, 4]);
@@ -296,6 +320,7 @@
       refused: ["This drawing could not be read.", detail ? capitalise(detail) + "." : "Try drawing it again."],
     };
     const [title, text] = texts[kind];
+    if (photo) setPadStatus(kind === "refused" ? "Draw on the pad to start again." : "");
     ui.problemTitle.textContent = title;
     ui.problemText.textContent = text;
     ui.problem.hidden = false;
@@ -355,8 +380,11 @@
     clearTimeout(flagTimer);
     ui.problem.hidden = true;
     ui.empty.hidden = true;
+    ui.numberOffer.hidden = true;
+    if (photo) setPadStatus("Draw on the pad to start again.");
     if (mode === "number") renderNumber(data);
     else renderDigit(data);
+    if (photo && mode === "digit" && data.verdict !== "sure") offerNumber(photo);
     redraw();
     performance.mark("pad:answer");
     try { performance.measure("pad:lift-to-answer", "pad:lift", "pad:answer"); } catch (err) { /* a photo */ }
@@ -429,7 +457,7 @@
     ui.result.hidden = true;
     target = null;
     const digits = data.digits || [];
-    ui.numberText.textContent = data.text;
+    ui.numberText.textContent = data.written || data.text; // "12.428": separators as written
     const doubtful = digits.filter((d) => d.verdict !== "sure").length;
     ui.numberVerdict.textContent = doubtful
       ? doubtful + " of " + digits.length + (digits.length === 1 ? " digit is" : " digits are") +
@@ -581,6 +609,35 @@
   }
 
   // ------------------------------------------------------------ pictures
+  // A picture that is no single digit may be a number: read it as one (nothing
+  // stored) and, if it holds several digits, offer Number mode with one tap.
+  async function offerNumber(shown) {
+    let data;
+    try {
+      const form = new FormData();
+      form.append("image", shown.blob, "photo.png");
+      form.append("store", "false");
+      const response = await fetch(MODES.number.endpoint, { method: "POST", body: form });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (err) {
+      return; // only an offer: nothing to explain
+    }
+    if (photo !== shown || mode !== "digit" || !data.digits || data.digits.length < 2) return;
+    ui.numberOfferText.textContent = "This looks like a number: " + (data.written || data.text) + ".";
+    ui.numberOffer.hidden = false;
+  }
+
+  ui.numberOfferButton.addEventListener("click", () => {
+    const shown = photo;
+    applyMode("number", true);
+    if (!shown) return;
+    photo = shown; // the same picture, read as a number
+    ui.hint.hidden = true;
+    redraw();
+    changed();
+  });
+
   async function readPicture(file) {
     if (!file) return;
     let bitmap;
@@ -599,7 +656,7 @@
     cleared = null;
     startDrawing();
     photo = { bitmap, blob };
-    setPadStatus("Reading the picture… Draw on the pad to start again.");
+    setPadStatus("Reading the picture…");
     redraw();
     changed();
   }
