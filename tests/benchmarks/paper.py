@@ -5,7 +5,8 @@
 (plain, a guilloche security pattern, ruled, a box, an underline, a grid),
 in black or blue ink, under uneven light, tilted, blurred, JPEG-compressed,
 half of them with separators (". , -"). Prints the share read exactly (the
-digits in "text"), per background, and the median time inside the server.
+digits in "text"), per background, and the time inside the server on one
+core of a reading of such a page scaled to a 640 px photo, as the pad sends one.
 
     python -m tests.benchmarks.paper [--writers measure|tune] [--numbers 300]
 """
@@ -71,6 +72,34 @@ def main() -> None:
         for kind, values in exact.items():
             print(f"  {kind}: {np.mean(values):.1%} ({len(values)})")
         print("  misread: " + " ".join(misread))
+        print(f"POST /api/read, a 640 px photo, one core: {photo_latency(client, args.writers)}")
+
+
+def photo_latency(client, split: str, count: int = 60) -> str:
+    """Median and p90 ms of readings of pages scaled to 640 px on their long side."""
+    import os
+
+    from PIL import Image
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    bodies = []
+    for _, made in pages(split, count, seed=11):
+        image = Image.open(io.BytesIO(made.png)).convert("RGB")
+        k = 640 / max(image.size)
+        buffer = io.BytesIO()
+        image.resize((round(image.width * k), round(image.height * k)),
+                     Image.Resampling.BICUBIC).save(buffer, "PNG")
+        bodies.append(buffer.getvalue())
+    times = []
+    for i, body in enumerate(bodies + bodies[:10]):
+        started = time.perf_counter()
+        client.post("/api/read", data={"image": (io.BytesIO(body), "p.png"), "store": "false"},
+                    content_type="multipart/form-data")
+        if i >= 10:  # the first ten warm up
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return f"median {statistics.median(times):.1f} ms, p90 {times[int(len(times) * 0.9)]:.1f} ms"
 
 
 if __name__ == "__main__":
