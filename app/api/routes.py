@@ -44,19 +44,20 @@ def _request_key() -> str | None:
     return key
 
 
-def _submission(replaces_what: str) -> _Submission:
+def _submission(replaces_what: str, whole: bool) -> _Submission:
     """Parse the body /api/predict and /api/read share.
 
     JSON {"strokes", "width", "height", "line_width"?} or {"image": data URL
     or base64}, with "store" and "replaces"; or a multipart upload with a file
-    field "image" and a form field "store".
+    field "image" and a form field "store". `whole`: a picture is also made
+    into one 28x28 input (a digit), not only stored (a number).
     """
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("image")
         if upload is None:
             raise AppError('send the image in a file field named "image"')
         try:
-            picture = drawings.from_image_bytes(upload.read())
+            picture = drawings.from_image_bytes(upload.read(), whole)
         finally:  # large uploads are spooled to a temporary file
             upload.close()
         store = request.form.get("store", "true").lower() not in ("false", "0", "no")
@@ -70,7 +71,8 @@ def _submission(replaces_what: str) -> _Submission:
                                  or not 0 < replaces < 2**63):
         raise AppError(f'"replaces" must be the {replaces_what}')
     if "image" in payload:
-        return _Submission(store, replaces, picture=drawings.from_base64(payload["image"]),
+        return _Submission(store, replaces,
+                           picture=drawings.from_base64(payload["image"], whole),
                            key=_request_key())
     if "strokes" in payload:
         return _Submission(store, replaces, strokes=payload, key=_request_key())
@@ -94,7 +96,7 @@ def predict():
     Raises 400 for malformed input, 413 for oversized input, 422 for an empty
     drawing, 503 if no model can be loaded.
     """
-    sent = _submission("id of an earlier prediction")
+    sent = _submission("id of an earlier prediction", whole=True)
     drawing = sent.picture or drawings.from_strokes(sent.strokes,
                                                     current_app.config["MAX_STROKE_POINTS"])
     result = predictions.predict(drawing, store=sent.store, replaces=sent.replaces,
@@ -114,7 +116,7 @@ def read():
     oversized input, 422 for an empty drawing or more than ten digits, 503 if
     no model can be loaded.
     """
-    sent = _submission("number_id of an earlier reading")
+    sent = _submission("number_id of an earlier reading", whole=False)
     source = sent.picture or drawings.parse_strokes(sent.strokes, current_app.config["MAX_STROKE_POINTS"])
     result = reading.read(source, store=sent.store, replaces=sent.replaces, author=_author(sent),
                           request_key=sent.key)

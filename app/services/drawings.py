@@ -31,12 +31,14 @@ class Drawing:
 
     raw: bytes
     content_type: str
-    mnist: np.ndarray
+    mnist: np.ndarray | None  # None for a picture read as a number: its digits have their own
 
 
-def from_image_bytes(data: bytes) -> Drawing:
+def from_image_bytes(data: bytes, whole: bool = True) -> Drawing:
+    """A picture as it is stored; with `whole`, its 28x28 input as one digit too."""
     image = preprocessing.decode_image(data)
-    return Drawing(_stored_png(image), "image/png", preprocessing.preprocess_image(image))
+    return Drawing(_stored_png(image), "image/png",
+                   preprocessing.preprocess_image(image) if whole else None)
 
 
 def _stored_png(image: Image.Image) -> bytes:
@@ -49,7 +51,7 @@ def _stored_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def from_base64(text: object) -> Drawing:
+def from_base64(text: object, whole: bool = True) -> Drawing:
     if not isinstance(text, str) or not text.strip():
         raise PreprocessError("image must be a data URL or base64 string")
     text = text.strip()
@@ -62,7 +64,7 @@ def from_base64(text: object) -> Drawing:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise PreprocessError("image is not valid base64") from exc
-    return from_image_bytes(data)
+    return from_image_bytes(data, whole)
 
 
 def parse_strokes(payload: dict, max_points: int) -> preprocessing.Strokes:
