@@ -48,6 +48,16 @@ def noise(side: int = 512, ink: float = 0.7, seed: int = 0) -> bytes:
     return png(page)
 
 
+def photo_noise(side: int = MAX_SIDE, seed: int = 0) -> bytes:
+    """A photo-sized JPEG of grey noise on uneven light: every step of the paper front end runs."""
+    rng = np.random.default_rng(seed)
+    small = rng.normal(0.6, 0.2, (side // 8, side // 8)) + np.linspace(0, 0.3, side // 8)
+    image = Image.fromarray(np.uint8(np.clip(small, 0, 1) * 255)).resize((side, side))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()
+
+
 def inflating_png() -> bytes:
     """The largest lossless picture accepted, 16-bit RGBA of one colour: a few KB on the wire."""
     side = int(np.sqrt(MAX_LOSSLESS_PIXELS))
@@ -93,6 +103,8 @@ def requests() -> list[tuple[str, str, dict | bytes]]:
         ("tangled noise picture, /api/read", "/api/read", noise()),
         ("speckled noise picture, /api/read", "/api/read", noise(ink=0.45)),
         ("tangled noise picture, /api/predict", "/api/predict", noise()),
+        ("4096 px photo of noise, /api/predict", "/api/predict", photo_noise()),
+        ("4096 px photo of noise, /api/read", "/api/read", photo_noise()),
         ("inflating 16-bit PNG, /api/predict", "/api/predict", inflating_png()),
         ("ten zigzags, widest pen, /api/read", "/api/read", number_zigzags()),
         ("ten denser zigzags, widest pen, /api/read", "/api/read", number_zigzags(2000)),
