@@ -8,6 +8,7 @@ from PIL import Image
 
 from app.services.predictor import Predictor
 from trainer import segmentation
+from trainer.segmentation.pictures import PictureInk, components
 from trainer.calibration import verdict
 from trainer.preprocessing import EmptyDrawing, Strokes, preprocess_strokes
 
@@ -193,7 +194,7 @@ def test_touching_digits_in_a_picture_are_cut_apart(score, mnist_sample):
     _, labels = mnist_sample
     picks = [int(np.flatnonzero(labels == d)[0]) for d in (0, 0)]
     image = picture(mnist_sample, picks, [-3])
-    assert len(segmentation._PictureInk(image).marks()) == 1  # one blob of ink
+    assert len(PictureInk(image).marks()) == 1  # one blob of ink
     assert text(segmentation.read_image(image, score).digits) == "00"
 
 
@@ -207,7 +208,7 @@ def test_components_are_8_connected():
     mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # a diagonal: one component
     mask[4:6, 5:8] = True
     mask[0, 6] = True
-    labels, count = segmentation._components(mask)
+    labels, count = components(mask)
     assert labels[0, 0] == labels[1, 1] == labels[2, 2] != 0
     assert len({labels[0, 0], labels[4, 5], labels[0, 6]}) == 3
     assert (labels[~mask] == 0).all() and labels.max() == count == 3

@@ -1,6 +1,6 @@
 """Read a number written in one go, digit by digit; each digit is a prediction of its own.
 
-`trainer/segmentation.py` finds the digits (the served model judging the
+`trainer/segmentation/` finds the digits (the served model judging the
 candidate cuts in one batched call); each digit is then answered and stored
 exactly as a digit drawn alone is (`predictions.answer`, `predictions.fill`):
 its own strokes, or its own part of the picture, and its 28x28 input, linked
