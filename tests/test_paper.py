@@ -99,3 +99,16 @@ def test_a_photo_is_not_taken_for_a_clean_canvas(mnist_sample):
     ink = document.find_ink(gray)
     # The paper's light and noise are gone: ink only where the digits are.
     assert 0.02 < float((ink > 0.3).mean()) < 0.35 and float(ink[:3].max()) < 0.3
+
+
+def test_a_tightly_cropped_photo_keeps_its_ones(client, mnist_sample):
+    """A 1 as tall as the picture is a digit, not a box's side."""
+    images, labels = digits_of(mnist_sample, [1, 7, 1], k=1)
+    made = paper.page(images, labels, np.random.default_rng(8), background="plain", pen="black",
+                      tilt=0.0, separators=False)
+    photo = Image.open(io.BytesIO(made.png)).convert("L")
+    dark = np.flatnonzero((np.asarray(photo) < 100).any(axis=1))
+    cropped = photo.crop((0, max(0, dark[0] - 2), photo.width, dark[-1] + 3))
+    buffer = io.BytesIO()
+    cropped.save(buffer, "PNG")
+    assert read(client, buffer.getvalue())["text"] == "171"

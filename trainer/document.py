@@ -40,6 +40,11 @@ FAINT_SHARE = 0.25
 # A straight run of ink longer than this share of the picture's height (a
 # number fills about half of it) is a line of the form, not a stroke.
 LINE_SHARE = 1.0
+# A vertical one (a box's side, a grid) at least this share of that, and
+# DIGIT_TO_LINE times as tall as the digits (a tightly cropped number's 1 is
+# never taken for a line).
+VERTICAL_SHARE = 0.5
+DIGIT_TO_LINE = 1.25
 # Components smaller than this share of the picture's height squared are specks.
 SPECK_SHARE = 0.0015
 
@@ -99,7 +104,9 @@ def _without_lines(ink: np.ndarray, height: int) -> np.ndarray:
     thick = ndimage.binary_dilation(level, structure=np.ones((3, 1), bool))
     horizontal = _long_runs(thick, length) & level
     thick = ndimage.binary_dilation(level, structure=np.ones((1, 3), bool))
-    vertical = _long_runs(thick.T, int(length * 0.8)).T & level
+    tall = max(int(VERTICAL_SHARE * height), int(DIGIT_TO_LINE * _digit_height(
+        level & ~horizontal, height)))
+    vertical = _long_runs(thick.T, tall).T & level if tall < height else np.zeros_like(level)
     if not (horizontal.any() or vertical.any()):
         return ink
     rest = level & ~(horizontal | vertical)
@@ -111,6 +118,17 @@ def _without_lines(ink: np.ndarray, height: int) -> np.ndarray:
     if angle:
         lines = ndimage.binary_dilation(_turned(lines, -angle), structure=np.ones((3, 3), bool))
     return ink & ~lines
+
+
+def _digit_height(ink: np.ndarray, height: int) -> float:
+    """How tall the digits are: the median height of the tall marks that span less
+    than the whole picture (those are the form's lines)."""
+    labels, count = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return float(height)
+    spans = np.array([s[0].stop - s[0].start for s in ndimage.find_objects(labels)])
+    tall = spans[(spans >= 0.25 * height) & (spans < 0.95 * height)]
+    return float(np.median(tall)) if tall.size else float(height)
 
 
 def _long_runs(mask: np.ndarray, length: int) -> np.ndarray:
