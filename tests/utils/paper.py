@@ -4,7 +4,8 @@ Held-out MNIST test digits composed into a number (touching neighbours
 sometimes, size jitter, baseline drift), written in a pen colour on a paper
 with a printed background (a guilloche security pattern, ruled lines, a box,
 an underline), under uneven light, maybe tilted, blurred and JPEG-compressed,
-with separators drawn in ("12.428", "1,250", a trailing dash). Useful for
+with separators drawn in ("12.428", "1,250", "1'250", a trailing dash or
+equals sign). Useful for
 the front end's tests and benchmark; never sufficient: real paper has pens,
 patterns and touching digits no composition predicts.
 """
@@ -69,9 +70,15 @@ def _ink_layer(digits: list[np.ndarray], marks: list[str], rng: np.random.Genera
                 draw.line((cx + r * 0.3, bottom - r, cx - r, bottom + height * 0.2), fill=255,
                           width=stroke)
             x += height * 0.4
-        elif piece == "-":
+        elif piece == "'":
+            cx = x + height * 0.18
+            draw.line((cx + stroke * 0.4, base - height * 0.05, cx - stroke * 0.4,
+                       base + height * 0.22), fill=255, width=stroke)
+            x += height * 0.4
+        elif piece in ("-", "="):
             mid = base + height * rng.uniform(0.45, 0.6)
-            draw.line((x + height * 0.15, mid, x + height * 0.65, mid), fill=255, width=stroke)
+            for y in ((mid,) if piece == "-" else (mid - height * 0.12, mid + height * 0.12)):
+                draw.line((x + height * 0.15, y, x + height * 0.65, y), fill=255, width=stroke)
             x += height * 0.8
         strip = np.maximum(strip, np.asarray(layer, np.float32) / 255)
     return strip[:, :int(x + height * 0.6)], []
@@ -113,11 +120,11 @@ def page(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
     text = "".join(str(d) for d in labels)
     marks = [""] * len(digits)
     if separators if separators is not None else rng.random() < 0.5:
-        sep = str(rng.choice([".", ","]))
+        sep = str(rng.choice([".", ",", "'"]))
         for i in range(len(digits) - 4, -1, -3):
             marks[i] = sep
         if rng.random() < 0.5:
-            marks[-1] = "-"
+            marks[-1] = str(rng.choice(["-", "-", "="]))
     written = "".join(t + m for t, m in zip(text, marks))
     ink, _ = _ink_layer(digits, marks, rng, height)
     kind = background or str(rng.choice(BACKGROUNDS))

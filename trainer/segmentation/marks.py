@@ -28,6 +28,10 @@ DASH_BAND = (0.25, 0.8)
 POINT_SIZE = 0.5
 POINT_BELOW = 0.5
 COMMA_BELOW = 0.1
+# An apostrophe ends above this share of the band, at least APART of it
+# from every other mark.
+APOSTROPHE_ABOVE = 0.45
+APART = 0.04
 # A mark beside the digits at most FLAT_SHARE of the band tall and too short
 # for a dash is a sliver of a line, and dropped.
 FLAT_SHARE = 0.1
@@ -108,14 +112,15 @@ class Mark:
 
 
 def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
-    """Marks between the digits that are no digit: points, commas, dashes; and the rest
-    (slivers dropped).
+    """Marks between the digits that are no digit: points, commas, apostrophes, dashes
+    and equals signs; and the rest (slivers dropped).
 
     Measured against the band the tall marks span (from their median top to
-    their median bottom): a short, wide mark across its middle is a dash; a
-    small mark in its lower half a point, or a comma if it is taller than wide.
-    A mark under another's extent belongs to that digit (a 7's bar, a 4's
-    stroke) and is never a separator.
+    their median bottom): a short, wide mark across its middle is a dash, two
+    stacked an equals sign; a small mark in its lower half a point, or a comma
+    if it hangs below the line or is taller than wide; a small mark in its
+    upper half an apostrophe ("1'250"). A mark under or beside a larger one
+    belongs to that digit (a 7's bar, a 4's stroke) and is never a separator.
     """
     heights = np.array([m.y1 - m.y0 for m in marks])
     tall = [m for m, h in zip(marks, heights) if h >= TALL_SHARE * heights.max()]
@@ -124,29 +129,50 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
     top = float(np.median([m.y0 for m in tall]))
     band = max(float(np.median([m.y1 for m in tall])) - top, 1.0)
     tall_ids = {id(m) for m in tall}
-    kept, separators = [], []
+
+    def dash(m: Mark) -> bool:
+        centre_y = ((m.y0 + m.y1) / 2 - top) / band
+        return (id(m) not in tall_ids and m.y1 - m.y0 <= DASH_HEIGHT * band
+                and m.x1 - m.x0 >= DASH_WIDTH * band and DASH_BAND[0] <= centre_y <= DASH_BAND[1])
+
+    kept, separators, dashes = [], [], []
+    margin = NEAR_SHARE * band
     for m in marks:
-        centre_x, centre_y = (m.x0 + m.x1) / 2, ((m.y0 + m.y1) / 2 - top) / band
+        centre_x = (m.x0 + m.x1) / 2
         height, width = m.y1 - m.y0, m.x1 - m.x0
         # Under another mark, or close beside one: a part of that digit (a 7's
-        # bar, a broken stroke), never a separator.
-        margin = NEAR_SHARE * band
+        # bar, a broken stroke), never a separator. Dashes part no one.
         under = any(t.x0 - margin <= centre_x <= t.x1 + margin for t in marks if t is not m
-                    and (id(t) in tall_ids or t.size > m.size))
+                    and not dash(t) and (id(t) in tall_ids or t.size > m.size))
         if id(m) in tall_ids or under:
             kept.append(m)
-        elif height <= DASH_HEIGHT * band and width >= DASH_WIDTH * band and \
-                DASH_BAND[0] <= centre_y <= DASH_BAND[1]:
-            separators.append(Separator("-", m.box))
-        elif max(height, width) <= POINT_SIZE * band and (m.y0 - top) / band >= POINT_BELOW \
-                and width <= 2 * height + 1:
-            # A comma hangs below the line, or is taller than wide.
+        elif dash(m):
+            dashes.append(m)
+        elif max(height, width) <= POINT_SIZE * band and width <= 2 * height + 1 \
+                and (m.y0 - top) / band >= POINT_BELOW:
             comma = (m.y1 - top) / band > 1 + COMMA_BELOW or height > 1.5 * width
             separators.append(Separator("," if comma else ".", m.box))
+        elif max(height, width) <= POINT_SIZE * band and (m.y1 - top) / band <= APOSTROPHE_ABOVE \
+                and not any(t.x0 - APART * band < m.x1 and m.x0 < t.x1 + APART * band
+                            for t in marks if t is not m and not dash(t)):
+            # Alone in a gap: a 5's flag or a 7's top that came apart stays with its digit.
+            separators.append(Separator("'", m.box))
         elif height <= FLAT_SHARE * band:
             continue  # a sliver, too short for a dash: what is left of a ruled line
         else:
             kept.append(m)
+    # Two dashes one above the other are an equals sign.
+    dashes.sort(key=lambda m: m.x0)
+    while dashes:
+        first = dashes.pop(0)
+        pair = next((d for d in dashes if min(first.x1, d.x1) - max(first.x0, d.x0)
+                     > 0.5 * min(first.x1 - first.x0, d.x1 - d.x0)), None)
+        if pair is None:
+            separators.append(Separator("-", first.box))
+            continue
+        dashes.remove(pair)
+        separators.append(Separator("=", (min(first.x0, pair.x0), min(first.y0, pair.y0),
+                                          max(first.x1, pair.x1), max(first.y1, pair.y1))))
     return kept, separators
 
 
