@@ -24,7 +24,10 @@ from trainer.preprocessing import Strokes
 TALL_SHARE = 0.5
 DASH_HEIGHT = 0.3
 DASH_WIDTH = 0.3
-DASH_BAND = (0.25, 0.8)
+DASH_BAND = (0.15, 0.85)
+# A mark like a dash but up to EQUALS_HEIGHT of the band tall is an equals
+# sign whose bars touch.
+EQUALS_HEIGHT = 0.5
 POINT_SIZE = 0.5
 POINT_BELOW = 0.5
 COMMA_BELOW = 0.1
@@ -130,9 +133,9 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
     band = max(float(np.median([m.y1 for m in tall])) - top, 1.0)
     tall_ids = {id(m) for m in tall}
 
-    def dash(m: Mark) -> bool:
+    def dash(m: Mark, most: float = DASH_HEIGHT) -> bool:
         centre_y = ((m.y0 + m.y1) / 2 - top) / band
-        return (id(m) not in tall_ids and m.y1 - m.y0 <= DASH_HEIGHT * band
+        return (id(m) not in tall_ids and m.y1 - m.y0 <= most * band
                 and m.x1 - m.x0 >= DASH_WIDTH * band and DASH_BAND[0] <= centre_y <= DASH_BAND[1])
 
     kept, separators, dashes = [], [], []
@@ -148,6 +151,8 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
             kept.append(m)
         elif dash(m):
             dashes.append(m)
+        elif dash(m, EQUALS_HEIGHT):  # two bars the pen or the blur joined
+            separators.append(Separator("=", m.box))
         elif max(height, width) <= POINT_SIZE * band and width <= 2 * height + 1 \
                 and (m.y0 - top) / band >= POINT_BELOW:
             comma = (m.y1 - top) / band > 1 + COMMA_BELOW or height > 1.5 * width
