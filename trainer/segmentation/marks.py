@@ -133,10 +133,19 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
     band = max(float(np.median([m.y1 for m in tall])) - top, 1.0)
     tall_ids = {id(m) for m in tall}
 
-    def dash(m: Mark, most: float = DASH_HEIGHT) -> bool:
+    def alone(m: Mark) -> bool:
+        """In a gap of its own: no other mark (but a dash) within APART of the band."""
+        return not any(t.x0 - APART * band < m.x1 and m.x0 < t.x1 + APART * band
+                       for t in marks if t is not m and not flat(t))
+
+    def flat(m: Mark, most: float = DASH_HEIGHT) -> bool:
         centre_y = ((m.y0 + m.y1) / 2 - top) / band
         return (id(m) not in tall_ids and m.y1 - m.y0 <= most * band
                 and m.x1 - m.x0 >= DASH_WIDTH * band and DASH_BAND[0] <= centre_y <= DASH_BAND[1])
+
+    def dash(m: Mark, most: float = DASH_HEIGHT) -> bool:
+        # A 4's bar or a 7's crossbar drawn apart touches its digit: never a dash.
+        return flat(m, most) and alone(m)
 
     kept, separators, dashes = [], [], []
     margin = NEAR_SHARE * band
@@ -146,7 +155,7 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
         # Under another mark, or close beside one: a part of that digit (a 7's
         # bar, a broken stroke), never a separator. Dashes part no one.
         under = any(t.x0 - margin <= centre_x <= t.x1 + margin for t in marks if t is not m
-                    and not dash(t) and (id(t) in tall_ids or t.size > m.size))
+                    and not flat(t) and (id(t) in tall_ids or t.size > m.size))
         if id(m) in tall_ids or under:
             kept.append(m)
         elif dash(m):
@@ -158,8 +167,7 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
             comma = (m.y1 - top) / band > 1 + COMMA_BELOW or height > 1.5 * width
             separators.append(Separator("," if comma else ".", m.box))
         elif max(height, width) <= POINT_SIZE * band and (m.y1 - top) / band <= APOSTROPHE_ABOVE \
-                and not any(t.x0 - APART * band < m.x1 and m.x0 < t.x1 + APART * band
-                            for t in marks if t is not m and not dash(t)):
+                and alone(m):
             # Alone in a gap: a 5's flag or a 7's top that came apart stays with its digit.
             separators.append(Separator("'", m.box))
         elif height <= FLAT_SHARE * band:
