@@ -28,6 +28,7 @@ from limits.strategies import FixedWindowRateLimiter
 from app.errors import AppError
 from app.extensions import limiter
 
+
 class QuotaExceeded(AppError):
     status = 429
 
@@ -42,8 +43,8 @@ def charge_storage(size: int) -> None:
     quota = current_app.config["STORAGE_QUOTA_BYTES"]
     if not (quota and current_app.config["RATELIMIT_ENABLED"] and has_request_context()):
         return
-    window, item, client = FixedWindowRateLimiter(limiter.storage), RateLimitItemPerDay(quota), \
-        get_remote_address()
+    window = FixedWindowRateLimiter(limiter.storage)
+    item, client = RateLimitItemPerDay(quota), get_remote_address()
     if not window.hit(item, "stored-bytes", client, cost=size):
         reset = window.get_window_stats(item, "stored-bytes", client).reset_time
         raise QuotaExceeded(f"this client stored {quota // 1_000_000} MB of drawings today, "

@@ -52,6 +52,7 @@ def _submission(replaces_what: str, whole: bool) -> _Submission:
     field "image" and a form field "store". `whole`: a picture is also made
     into one 28x28 input (a digit), not only stored (a number).
     """
+    key = _request_key()
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("image")
         if upload is None:
@@ -61,7 +62,7 @@ def _submission(replaces_what: str, whole: bool) -> _Submission:
         finally:  # large uploads are spooled to a temporary file
             upload.close()
         store = request.form.get("store", "true").lower() not in ("false", "0", "no")
-        return _Submission(store, None, picture=picture, key=_request_key())
+        return _Submission(store, None, picture=picture, key=key)
     payload = _json_object()
     store = payload.get("store", True)
     if not isinstance(store, bool):
@@ -72,10 +73,9 @@ def _submission(replaces_what: str, whole: bool) -> _Submission:
         raise AppError(f'"replaces" must be the {replaces_what}')
     if "image" in payload:
         return _Submission(store, replaces,
-                           picture=drawings.from_base64(payload["image"], whole),
-                           key=_request_key())
+                           picture=drawings.from_base64(payload["image"], whole), key=key)
     if "strokes" in payload:
-        return _Submission(store, replaces, strokes=payload, key=_request_key())
+        return _Submission(store, replaces, strokes=payload, key=key)
     raise AppError('send "image" (a data URL or base64) or "strokes"')
 
 

@@ -394,7 +394,8 @@ def parse_run_ids(values: list[str]) -> list[int]:
     for part in parts:
         if not (part.isascii() and part.isdigit()):
             raise DashboardError(f"Run ids are whole numbers; {part[:40]!r} is not one.")
-        number = int(part) if len(part) <= 19 else 2**63
+        digits = part.lstrip("0") or "0"  # int() of thousands of digits is refused
+        number = int(digits) if len(digits) <= 19 else 2**63
         if number >= 2**63:  # past any database id
             raise DashboardError(f"There is no run {part[:40]}.", 404)
         if number not in ids:

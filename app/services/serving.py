@@ -139,12 +139,6 @@ def _cached_copy(version: ModelVersion) -> Path:
 _warned: set[str] = set()
 
 
-def local_copy_is_corrupt(version: ModelVersion) -> bool:
-    """This host has the version's folder, but its files do not match their checksums."""
-    local = Path(version.path)
-    return (local / "model.json").is_file() and not _files_match(local, _served(version))
-
-
 def _served(version: ModelVersion) -> dict:
     return {k: v for k, v in (version.files or {}).items() if k.endswith((".tflite", ".json"))}
 
@@ -282,7 +276,8 @@ def health() -> dict:
         meta = json.loads((Path(folder) / "model.json").read_text())
         Path(folder, str(meta.get("serve", "model.tflite"))).stat()
         body["files"] = "ok"
-        if local_copy_is_corrupt(active):
+        # folder_of serves this host's folder exactly when its files match their checksums.
+        if folder != active.path and Path(active.path, "model.json").is_file():
             body["files"] = (f"corrupt: the files in {active.path} do not match their recorded "
                              "checksums; serving the database's copy")
     except (ModelUnavailable, OSError, ValueError) as exc:
