@@ -10,6 +10,7 @@ from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, LargeBinary, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from trainer.calibration import NOT_A_DIGIT
 
 
 def utcnow() -> datetime:
@@ -90,8 +91,23 @@ class Number(db.Model):
     __table_args__ = (UniqueConstraint("author", "request_key"),)
 
 
+# A flag's label for "that is no digit at all": the network's own no-digit
+# class, stored as this number and named NO_DIGIT_NAME in the API and exports.
+NO_DIGIT_LABEL = NOT_A_DIGIT
+NO_DIGIT_NAME = "none"
+
+
+def label_name(label: int) -> int | str:
+    """A flag's label as the API and exports say it: the digit, or "none"."""
+    return NO_DIGIT_NAME if label == NO_DIGIT_LABEL else label
+
+
 class Flag(db.Model):
-    """A person's statement that a prediction was wrong, with the right digit."""
+    """A person's statement that a prediction was wrong, with the right digit.
+
+    `label` is the digit it should have said, or NO_DIGIT_LABEL when the
+    drawing is no digit at all (the API and the pages say "none").
+    """
 
     __tablename__ = "flags"
 
@@ -106,7 +122,7 @@ class Flag(db.Model):
 
     prediction: Mapped[Prediction] = relationship(back_populates="flag")
 
-    __table_args__ = (CheckConstraint("label BETWEEN 0 AND 9", name="label_range"),)
+    __table_args__ = (CheckConstraint(f"label BETWEEN 0 AND {NO_DIGIT_LABEL}", name="label_range"),)
 
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
@@ -285,6 +301,10 @@ class ModelVersion(db.Model):
     activation: Mapped[str | None] = mapped_column(String(16))
     activated_by: Mapped[str | None] = mapped_column(String(120))
     activation_reason: Mapped[str | None] = mapped_column(Text)
+
+    # The version measured on the one fixed suite every model is judged on
+    # (`app.services.yardstick`); None until it has been.
+    yardstick: Mapped[dict | None] = mapped_column(JSON)
 
     run: Mapped[TrainingRun | None] = relationship()
 

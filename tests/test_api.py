@@ -184,7 +184,7 @@ def test_replaces_must_be_a_prediction_id(client, replaces):
     assert "replaces" in reply.get_json()["error"]
 
 
-@pytest.mark.parametrize("label", [10, -1, "3", 3.0, None, True])
+@pytest.mark.parametrize("label", [10, -1, "33", 3.0, None, True, "None", "nothing"])
 def test_flag_rejects_bad_labels(app, client, mnist_sample, label):
     images, _ = mnist_sample
     pid = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()[

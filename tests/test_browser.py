@@ -15,6 +15,8 @@ from app.models import Flag, Prediction
 from tests.conftest import migrated_app
 from tests.utils.browser import (ARTIFACTS, PHONE, Served, assert_accessible,  # noqa: F401
                                  browser, live_server)
+from tests.utils.models import soft_model
+from trainer.calibration import NOT_A_DIGIT
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = ARTIFACTS / "screenshot.png"
@@ -54,6 +56,8 @@ ONE = [[(0.5, 0.15), (0.5, 0.85)]]
 DOT = [[(0.5, 0.5), (0.502, 0.5)]]
 # An open-topped 4 that could be a 9.
 FOUR_OR_NINE = [[(0.65, 0.3), (0.35, 0.3), (0.32, 0.5), (0.68, 0.5)], [(0.68, 0.2), (0.68, 0.85)]]
+LETTER_A = [[(0.275, 0.825), (0.5, 0.175), (0.725, 0.825)], [(0.375, 0.575), (0.625, 0.575)]]
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 # Digits in a unit box, for numbers.
 TWO = [[(0.1, 0.25), (0.3, 0.07), (0.6, 0.05), (0.85, 0.2), (0.8, 0.45), (0.1, 0.95), (0.95, 0.95)]]
@@ -91,11 +95,58 @@ def watch(page) -> list[str]:
     return errors
 
 
+def answers(page) -> int:
+    return page.evaluate("() => performance.getEntriesByName('pad:lift-to-answer').length")
+
+
+def stroke_by_stroke(page, strokes, pen=None):
+    """Strokes, each waiting for its answer: the page ends showing the whole drawing's.
+
+    (Drawn at once, an answer still on its way when the next stroke lifts is
+    never shown: only the newest drawing's is.) `pen`: the mouse unless `finger`.
+    """
+    for stroke in strokes:
+        before = answers(page)
+        if pen is finger:
+            finger(page, stroke)
+        else:
+            draw(page, [stroke])
+        page.wait_for_function(
+            f"() => performance.getEntriesByName('pad:lift-to-answer').length > {before}")
+
+
+def predict_replies(page) -> list:
+    """The /api/predict replies the page receives, in order (read their JSON once they are in)."""
+    replies: list = []
+    page.on("response", lambda r: replies.append(r) if r.url.endswith("/api/predict") else None)
+    return replies
+
+
+def soft_app(tmp_path):
+    """The bundled network with a much softer calibration: what it reads it is seldom sure of."""
+    return migrated_app(tmp_path, MODEL_DIR=str(soft_model(tmp_path)))
+
+
+def short_controls(page) -> list[str]:
+    """The controls on screen less than 44 px tall (those in a closed fold are not on screen)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+            'main button, main summary, main .button, .mode-switch span')]
+        .filter(e => e.getClientRects().length && e.getBoundingClientRect().height < 44)
+        .map(e => (e.id || e.textContent.trim()) + ': ' + e.getBoundingClientRect().height)""")
+
+
 def in_viewport(page, selector: str) -> bool:
     return page.locator(selector).evaluate("""e => {
         const r = e.getBoundingClientRect();
         return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
     }""")
+
+
+def listed_digits(page) -> list[int]:
+    """Every digit the answer lists: its bars, and the line naming the negligible ones."""
+    bars = page.locator(".bar").evaluate_all("bars => bars.map(b => Number(b.dataset.digit))")
+    faint = page.locator("#faint-digits").text_content().split(":")[-1]
+    return bars + [int(c) for c in faint if c.isdigit()]
 
 
 def test_draw_predict_and_flag(app, live_server, browser):
@@ -111,36 +162,41 @@ def test_draw_predict_and_flag(app, live_server, browser):
     page.locator("#result").wait_for(state="visible")
     assert page.locator("#digit").text_content() == "7"
     assert page.locator("#verdict").text_content().startswith("Sure")
-    bars = page.locator("#bars li")
-    assert bars.count() == 10
-    probs = [float(bars.nth(i).get_attribute("data-probability")) for i in range(10)]
-    assert sum(probs) == pytest.approx(1.0, abs=1e-3)
-    assert max(probs) == probs[7]
     # The top few are shown, most likely first; the rest are folded away.
     top = page.locator("#top-bars li")
-    assert top.count() == 3 and top.first.get_attribute("data-digit") == "7"
+    assert 1 <= top.count() <= 3 and top.first.get_attribute("data-digit") == "7"
     assert top.first.locator(".bar-fill").evaluate("e => e.getBoundingClientRect().width") > 50
     assert page.locator("#bars").is_hidden()
     assert page.locator("#preprocessed").evaluate("img => img.naturalWidth") == 28
     # The answer's own button cannot be chosen, and every key is shown.
     assert page.get_by_role("button", name="7 is the answer").is_disabled()
-    assert "0" in page.locator(".flag-keys").text_content()
+    keys = page.locator(".flag-keys")
+    assert keys.is_visible() and "0" in keys.text_content()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
-    page.get_by_text("All ten digits").click()
-    assert page.locator("#bars").is_visible()
+    page.get_by_text("Other digits").click()
+    # Below the fold: the other digits' bars, or the line naming those under 0.1%.
+    assert page.locator("#bars li").first.is_visible() or page.locator("#faint-digits").is_visible()
+    # Each digit is listed once: a bar above, a bar below the fold, or among the negligible.
+    listed = listed_digits(page)
+    assert sorted(listed) == list(range(10)), listed
+    probs = [float(p) for p in page.locator(".bar").evaluate_all(
+        "bars => bars.map(b => b.dataset.probability)")]
+    assert sum(probs) == pytest.approx(1.0, abs=5e-3) and max(probs) == probs[0]
     assert_accessible(page)
 
     page.get_by_role("button", name="It was 8").click()
     page.get_by_text("Saved: it was an 8. Thank you!").wait_for()
     assert page.get_by_role("button", name="It was 8").get_attribute("aria-pressed") == "true"
+    assert page.locator("#digit").text_content() == "8"  # the headline is the person's now
     with app.app_context():
         flags = db.session.query(Flag).all()
         assert [(f.label, f.prediction.digit) for f in flags] == [(8, 7)]
     # Undo takes the flag back.
-    page.get_by_role("button", name="Undo", exact=True).last.click()
+    page.get_by_role("button", name="Undo the correction").click()
     page.get_by_text("Flag taken back.").wait_for()
     assert page.get_by_role("button", name="It was 8").get_attribute("aria-pressed") == "false"
+    assert page.locator("#digit").text_content() == "7"
     with app.app_context():
         assert db.session.query(Flag).count() == 0
     assert errors == []
@@ -161,8 +217,7 @@ def test_strokes_of_one_drawing_are_one_prediction(app, live_server, browser):
 def test_unsure_answers_offer_the_alternatives(app, live_server, browser):
     page = browser.new_page(viewport={"width": 900, "height": 800})
     page.goto(live_server + "/")
-    draw(page, FOUR_OR_NINE)
-    page.wait_for_function("() => performance.getEntriesByName('pad:lift-to-answer').length >= 2")
+    stroke_by_stroke(page, FOUR_OR_NINE)
     verdict = page.locator("#verdict").text_content()
     digit = page.locator("#digit").text_content()
     assert verdict.startswith("Not sure: " + digit) and verdict.endswith("?"), verdict
@@ -227,6 +282,11 @@ def test_undo_clear_and_keys(app, live_server, browser):
     page.get_by_text("Saved: it was a 4").wait_for()
     with app.app_context():
         assert db.session.query(Flag).one().label == 4
+    # N: not a digit at all.
+    page.keyboard.press("n")
+    page.get_by_text("Saved: not a digit").wait_for()
+    with app.app_context():
+        assert db.session.query(Flag).one().label == NOT_A_DIGIT
 
 
 @pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}, {"width": 740, "height": 360}],
@@ -258,6 +318,213 @@ def test_phone_shows_pad_answer_and_flag_buttons_together(live_server, browser, 
     context.close()
 
 
+def test_a_correction_on_a_phone_shows_in_the_headline_and_stays_undoable(app, live_server,
+                                                                           browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors = watch(page)
+    page.clock.install()  # the page's timers run on a clock the test moves on
+    page.goto(live_server + "/")
+    finger(page, ONE[0])
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#digit").text_content() == "1"
+    assert page.locator("#verdict").text_content().startswith("Sure")
+    page.get_by_role("button", name="It was 0").tap()
+    page.get_by_text("Saved: it was a 0. Thank you!").wait_for()
+    # The confirmation and its Undo are on screen without scrolling, and the
+    # headline now says what the person said, not what the model did.
+    assert page.evaluate("scrollY") == 0
+    for selector in ("#digit", "#verdict", "#flag-message", "#flag-undo"):
+        assert in_viewport(page, selector), selector
+    assert page.locator("#digit").text_content() == "0"
+    verdict = page.locator("#verdict").text_content()
+    assert "Corrected by you" in verdict and "sure" not in verdict.lower(), verdict
+    assert page.locator("#pad").get_attribute("aria-label") == \
+        "Drawing pad: reads 0, corrected by you"
+    assert short_controls(page) == []
+    page.screenshot(path=str(ARTIFACTS / "phone-corrected.png"))
+    assert_accessible(page)
+    # No timer takes Undo away: half a minute later it is still there, still on screen.
+    page.clock.fast_forward("00:30")
+    undo = page.get_by_role("button", name="Undo the correction")
+    assert undo.is_visible() and in_viewport(page, "#flag-undo")
+    undo.tap()
+    page.get_by_text("Flag taken back.").wait_for()
+    # The model's answer is back in the headline.
+    assert page.locator("#digit").text_content() == "1"
+    assert page.locator("#verdict").text_content().startswith("Sure")
+    assert page.get_by_role("button", name="It was 0").get_attribute("aria-pressed") == "false"
+    with app.app_context():
+        assert db.session.query(Flag).count() == 0
+    # Undo goes with the drawing: cleared, and brought back, it offers none.
+    page.get_by_role("button", name="It was 7").tap()
+    page.get_by_text("Saved: it was a 7. Thank you!").wait_for()
+    page.locator("#clear").tap()
+    assert undo.is_hidden() and page.locator("#result").is_hidden()
+    page.locator("#undo").tap()
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#digit").text_content() == "1"
+    assert undo.is_hidden() and page.locator("#flag-message").text_content() == ""
+    with app.app_context():
+        assert [f.label for f in db.session.query(Flag)] == [7]
+    assert errors == []
+    context.close()
+
+
+def test_an_unsure_answer_on_a_phone_keeps_every_digit_button_on_screen(tmp_path, browser):
+    served = Served(soft_app(tmp_path))
+    try:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        errors = watch(page)
+        replies = predict_replies(page)
+        page.goto(served.url + "/")
+        stroke_by_stroke(page, FOUR_OR_NINE, finger)
+        reply = replies[-1].json()
+        assert reply["verdict"] == "unsure" and len(reply["alternatives"]) >= 3, reply
+        verdict = page.locator("#verdict").text_content()
+        assert verdict.startswith(f"Not sure: {reply['digit']}, "), verdict
+        assert verdict.endswith("?"), verdict
+        if len(reply["alternatives"]) > 4:  # a long list names the likeliest, then "another digit"
+            assert verdict.endswith("or another digit?"), verdict
+        # "Sure" is the server's word: nowhere on the page for an unsure answer.
+        assert "Sure" not in page.locator("#result").inner_text()
+        offered = [int(d) for d in page.locator("#alternatives button").evaluate_all(
+            "buttons => buttons.map(b => b.dataset.digit)")]
+        likely = [d for d in reply["alternatives"] if d != reply["digit"]]
+        assert offered and offered == likely[:len(offered)] and len(offered) <= 3
+        assert page.evaluate("scrollY") == 0
+        for selector in ["#digit", "#verdict", "#alternatives", "#flag-title"] + [
+                f'#flag-buttons button[data-digit="{d}"]' for d in range(10)]:
+            assert in_viewport(page, selector), selector
+        assert short_controls(page) == []
+        page.screenshot(path=str(ARTIFACTS / "phone-unsure.png"))
+        assert_accessible(page)
+        # One of the likely digits taken: the headline shows it, the confirmation is on screen.
+        page.locator("#alternatives button").first.tap()
+        article = "an" if offered[0] == 8 else "a"
+        page.get_by_text(f"Saved: it was {article} {offered[0]}. Thank you!").wait_for()
+        assert page.locator("#digit").text_content() == str(offered[0])
+        assert page.locator("#alternatives button").count() == 0
+        assert in_viewport(page, "#flag-undo") and in_viewport(page, "#flag-message")
+        assert errors == []
+        context.close()
+    finally:
+        served.stop()
+
+
+def test_a_refusal_shows_no_digit_bars_unless_the_fold_is_opened(live_server, browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    replies = predict_replies(page)
+    page.goto(live_server + "/")
+    stroke_by_stroke(page, LETTER_A, finger)
+    assert replies[-1].json()["verdict"] == "not_a_digit"
+    assert page.locator("#verdict").text_content() == "That doesn't look like a digit."
+    assert page.locator("#digit").text_content() == "?"
+    # No bar on screen, not even a muted one: the closest digits are folded away.
+    assert page.locator(".bar:visible").count() == 0
+    fold = page.locator("#all-bars")
+    assert fold.is_visible() and fold.evaluate("d => d.open") is False
+    assert page.locator("#all-bars summary").text_content() == "Closest digits"
+    assert page.locator("#flag-buttons").is_hidden()
+    assert short_controls(page) == []
+    assert_accessible(page)
+    page.locator("#all-bars summary").tap()
+    bars = page.locator("#all-bars .bar")
+    bars.first.wait_for(state="visible")
+    assert 1 <= bars.count() <= 3 and page.locator(".bar.top").count() == 0
+    # Muted: plain weight, and not the answer's accent colour.
+    assert int(bars.first.evaluate("b => getComputedStyle(b).fontWeight")) < 600
+    accent = page.evaluate("""() => {
+        const probe = document.createElement('i');
+        probe.style.color = 'var(--accent)';
+        document.body.append(probe);
+        const colour = getComputedStyle(probe).color;
+        probe.remove();
+        return colour;
+    }""")
+    fill = bars.first.locator(".bar-fill").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert fill != accent
+    assert_accessible(page)
+    # A person who did draw a digit says which; "not a digit" is no correction of a refusal.
+    page.get_by_role("button", name="It was a digit: say which").tap()
+    assert page.get_by_role("button", name="It was 4").is_visible()
+    assert page.locator(".flag-none").is_hidden()
+    assert short_controls(page) == []
+    context.close()
+
+
+def test_a_near_certain_answer_shows_no_false_ties(live_server, browser):
+    page = browser.new_page(**DESKTOP, reduced_motion="reduce")
+    replies = predict_replies(page)
+    page.goto(live_server + "/")
+    draw(page, ONE)
+    page.locator("#result").wait_for(state="visible")
+    probabilities = replies[-1].json()["probabilities"]
+    assert max(probabilities) > 0.9995 and sorted(probabilities)[-2] < 0.0005, probabilities
+    assert page.locator("#verdict").text_content() == "Sure: >99.9%"
+    # Only the answer is drawn: no row of "0.0%" under it.
+    assert page.locator("#top-bars .bar-value").all_text_contents() == [">99.9%"]
+    page.get_by_text("Other digits").click()
+    faint = page.locator("#faint-digits")
+    assert faint.is_visible() and "under 0.1%" in faint.text_content()
+    shown = page.locator("#result").inner_text()
+    assert "0.0%" not in shown and "100.0%" not in shown
+    assert sorted(listed_digits(page)) == list(range(10))
+    # Reduced motion: the bars do not animate.
+    assert page.locator(".bar-fill").first.evaluate(
+        "e => getComputedStyle(e).transitionDuration") == "0s"
+    assert_accessible(page)
+
+
+def test_not_a_digit_is_a_correction_that_reaches_the_database(app, live_server, browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    finger(page, SEVEN[0])
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#digit").text_content() == "7"
+    none = page.get_by_role("button", name="It was not a digit")
+    assert none.is_visible() and in_viewport(page, ".flag-none")
+    assert none.bounding_box()["height"] >= 44
+    none.tap()
+    page.get_by_text("Saved: not a digit. Thank you!").wait_for()
+    assert none.get_attribute("aria-pressed") == "true"
+    assert page.locator("#digit").text_content() == "?"
+    assert page.locator("#verdict").text_content().startswith("Corrected by you: not a digit")
+    assert in_viewport(page, "#flag-undo")
+    with app.app_context():
+        flag = db.session.query(Flag).one()
+        assert flag.label == NOT_A_DIGIT
+        assert flag.prediction.digit == 7 and flag.prediction.verdict != "not_a_digit"
+    assert_accessible(page)
+    context.close()
+
+
+def test_keyboard_hints_only_where_there_is_a_keyboard(live_server, browser):
+    page = browser.new_page(**DESKTOP)
+    page.goto(live_server + "/")
+    draw(page, ONE)
+    page.locator("#result").wait_for(state="visible")
+    hints = page.locator(".keyboard-hint")
+    assert hints.count() == 2 and all(h.is_visible() for h in hints.all())
+    assert "Esc" in page.locator(".pad-keys").text_content()
+    assert "0" in page.locator(".flag-keys").text_content()
+    page.close()
+    # Touch only, a phone or a tablet as wide as that desktop: no keys named.
+    for options in (PHONE, {**PHONE, **DESKTOP}):
+        context = browser.new_context(**options)
+        page = context.new_page()
+        page.goto(live_server + "/")
+        finger(page, ONE[0])
+        page.locator("#result").wait_for(state="visible")
+        assert page.locator("#flag-buttons").is_visible()
+        hints = page.locator(".keyboard-hint")
+        assert hints.count() == 2 and not any(h.is_visible() for h in hints.all()), options
+        context.close()
+
+
 def test_the_drawing_rescales_when_the_phone_turns(live_server, browser):
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -267,7 +534,7 @@ def test_the_drawing_rescales_when_the_phone_turns(live_server, browser):
     before = page.evaluate(INK_BOX)
     width = page.locator("#pad").bounding_box()["width"]
     page.set_viewport_size({"width": 740, "height": 360})
-    page.wait_for_function(f"() => Math.abs(document.getElementById('pad').getBoundingClientRect().width - {width}) > 20")
+    page.wait_for_function(f"() => Math.abs(document.getElementById('pad').getBoundingClientRect().width - {width}) > 10")
     page.wait_for_timeout(100)
     after = page.evaluate(INK_BOX)
     # The same stroke, at the same place relative to the smaller pad.
@@ -445,12 +712,13 @@ def test_number_mode_reads_2026_and_flags_one_digit(app, live_server, browser):
     assert "Digit 3, read as 2" in page.locator("#flag-title").text_content()
     page.get_by_role("button", name="It was 7").click()
     page.get_by_text("Saved: it was a 7").wait_for()
-    assert "flagged" in cards.nth(2).get_attribute("class")
+    assert "corrected" in cards.nth(2).get_attribute("class")
+    assert page.locator("#number-text").text_content() == "2076"
     # Undo the 6: the number is read again, and the corrected digit is still shown corrected.
-    page.get_by_role("button", name="Undo", exact=True).first.click()
-    page.wait_for_function("() => document.getElementById('number-text').textContent === '202'")
-    assert "flagged" in cards.nth(2).get_attribute("class")
-    assert "flagged" not in cards.nth(1).get_attribute("class")
+    page.get_by_role("button", name="Undo", exact=True).click()
+    page.wait_for_function("() => document.getElementById('number-text').textContent === '207'")
+    assert "corrected" in cards.nth(2).get_attribute("class")
+    assert "corrected" not in cards.nth(1).get_attribute("class")
     with app.app_context():
         flag = db.session.query(Flag).one()
         assert flag.label == 7 and flag.prediction.digit == 2
@@ -471,6 +739,48 @@ def test_number_mode_on_a_phone_uses_the_full_width(live_server, browser):
     box = page.locator("#pad").bounding_box()
     assert box["width"] >= 320 and in_viewport(page, "#pad")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
+def test_a_corrected_digit_changes_the_number_and_copy_copies_it(app, live_server, browser):
+    context = browser.new_context(**PHONE)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page = context.new_page()
+    errors = watch(page)
+    page.goto(live_server + "/")
+    page.get_by_role("radio", name="Number").check()
+    # 20.26: a point on the line between the 0 and the second 2 (drawn first, on an empty strip).
+    draw(page, [[(0.495, 0.78), (0.497, 0.78)]] + number(TWO, ZERO, TWO, SIX))
+    page.wait_for_function("() => document.getElementById('number-text').textContent === '20.26'")
+    cards = page.locator("#number-digits .digit-card")
+    cards.nth(2).tap()
+    page.get_by_role("button", name="It was 1").tap()
+    page.get_by_text("Saved: it was a 1. Thank you!").wait_for()
+    # The number shows the correction, separator kept; its card says who changed it.
+    assert page.locator("#number-text").text_content() == "20.16"
+    card = cards.nth(2)
+    assert card.locator(".card-digit").text_content() == "1"
+    assert "corrected" in card.text_content() and "sure" not in card.text_content()
+    assert "Digit 3 corrected by you" in page.locator("#number-verdict").text_content()
+    for selector in ("#number-text", "#copy-number", "#flag-message", "#flag-undo"):
+        assert in_viewport(page, selector), selector
+    page.get_by_role("button", name="Copy").tap()
+    page.locator("#copy-status", has_text="Copied").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == "20.16"
+    assert short_controls(page) == []
+    page.screenshot(path=str(ARTIFACTS / "phone-number-corrected.png"))
+    assert_accessible(page)
+    # Undo of the correction: the number as read, and the old "Copied" no longer stands.
+    page.get_by_role("button", name="Undo the correction").tap()
+    page.wait_for_function("() => document.getElementById('number-text').textContent === '20.26'")
+    assert page.locator("#copy-status").is_hidden()
+    assert "corrected" not in card.get_attribute("class")
+    page.get_by_role("button", name="Copy").tap()
+    page.locator("#copy-status", has_text="Copied").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == "20.26"
+    with app.app_context():
+        assert db.session.query(Flag).count() == 0
+    assert errors == []
     context.close()
 
 

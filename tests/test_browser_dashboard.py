@@ -17,6 +17,7 @@ from tests.conftest import data_url, migrated_app, page_png
 from tests.test_admin_actions import GATE_REASON, rejected_candidate
 from tests.utils.browser import PHONE, assert_accessible, browser, live_server  # noqa: F401
 from tests.utils.flags import store_flag
+from tests.utils.many_flags import store_many_flags
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,8 @@ AXIS = """(id) => {
   const y = chart.scales.y;
   return {type: y.type, min: y.min, max: y.max, animation: chart.options.animation};
 }"""
+LABEL_READS = """([card, text]) =>
+  document.querySelector(`#${card} .flag-label`).textContent === text"""
 CANVAS_INK = """(id) => {
   const c = document.getElementById(id);
   const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -131,6 +134,14 @@ def test_flags_reviewed_with_the_keyboard(app, live_server, browser, mnist_sampl
     assert rows[ids[0]][0] == "confirmed"
     assert rows[ids[1]] == ("confirmed", 7)
     assert rows[ids[2]][0] == "dismissed"
+    # N: the drawing is no digit at all.
+    page.keyboard.press("n")
+    page.wait_for_function(LABEL_READS, arg=[f"flag-{ids[2]}", "not a digit"])
+    card = page.locator(f"#flag-{ids[2]}")
+    assert "corrected to not a digit, confirmed" in card.get_attribute("aria-label")
+    assert page.locator(f"#relabel-{ids[2]}").input_value() == "none"
+    with app.app_context():
+        assert db.session.get(Flag, ids[2]).label == 10
     assert_accessible(page)
     assert not errors, errors
 
@@ -205,7 +216,8 @@ def test_promote_asks_for_a_reason_in_the_browser(app, live_server, browser, see
     page.locator(f'[id="version-{name}"]').get_by_role("link", name="Promote").click()
     page.wait_for_url(f"**/dashboard/models/{name}/activate")
     warning = page.locator("#gate-warning")
-    assert "The gate rejected this: MNIST 99.37% against 99.52%" in warning.inner_text()
+    assert warning.inner_text().startswith("⚠ The gate rejected this: MNIST")
+    assert "99.37% against 99.52%" in warning.inner_text()
     assert_accessible(page)
     # Nothing is sent without a reason and the acknowledgement (the browser asks for them).
     page.locator("#confirm-activate").click()
@@ -249,8 +261,11 @@ NO_PAGE_SCROLL = """() => {
 }"""
 SMALL_TARGETS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(el => el.offsetParent !== null)
-  .map(el => el.getBoundingClientRect())
-  .filter(box => box.width < 44 || box.height < 44).length"""
+  .filter(el => { const box = el.getBoundingClientRect(); return box.width < 44 || box.height < 44; })
+  .map(el => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().width)}x${Math.round(el.getBoundingClientRect().height)}`)"""
+# Every control a finger aims at on the dashboard pages (a checkbox's target is its label).
+CONTROLS = ("main button, main select, main a.btn, main summary, .pick-target, .toc a, "
+            "table.data a, .sort-button, .topbar a, .topbar button")
 
 
 def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path):  # noqa: F811
@@ -273,8 +288,7 @@ def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path): 
         page.wait_for_timeout(300)  # charts and scroll hints settle
         layout = page.evaluate(NO_PAGE_SCROLL)
         assert layout == {"scroll": 0, "wide": []}, (path, layout)
-        assert page.evaluate(SMALL_TARGETS, "main button, main a.btn, .pick-target, .toc a, "
-                                            "table.data a, .sort-button") == 0, path
+        assert page.evaluate(SMALL_TARGETS, CONTROLS) == [], path
         assert_accessible(page)
     assert page.locator("#error-message").is_visible()  # the last one: a run that is not there
 
@@ -303,4 +317,136 @@ def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path): 
     on_screen = second["x"] + second["width"] <= PHONE["viewport"]["width"]
     assert on_screen or page.locator("#metrics-title ~ .scroll-hint").is_visible()
     page.screenshot(path=str(ROOT / "test-artifacts" / "dashboard-compare-phone.png"), full_page=True)
+    assert not errors, errors
+
+
+TOP_BAR = """() => {
+  const bar = document.querySelector('.topbar').getBoundingClientRect();
+  const controls = Array.from(document.querySelectorAll('.topbar a, .topbar button')).map(el => {
+    const box = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+    return {text: el.textContent.trim(), top: box.top, bottom: box.bottom, left: box.left,
+            right: box.right, width: box.width, height: box.height,
+            tappable: el === hit || el.contains(hit)};
+  });
+  return {height: bar.height, width: document.documentElement.clientWidth, controls};
+}"""
+
+
+def assert_one_row(page, names: list[str]) -> None:
+    """The top bar is one row, and each of its links and buttons is whole, on screen, tappable."""
+    bar = page.evaluate(TOP_BAR)
+    assert bar["height"] < 64, bar
+    assert [c["text"] for c in bar["controls"]] == names
+    for control in bar["controls"]:
+        assert control["tappable"], control
+        assert control["left"] >= 0 and control["right"] <= bar["width"], control
+        assert control["bottom"] <= bar["height"], control
+        assert control["width"] >= 44 and control["height"] >= 44, control
+
+
+def test_the_top_bar_is_one_row_on_a_phone(app, live_server, browser):  # noqa: F811
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live_server)
+    top = page.locator(".topbar")
+    for path in ("/", "/dashboard", "/dashboard/flags", "/dashboard/retrain"):
+        page.goto(f"{live_server}{path}")
+        assert_one_row(page, ["DigitPad", "Dashboard", "Flags", "Sign out"])
+        for role, name in (("link", "DigitPad"), ("link", "Dashboard"), ("link", "Flags"),
+                           ("button", "Sign out")):
+            assert top.get_by_role(role, name=name, exact=True).is_visible(), name
+        state = page.locator("#admin-state")  # says "admin" on the bar; all of it to a reader
+        assert state.is_visible() and state.text_content() == "Signed in as admin"
+        assert_accessible(page)
+    page.screenshot(path=str(ROOT / "test-artifacts" / "topbar-phone.png"),
+                    clip={"x": 0, "y": 0, "width": 360, "height": 120})
+    # Each link leads where it says.
+    for name, url in (("Dashboard", f"{live_server}/dashboard"), ("DigitPad", f"{live_server}/"),
+                      ("Flags", f"{live_server}/dashboard/flags")):
+        top.get_by_role("link", name=name, exact=True).tap()
+        page.wait_for_url(url)
+        assert top.get_by_role("link", name=name, exact=True).get_attribute("aria-current") == "page"
+    top.get_by_role("button", name="Sign out").tap()
+    page.get_by_text("You are signed out").wait_for()
+    assert_one_row(page, ["DigitPad", "Dashboard", "Flags", "Sign in"])
+    assert_accessible(page)
+    top.get_by_role("link", name="Sign in").tap()
+    page.wait_for_url("**/login**")
+    assert not errors, errors
+
+
+def test_the_flags_page_on_a_phone_pages_and_fits_fingers(app, live_server, browser):  # noqa: F811
+    # 230 flags, oldest first: every fifth "not a digit", every fourth dismissed.
+    specs = [(10 if i % 5 == 0 else i % 10, "dismissed" if i % 4 == 0 else "open")
+             for i in range(230)]
+    ids = store_many_flags(app, specs)
+    open_ids = [i for i, (_, status) in zip(ids, specs) if status == "open"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live_server, "/dashboard/flags")
+    assert page.locator(".flag-card").count() == 50
+    assert "1–50 of 230 flags" in page.locator("#flag-count").inner_text()
+    # The filter's selects and button, the exports, every card's controls: 44 px or more.
+    for selector in ("#filter-digit", "#filter-status"):
+        assert page.locator(selector).bounding_box()["height"] >= 44, selector
+    assert page.evaluate(SMALL_TARGETS, CONTROLS + ", .flag-card select, .pager a") == []
+    assert page.evaluate(NO_PAGE_SCROLL) == {"scroll": 0, "wide": []}
+
+    page.get_by_label("Status", exact=True).select_option("open")
+    page.get_by_role("button", name="Filter").tap()
+    page.wait_for_url("**status=open")
+    assert_accessible(page)
+    page.screenshot(path=str(ROOT / "test-artifacts" / "flags-phone.png"))
+    pager = page.locator("#flag-pager")
+    pager.scroll_into_view_if_needed()
+    assert page.evaluate(SMALL_TARGETS, ".pager a") == []
+    page.screenshot(path=str(ROOT / "test-artifacts" / "flags-phone-pager.png"))
+    # Oldest: the last page of open flags, the filter kept, the oldest open flag at its end.
+    pager.get_by_role("link", name="Oldest").tap()
+    page.wait_for_url("**page=*")
+    assert "status=open" in page.url
+    assert page.get_by_label("Status", exact=True).input_value() == "open"
+    cards = page.locator(".flag-card")
+    assert int(cards.last.get_attribute("data-flag-id")) == open_ids[0]
+    assert f"of {len(open_ids)} flags that match" in page.locator("#flag-count").inner_text()
+    assert page.locator(".flag-card.status-dismissed").count() == 0
+    # Newer leads back a page, still filtered.
+    page.locator("#flag-pager").get_by_role("link", name="Newer").tap()
+    page.wait_for_url("**page=*")
+    assert "status=open" in page.url and page.get_by_label("Status", exact=True).input_value() == "open"
+
+    # A drawing that is no digit: the card says so, and the relabel select offers it.
+    labels = dict(zip(ids, (label for label, _ in specs)))
+    third_page = open_ids[::-1][100:150]
+    none_id = next(i for i in third_page if labels[i] == 10)
+    digit_id = next(i for i in third_page if labels[i] != 10)  # relabelled with its select
+    page.goto(f"{live_server}/dashboard/flags?status=open&page=3")
+    page.locator(f"#flag-{none_id}").scroll_into_view_if_needed()
+    assert page.locator(f"#flag-{none_id} .flag-label").inner_text() == "not a digit"
+    card = page.locator(f"#flag-{digit_id}")
+    card.get_by_label(f"Right digit for flag {digit_id}").select_option("none")
+    card.get_by_role("button", name="Relabel").tap()
+    page.wait_for_function(LABEL_READS, arg=[f"flag-{digit_id}", "not a digit"])
+    assert card.locator(".flag-status-badge").inner_text() == "confirmed"
+    assert "corrected to not a digit" in page.locator("#review-status").inner_text()
+    with app.app_context():
+        assert db.session.get(Flag, digit_id).label == 10
+    assert page.evaluate(NO_PAGE_SCROLL) == {"scroll": 0, "wide": []}
+    card.screenshot(path=str(ROOT / "test-artifacts" / "flags-phone-card.png"))
+    feedback = page.locator("#feedback-confusion tbody tr").last  # the drawings that are no digit
+    assert feedback.locator("th").text_content() == "corrected not a digit"
+    feedback.scroll_into_view_if_needed()
+    page.screenshot(path=str(ROOT / "test-artifacts" / "flags-phone-feedback.png"))
+    assert_accessible(page)
+    # The "not a digit" filter, from the select.
+    page.get_by_label("Corrected to", exact=True).select_option("none")
+    page.get_by_role("button", name="Filter").tap()
+    page.wait_for_url("**digit=none**")
+    labels = page.locator(".flag-card .flag-label").all_inner_texts()
+    assert labels and set(labels) == {"not a digit"}
     assert not errors, errors

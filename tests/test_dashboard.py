@@ -698,3 +698,64 @@ def test_run_page_has_a_section_index(app, client, model_dir):
     html = client.get(f"/dashboard/runs/{failed}").get_data(as_text=True)
     anchors = re.findall(r'href="#([^"]+)"', element(html, "nav", "toc"))
     assert anchors[0] == "failure" and "results" not in anchors
+
+
+def versions_row(html: str, version: str) -> str:
+    match = re.search(rf'<tr id="version-{re.escape(version)}".*?</tr>', html, re.S)
+    assert match, f"no row for version {version}"
+    return match.group(0)
+
+
+def test_versions_say_when_they_were_trained_and_last_made_active(app, client, seeded):
+    from app.dashboard.routes import when
+    from app.models import ModelVersion
+
+    trained = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+    rolled_back = datetime(2026, 12, 2, 10, 31, tzinfo=timezone.utc)
+    registered = datetime(2026, 11, 25, 16, 5, tzinfo=timezone.utc)
+    with app.app_context():
+        bundled = db.session.query(ModelVersion).filter_by(version=seeded).one()
+        bundled_trained = bundled.run.finished_at
+        # Registered long after training; rolled back to last week by someone on a shell.
+        bundled.created_at = datetime(2026, 12, 1, 23, 0)
+        bundled.activated_at = rolled_back
+        bundled.activation, bundled.activated_by = "rollback", "root@vm"
+        bundled.activation_reason = "too many sevens read as ones"
+        run = TrainingRun(name="retrain", status="succeeded", kind="retrain",
+                          model_version="cnn-promoted", finished_at=trained)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add_all([
+            ModelVersion(version="cnn-promoted", path="/nowhere", status="retired", run_id=run.id,
+                         created_at=trained + timedelta(minutes=1),
+                         activated_at=datetime(2026, 11, 21, 8, 0), activation="promote",
+                         activated_by="the admin (dashboard)", activation_reason="reads outlines"),
+            ModelVersion(version="cnn-never", path="/nowhere", status="candidate",
+                         created_at=registered),
+        ])
+        db.session.commit()
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "Rolled back to by" not in html and "<th scope=\"col\">Trained</th>" in html
+
+    row = versions_row(html, seeded)
+    trained_cell, activated_cell = re.findall(
+        r'<td class="(?:date version-trained|version-activated)">(.*?)</td>', row, re.S)
+    assert when(bundled_trained) in trained_cell  # its run's end, not when it was registered
+    assert "2026-12-01 23:00" not in trained_cell and when(rolled_back) not in trained_cell
+    assert when(rolled_back) in activated_cell
+    assert "Rollback by root@vm" in activated_cell and "too many sevens read as ones" in activated_cell
+
+    row = versions_row(html, "cnn-promoted")
+    assert when(trained) in row and "Promoted by the admin (dashboard)" in row
+    assert "2026-11-21 08:00 UTC" in row and "reads outlines" in row
+    row = versions_row(html, "cnn-never")
+    assert when(registered) in row and "(registered; its run is not recorded here)" in row
+    assert re.search(r'<td class="version-activated"><span class="unit">never</span></td>', row)
+
+    # The active model's card says the same: trained then, last made active by a rollback.
+    card = html[html.index('id="model-title"'):html.index('id="usage-title"')]
+    assert "<dt>Created</dt>" not in card and "<dt>Made active</dt>" not in card
+    trained_dd = re.search(r'<dd id="active-trained">(.*?)</dd>', card, re.S).group(1)
+    assert when(bundled_trained) in trained_dd and when(rolled_back) not in trained_dd
+    activation = re.search(r'<dd id="active-activation">(.*?)</dd>', card, re.S).group(1)
+    assert when(rolled_back) in activation and "Rollback by root@vm" in activation

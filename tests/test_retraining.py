@@ -38,14 +38,25 @@ def served_version(client, images):
                                              "store": False}).get_json()["model_version"]
 
 
+def _suite(mnist, flags, uji=0.99):
+    parts = {"mnist": {"right": mnist}, "online:uji": {"right": uji}}
+    if flags is not None:
+        parts["flags"] = {"right": flags}
+    return {"suite": 1, "parts": parts}
+
+
 def test_gate_rules():
-    active = {"mnist": 0.9950, "holdout": 0.60}
-    assert registry.gate({"mnist": 0.9941, "holdout": 0.70}, active)[0]
-    ok, reason = registry.gate({"mnist": 0.9930, "holdout": 0.90}, active)
-    assert not ok and "more than 0.1 points below" in reason
-    ok, reason = registry.gate({"mnist": 0.9990, "holdout": 0.60}, active)
+    active = _suite(0.9950, 0.60)
+    assert registry.gate(_suite(0.9941, 0.70), active)[0]
+    ok, reason = registry.gate(_suite(0.9930, 0.90), active)
+    assert not ok and "MNIST test: 99.30% against the active model's 99.50%" in reason
+    assert "(0.20 points lower)" in reason
+    # Every part of the suite counts, not MNIST alone.
+    ok, reason = registry.gate(_suite(0.9990, 0.90, uji=0.97), active)
+    assert not ok and "held-out writers (Spain)" in reason and "2.00 points lower" in reason
+    ok, reason = registry.gate(_suite(0.9990, 0.60), active)
     assert not ok and "not above" in reason
-    assert not registry.gate({"mnist": 0.999, "holdout": None}, {"mnist": 0.99, "holdout": None})[0]
+    assert not registry.gate(_suite(0.999, None), _suite(0.99, None))[0]
 
 
 def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
@@ -60,8 +71,12 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         run = db.session.query(TrainingRun).filter_by(kind="retrain").one()
         assert run.status == "succeeded"
         gate = run.metrics["gate"]
-        for who in ("candidate", "active"):
-            assert 0 <= gate[who]["mnist"] <= 1 and 0 <= gate[who]["holdout"] <= 1
+        for who in ("candidate", "active"):  # both on the whole yardstick, held-out flags too
+            parts = gate[who]["parts"]
+            assert set(parts) >= {"mnist", "online:uji", "online:pendigits",
+                                  "negatives:letters", "flags"}
+            assert parts["mnist"]["samples"] == 10_000
+            assert all(0 <= p["right"] <= 1 for p in parts.values())
         assert gate["active_version"] == seeded and gate["holdout_flags"] > 0
         candidate = db.session.query(ModelVersion).filter_by(run_id=run.id).one()
         assert candidate.version == run.model_version
@@ -80,9 +95,10 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     page = client.get(f"/dashboard/runs/{run.id}").get_data(as_text=True)
     verdict = "Promoted" if gate["promoted"] else "Kept as a candidate"
     assert f"<strong>{verdict}:</strong> {escape(gate['reason'])}" in page
-    for key in ("mnist", "holdout"):
-        row = page.split(f'id="gate-{key}"')[1].split("</tr>")[0]
-        assert f"{gate['active'][key]:.2%}" in row and f"{gate['candidate'][key]:.2%}" in row
+    for key in ("mnist", "online:uji", "flags"):
+        row = page.split(f'id="gate-{key.replace(":", "-")}"')[1].split("</tr>")[0]
+        assert f"{gate['active']['parts'][key]['right']:.2%}" in row
+        assert f"{gate['candidate']['parts'][key]['right']:.2%}" in row
 
     # Promote (whatever the gate said), the API serves it at once; roll back.
     with app.app_context():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -15,6 +16,7 @@ from app.extensions import db
 from app.models import Flag
 from tests.conftest import data_url, migrated_app, page_png
 from tests.utils.flags import store_flag
+from tests.utils.many_flags import store_many_flags
 from trainer.datasets import read_csv_digits
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -217,3 +219,122 @@ def test_a_password_change_signs_the_admin_out(app, client):
     assert client.get("/dashboard/flags").status_code == 200
     app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash("a new one")
     assert client.get("/dashboard/flags").status_code == 302
+
+
+# ------------------------------------------------------------------ paging and "not a digit"
+def grid_ids(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'data-flag-id="(\d+)"', page)]
+
+
+def page_link(page: str, which: str) -> str | None:
+    """The href of a pager link (newest, newer, older, oldest), or None when it is not there."""
+    found = re.search(rf'<a class="btn" href="([^"]+)" id="page-{which}"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def walk_older(client, url: str) -> tuple[list[int], list[str]]:
+    """Every flag from `url` on, following the Older links; the ids and the pages' URLs."""
+    ids, urls = [], []
+    while url:
+        reply = client.get(url)
+        assert reply.status_code == 200, url
+        page = reply.get_data(as_text=True)
+        ids += grid_ids(page)
+        urls.append(url)
+        url = page_link(page, "older")
+        assert len(urls) < 20  # never a loop
+    return ids, urls
+
+
+# 230 flags, oldest first: every second one "not a digit", every third dismissed.
+MANY = [(10 if i % 2 == 0 else i % 10, "dismissed" if i % 3 == 0 else "open") for i in range(230)]
+
+
+def test_the_grid_pages_through_every_flag(app, client):
+    ids = store_many_flags(app, MANY)
+    sign_in(client)
+    newest_first = ids[::-1]
+    first = client.get("/dashboard/flags").get_data(as_text=True)
+    assert grid_ids(first) == newest_first[:50]
+    assert "1–50 of 230 flags, newest first (page 1 of 5)." in first
+    assert 'id="page-where">Page 1 of 5<' in first
+    assert page_link(first, "newer") is None and page_link(first, "newest") is None
+    # Older, page after page, reaches the oldest flag, each flag shown once.
+    seen, urls = walk_older(client, "/dashboard/flags")
+    assert seen == newest_first and len(urls) == 5
+    assert urls[1:] == [f"/dashboard/flags?page={n}" for n in range(2, 6)]
+    # Oldest goes straight to the last page; from there Newer and Newest lead back.
+    last = client.get(page_link(first, "oldest")).get_data(as_text=True)
+    assert grid_ids(last) == newest_first[200:] and grid_ids(last)[-1] == ids[0]
+    assert "201–230 of 230 flags" in last and page_link(last, "older") is None
+    assert page_link(last, "newer") == "/dashboard/flags?page=4"
+    assert page_link(last, "newest") == "/dashboard/flags"
+    # A review from a later page comes back to that page.
+    assert 'name="back" value="/dashboard/flags?page=5"' in last
+
+
+def test_paging_keeps_the_filter(app, client):
+    ids = store_many_flags(app, MANY)
+    sign_in(client)
+    expected = [i for i, (label, status) in zip(ids, MANY) if status == "open"][::-1]
+    seen, urls = walk_older(client, "/dashboard/flags?status=open")
+    assert seen == expected and len(urls) == -(-len(expected) // 50) > 1
+    assert all("status=open" in url for url in urls)
+    last = client.get(urls[-1]).get_data(as_text=True)
+    assert '<option value="open" selected>' in last  # the filter still reads "open"
+    assert f"of {len(expected)} flags that match" in last
+    # Both filters together: "not a digit" and open, over two pages.
+    expected = [i for i, (label, status) in zip(ids, MANY)
+                if label == 10 and status == "open"][::-1]
+    seen, urls = walk_older(client, "/dashboard/flags?digit=none&status=open")
+    assert seen == expected and len(urls) == 2
+    assert all("digit=none" in url and "status=open" in url for url in urls[1:])
+    page = client.get(urls[-1]).get_data(as_text=True)
+    assert '<option value="none" selected>not a digit</option>' in page
+    assert page.count("corrected to not a digit, open") == len(expected) - 50
+
+
+def test_a_bad_page_number_is_a_400_and_one_past_the_end_shows_the_last(app, client):
+    ids = store_many_flags(app, MANY[:60])
+    sign_in(client)
+    for bad in ("0", "-1", "abc", "1.5", "2e3", "\u0663", " 2"):
+        reply = client.get("/dashboard/flags", query_string={"page": bad})
+        assert reply.status_code == 400, bad
+        assert "page must be a positive whole number" in reply.get_data(as_text=True)
+    beyond = client.get("/dashboard/flags?page=99999999999999999999&status=all")
+    assert beyond.status_code == 200
+    page = beyond.get_data(as_text=True)
+    assert grid_ids(page) == ids[:10][::-1] and "Page 2 of 2" in page
+    assert client.get("/dashboard/flags?page=").status_code == 200  # an empty field: page 1
+    empty = client.get("/dashboard/flags?status=confirmed&page=3")
+    assert empty.status_code == 200 and 'id="no-flags"' in empty.get_data(as_text=True)
+
+
+def test_a_flag_that_is_no_digit_reads_so_everywhere_on_the_page(app, client):
+    none_id, four_id = store_many_flags(app, [(10, "open"), (4, "open")])
+    token = sign_in(client)
+    page = client.get("/dashboard/flags").get_data(as_text=True)
+    card = re.search(rf'<li class="flag-card[^"]*" id="flag-{none_id}".*?</li>', page, re.S).group(0)
+    assert "corrected to not a digit, open" in card
+    assert re.search(r'<strong class="flag-label is-none" title="corrected">not a digit</strong>', card)
+    assert '<option value="none" selected>not a digit</option>' in card  # the relabel select
+    assert ">10<" not in card and "corrected to 10" not in card
+    filtered = client.get("/dashboard/flags?digit=none").get_data(as_text=True)
+    assert grid_ids(filtered) == [none_id]
+    # The feedback table: ten columns of answers, and a row for "not a digit".
+    table = page[page.index('id="feedback-confusion"'):]
+    table = table[:table.index("</table>")]
+    assert len(re.findall(r'<th scope="col"><span class="visually-hidden">predicted </span>', table)) == 10
+    assert '<span class="visually-hidden">corrected </span>not a digit</th>' in table
+    # Relabelling to "not a digit" and back, by script and by form.
+    url = f"/dashboard/flags/{four_id}/review"
+    reply = client.post(url, json={"action": "relabel", "label": "none"},
+                        headers={"X-CSRFToken": token})
+    assert reply.get_json() | {"predicted": None} == {
+        "id": four_id, "status": "confirmed", "label": "none", "label_words": "not a digit",
+        "predicted": None}
+    assert flag_row(app, four_id) == ("confirmed", 10)
+    client.post(url, data={"csrf_token": token, "action": "relabel", "label": "7"})
+    assert flag_row(app, four_id) == ("confirmed", 7)
+    reply = client.post(url, json={"action": "relabel", "label": 7}, headers={"X-CSRFToken": token})
+    assert (reply.get_json()["label"], reply.get_json()["label_words"]) == (7, "7")

@@ -78,16 +78,16 @@ def confident_mistakes(images: np.ndarray, labels: np.ndarray, probabilities: np
     } for i in order]
 
 
-def set_scores(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+def set_scores(probabilities: np.ndarray, labels: np.ndarray, rule=None) -> dict:
     """A held-out set judged as served: digit accuracy and the verdicts' shares.
 
     `probabilities` are calibrated. Digits count as read right when the top
     digit is right; a set of non-digits (label 10) only has a refusal rate.
     """
-    from trainer.calibration import NOT_A_DIGIT, verdicts
+    from trainer.calibration import DEFAULT_RULE, NOT_A_DIGIT, verdicts
 
     labels = np.asarray(labels, np.int64)
-    said = verdicts(probabilities)
+    said = verdicts(probabilities, rule or DEFAULT_RULE)
     share = {v: (sum(s == v for s in said) / len(said)) if said else None
              for v in ("sure", "unsure", "not_a_digit")}
     digits = labels != NOT_A_DIGIT

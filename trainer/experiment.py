@@ -152,25 +152,31 @@ def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) ->
             "std": float(accuracies.std(ddof=1))}
 
 
-def judge(probabilities_of, data: Dataset, result) -> dict:
-    """Calibrate on the validation images, then measure every held-out set.
+def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) -> dict:
+    """Calibrate on the validation images, choose the verdict's rule, measure every held-out set.
 
-    `probabilities_of(images)` runs the model. Returns the calibration (the
-    temperature, ECE before and after, reliability bins) and per-set scores.
+    `probabilities_of(images)` runs the model. The rule's thresholds are
+    chosen on the held-out writers of the fixed suite (`trainer.yardstick`),
+    people no recipe trains on, whatever this run was trained on. Returns
+    the calibration (the temperature, ECE before and after, reliability
+    bins), the rule and per-set scores.
     """
     from trainer.calibration import apply_temperature, fit_temperature, reliability
     from trainer.evaluate import set_scores
+    from trainer.yardstick import rule_on_writers
 
     temperature = 1.0
     if result.val_probabilities is not None:
         temperature = fit_temperature(result.val_probabilities, result.val_labels)
+    rule = rule_on_writers(lambda images: apply_temperature(probabilities_of(images),
+                                                            temperature), data_dir)
     sets = {"test": (result.test_probabilities, data.test.labels)}
     for name, split in data.holdout.items():
         sets[name] = (probabilities_of(split.images), split.labels)
     scores, ece = {}, {}
     for name, (probs, labels) in sets.items():
         calibrated = apply_temperature(probs, temperature)
-        scores[name] = set_scores(calibrated, labels)
+        scores[name] = set_scores(calibrated, labels, rule)
         digits = labels < 10
         if digits.any():
             ece[name] = {"before": reliability(probs[digits], labels[digits]),
@@ -185,8 +191,8 @@ def judge(probabilities_of, data: Dataset, result) -> dict:
         "reliability": {"set": shown, "before": ece[shown]["before"]["bins"],
                         "after": ece[shown]["after"]["bins"]} if shown in ece else None,
     }
-    return {"calibration": calibration, "holdout": {n: scores[n] for n in data.holdout},
-            "test_verdicts": scores["test"]}
+    return {"calibration": calibration, "verdict_rule": rule.as_json(),
+            "holdout": {n: scores[n] for n in data.holdout}, "test_verdicts": scores["test"]}
 
 
 def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> dict:
@@ -220,7 +226,8 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
         record["metrics"] = classification_metrics(data.test.labels, digit_probabilities(probs))
         record["mistakes"] = confident_mistakes(data.test.images, data.test.labels,
                                                 digit_probabilities(probs))
-        judged = judge(lambda images: predict_probabilities(result.model, images), data, result)
+        judged = judge(lambda images: predict_probabilities(result.model, images), data, result,
+                       spec.data_dir)
         record["metrics"].update(judged)
         record["metrics"]["previews"] = data.previews
         if spec.kfold:
@@ -235,6 +242,7 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
                 "history": result.history,
                 "classes": int(probs.shape[1]),
                 "temperature": judged["calibration"]["temperature"],
+                "verdict_rule": judged["verdict_rule"],
                 "holdout": judged["holdout"],
                 **({"credits": ONLINE_CREDITS} if "online" in spec.datasets else {}),
             }, representative=data.train.images[::97],

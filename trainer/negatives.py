@@ -19,6 +19,8 @@ import numpy as np
 
 # Letters that look like no digit (O, I, l, S, Z, B, G, b, g, q... do).
 LETTERS = "ACEFHKMNPRTUVWXYacefhkmnprtuvwx"
+# Marks that look like no digit: a question mark is a 7 or a 2 without its dot.
+MARKS = "?#%&@*"
 TRAIN_FONTS = ("futural", "futuram", "rowmans", "scripts", "cursive", "timesi", "timesr")
 HELDOUT_FONTS = ("scriptc", "rowmand", "timesib")
 
@@ -116,6 +118,26 @@ def shape(rng: np.random.Generator) -> list[np.ndarray]:
     return hand_wobble(strokes, rng)
 
 
+def question_mark(rng: np.random.Generator) -> list[np.ndarray]:
+    """A hand-drawn question mark: a hook (open or curled) down to a stem, and its dot."""
+    turn = rng.uniform(1.1, 1.6) * np.pi
+    t = np.linspace(np.pi * rng.uniform(0.9, 1.1), np.pi - turn, 24)
+    hook = np.stack([np.cos(t), -np.sin(t)], 1)
+    stem_end = hook[-1] + [rng.uniform(-0.15, 0.15), rng.uniform(0.5, 0.9)]
+    stroke = np.vstack([hook, stem_end]).astype(np.float32)
+    dot = (stem_end + [rng.uniform(-0.1, 0.1), rng.uniform(0.35, 0.6)]).astype(np.float32)
+    # A dot is a tap or a short dash.
+    dot = np.stack([dot, dot + rng.uniform(-0.06, 0.06, 2)]).astype(np.float32)
+    return hand_wobble([stroke, dot], rng)
+
+
+def mark(rng: np.random.Generator, fonts=TRAIN_FONTS) -> list[np.ndarray]:
+    """A mark that is no digit: a question mark by hand, or a sign from a font."""
+    if rng.random() < 0.5:
+        return question_mark(rng)
+    return hand_wobble(glyph(str(rng.choice(fonts)), str(rng.choice(list(MARKS)))), rng)
+
+
 def scribble(rng: np.random.Generator) -> list[np.ndarray]:
     """Back-and-forth scrawl covering an area: the pad wiped with a finger."""
     n = int(rng.integers(8, 30))
@@ -138,12 +160,14 @@ def taps(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def negative_drawing(rng: np.random.Generator, fonts=TRAIN_FONTS) -> list[np.ndarray]:
-    """One random non-digit: half letters, the rest shapes and marks."""
+    """One random non-digit: letters, marks, shapes, scribbles, lines and taps."""
     pick = rng.random()
     if pick < 0.08:
         return taps(rng)
-    if pick < 0.5:
+    if pick < 0.42:
         return letter(rng, fonts)
+    if pick < 0.5:
+        return mark(rng, fonts)
     if pick < 0.72:
         return shape(rng)
     if pick < 0.86:
@@ -156,11 +180,17 @@ def negative_drawings(count: int, seed: int, fonts=TRAIN_FONTS) -> list[list[np.
     return [negative_drawing(rng, fonts) for _ in range(count)]
 
 
-def render_letters(seed: int, fonts=HELDOUT_FONTS, per_letter: int = 4) -> np.ndarray:
-    """Every letter of LETTERS from the given fonts, `per_letter` hands each."""
+def render_letters(seed: int, fonts=HELDOUT_FONTS, per_letter: int = 4,
+                   letters: str = LETTERS) -> np.ndarray:
+    """Every letter of `letters` from the given fonts, `per_letter` hands each."""
     from trainer.online import render
 
     rng = np.random.default_rng(seed)
     drawings = [hand_wobble(glyph(font, ch), rng)
-                for font in fonts for ch in LETTERS for _ in range(per_letter)]
+                for font in fonts for ch in letters for _ in range(per_letter)]
     return render(drawings, seed)
+
+
+def render_marks(seed: int, fonts=HELDOUT_FONTS, per_mark: int = 4) -> np.ndarray:
+    """Every mark of MARKS from the given fonts, `per_mark` hands each."""
+    return render_letters(seed + 1, fonts, per_mark, MARKS)

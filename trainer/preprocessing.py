@@ -35,6 +35,12 @@ WORK_SIZE = 80
 # and the band we leave alone. Outside it strokes are thinned or thickened.
 TARGET_STROKE = 1.9
 STROKE_BAND = (1.3, 3.0)
+# A drawing narrower than this share of its height whose rows mostly cross
+# two strokes (a 0 written tall and narrow, a narrow 8) is widened to it
+# before fitting: at 20 pixels tall its hole would close and it would read as
+# a 1. A 1 crosses one stroke in most rows and is never widened.
+MIN_LOOP_WIDTH = 0.45
+TWO_STROKE_ROWS = 0.5
 
 # The largest canvas or picture side accepted.
 MAX_SIDE = 4096
@@ -247,13 +253,31 @@ def _normalise_thickness(work: Image.Image, long_side: float) -> Image.Image:
     return work.filter(ImageFilter.MaxFilter(size))
 
 
+def two_stroke_rows(mask: np.ndarray) -> float:
+    """The share of a shape's rows that cross at least two separate strokes."""
+    if not mask.size:
+        return 0.0
+    starts = (np.diff(mask.astype(np.int8), axis=1, prepend=0) == 1).sum(axis=1)
+    return float((starts >= 2).mean())
+
+
+def _widen_narrow_loop(crop: np.ndarray) -> np.ndarray:
+    """A tall narrow loop (see MIN_LOOP_WIDTH) stretched sideways to that width."""
+    h, w = crop.shape
+    if w >= MIN_LOOP_WIDTH * h or two_stroke_rows(crop > 0.5) < TWO_STROKE_ROWS:
+        return crop
+    wide = Image.fromarray(np.uint8(np.clip(crop, 0, 1) * 255)).resize(
+        (max(w + 1, round(MIN_LOOP_WIDTH * h)), h), Image.Resampling.BILINEAR)
+    return np.asarray(wide, np.float32) / 255.0
+
+
 def normalise(ink: np.ndarray) -> np.ndarray:
     """Crop, fix the stroke width, fit in 20x20 and centre by mass in 28x28."""
     ink = ink / float(ink.max()) if ink.size and ink.max() > 0 else ink
     top, bottom, left, right = _bounding_box(ink)
     crop = ink[top:bottom, left:right]
     # Suppress faint haze inside the box so it does not shift the centre.
-    crop = np.where(crop > 0.1, crop, 0.0)
+    crop = _widen_narrow_loop(np.where(crop > 0.1, crop, 0.0))
     h, w = crop.shape
     # Bring the digit to the working resolution (long side WORK_SIZE), pad a
     # little so thickening has room, then normalise the strokes.

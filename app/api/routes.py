@@ -10,6 +10,7 @@ from flask import current_app, jsonify, request
 from app.api import bp
 from app.auth.access import author_token, client_id
 from app.errors import AppError, NotFound
+from app.models import label_name
 from app.services import drawings, predictions, reading, serving
 from app.services.compute import computes
 from app.services.database import StorageError, write_probe
@@ -125,20 +126,19 @@ def read():
 
 @bp.post("/predictions/<int:prediction_id>/flag")
 def flag(prediction_id: int):
-    """Flag a prediction as wrong with the right digit (201; again to change it while open).
+    """Flag a prediction as wrong with the right digit, or "none" (201; again to change it).
 
     400 for a bad label, 403 for a drawing this browser did not make, 404 for
     an unknown prediction, 409 once the admin has reviewed the flag, 422 for
     the digit the model already answered.
     """
     payload = _json_object()
-    label = payload.get("label")
-    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
-        raise AppError('"label" must be an integer from 0 to 9')
+    label = predictions.parse_label(payload.get("label"))
     stored = predictions.flag(prediction_id, label, author_token(client_id()))
     if stored is None:
         raise NotFound(f"prediction {prediction_id} does not exist")
-    return jsonify(prediction_id=prediction_id, label=stored.label, status=stored.status), 201
+    return jsonify(prediction_id=prediction_id, label=label_name(stored.label),
+                   status=stored.status), 201
 
 
 @bp.delete("/predictions/<int:prediction_id>/flag")

@@ -81,13 +81,16 @@ def _spec(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, 
               help="short datasets train more epochs to take at least this many steps [profile]")
 @click.option("--ensemble", type=click.IntRange(min=1, max=5), default=None,
               help="train N networks with different seeds, served as their average [1]")
+@click.option("--init-from", type=click.Path(exists=True),
+              help="start from this trained model (a model.keras file or a model folder) "
+                   "instead of a new network: a fine-tuning")
 @click.option("--kfold", type=click.IntRange(min=0), default=0,
               help="also train K networks on K stratified folds and report each fold's accuracy")
 @click.option("--baselines/--no-baselines", default=True, show_default=True,
               help="train the classical baselines on the same split")
 def train(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, negatives, seed,
           name, queue, epochs, polish_epochs, batch_size, lr, val_split, augment, min_steps,
-          ensemble, kfold, baselines):
+          ensemble, init_from, kfold, baselines):
     """Train the CNN, record the run in the database, export a candidate model.
 
     Flags given override the profile. The run's progress is written to the
@@ -98,9 +101,19 @@ def train(profile, dataset, data_dir, csv_path, feedback_weight, online_weight, 
     spec = _spec(profile, dataset, data_dir, csv_path, feedback_weight, online_weight,
                  negatives, seed, name, epochs=epochs, polish_epochs=polish_epochs,
                  batch_size=batch_size, lr=lr, val_split=val_split, augment=augment,
-                 min_steps=min_steps, ensemble=ensemble)
+                 min_steps=min_steps, ensemble=ensemble, init_from=_keras_file(init_from))
     spec.kfold, spec.baselines = kfold, baselines
     run_job(spec, "cnn", queue=queue)
+
+
+def _keras_file(path: str | None) -> str | None:
+    if path is None:
+        return None
+    keras_file = Path(path) / "model.keras" if Path(path).is_dir() else Path(path)
+    if keras_file.suffix != ".keras" or not keras_file.is_file():
+        raise click.BadParameter(f"{path} is neither a .keras file nor a folder holding "
+                                 "model.keras", param_hint="--init-from")
+    return str(keras_file.resolve())
 
 
 @app_command("baselines")

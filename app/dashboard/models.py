@@ -70,7 +70,8 @@ def model_detail(version: str):
 
 
 def _confirm_page(v, error: str | None = None, status: int = 200, reason: str = ""):
-    return render_template("dashboard/activate.html", v=v, info=service.version_info(v),
+    return render_template("dashboard/activate.html", v=v,
+                           info=service.version_info(v, compare=True),
                            error=error, reason=reason, max_reason=registry.MAX_REASON), status
 
 

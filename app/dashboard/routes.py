@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from app.dashboard import bp, downloads_limited
 from app.errors import json_view
 from app.services import dashboard as service
-from app.services import jobs, run_results
+from app.services import jobs, run_results, yardstick
 
 POLL_MS = 2000
 # Line and bar colours (Okabe-Ito), in the order runs and series take them.
@@ -128,7 +128,8 @@ def _code_spans_filter(text) -> Markup:
 def formatting():
     return {"pct": pct, "dec": dec, "count": count, "duration": duration, "size": size,
             "when": when, "iso": iso, "metric_value": metric_value, "metric_diff": metric_diff,
-            "palette": PALETTE, "waiting_message": jobs.waiting_message}
+            "palette": PALETTE, "waiting_message": jobs.waiting_message,
+            "on_yardstick": yardstick.summary}
 
 
 def _project_root() -> Path:
@@ -199,7 +200,8 @@ def run_detail(run_id: int):
     parts = {
         "summary": service.summary(run), "history": history, "confusion": service.confusion(run),
         "baselines": baselines, "gate": service.gate(run), "held_out": run_results.held_out(run),
-        "calibration": calibration, "previews": run_results.previews(run),
+        "calibration": calibration, "verdict_rule": run_results.verdict_rule(run),
+        "previews": run_results.previews(run),
         "quantized": run_results.quantized(run),
         "artifacts": service.artifacts(run, _project_root(), _model_roots()),
     }
@@ -220,6 +222,7 @@ def run_sections(run, live: bool, parts: dict) -> list[tuple[str, str]]:
         ("progress", "Progress", live),
         ("results", "Test results", parts["summary"]["accuracy"] is not None),
         ("held-out", "Held-out writers", parts["held_out"]),
+        ("verdict-rule", "When it says sure", parts["verdict_rule"]),
         ("calibration", "Calibration", parts["calibration"]),
         ("gate", "Promotion gate", parts["gate"]),
         ("model-version", "Model version", run.model_version),

@@ -204,20 +204,28 @@ def summary(run: TrainingRun) -> dict:
 
 def gate(run: TrainingRun) -> dict | None:
     """A retraining's candidate against the model that was active, as the gate judged them."""
+    from app.services import yardstick
+
     recorded = (run.metrics or {}).get("gate")
     if not recorded:
         return None
-    rows = []
-    from app.services.registry import MAX_MNIST_DROP
-
-    for key, label, rule in (("mnist", f"{recorded.get('test_split', 'mnist')} test split",
-                              f"at most {MAX_MNIST_DROP * 100:g} points lower"),
-                             ("holdout", f"held-out flags ({recorded.get('holdout_flags', 0)})",
-                              "higher")):
-        active, candidate = recorded["active"].get(key), recorded["candidate"].get(key)
-        diff = None if active is None or candidate is None else candidate - active
-        rows.append({"key": key, "label": label, "rule": rule, "active": active,
-                     "candidate": candidate, "diff": diff})
+    candidate, active = recorded.get("candidate") or {}, recorded.get("active") or {}
+    drop = f"at most {yardstick.MAX_DROP * 100:g} points lower"
+    if "parts" in candidate:  # measured on the yardstick
+        rows = [{"key": row["name"], "label": row["label"], "active": row["against"],
+                 "candidate": row["right"], "diff": row["diff"],
+                 "rule": "higher" if row["name"] == "flags" else drop}
+                for row in yardstick.rows(candidate, active)]
+    else:  # judged before the yardstick: the base test split and the flags
+        rows = []
+        split = recorded.get("test_split", "mnist")
+        for key, label, rule in (("mnist", "MNIST test" if split == "mnist" else
+                                  f"{split} test split", drop),
+                                 ("holdout", f"held-out flags ({recorded.get('holdout_flags', 0)})",
+                                  "higher")):
+            a, c = active.get(key), candidate.get(key)
+            rows.append({"key": key, "label": label, "rule": rule, "active": a, "candidate": c,
+                         "diff": None if a is None or c is None else c - a})
     return {"promoted": bool(recorded.get("promoted")), "reason": recorded.get("reason", ""),
             "active_version": recorded.get("active_version"), "rows": rows}
 
@@ -228,32 +236,44 @@ def gate_summary(gate_view: dict | None) -> str | None:
         return None
     parts = []
     for row in gate_view["rows"]:
-        if row["candidate"] is not None and row["active"] is not None:
-            name = "MNIST" if row["key"] == "mnist" else "held-out flags"
-            parts.append(f"{name} {row['candidate']:.2%} against {row['active']:.2%}")
+        if row["key"] in ("mnist", "flags", "holdout") and row["candidate"] is not None \
+                and row["active"] is not None:
+            parts.append(f"{row['label']} {row['candidate']:.2%} against {row['active']:.2%}")
     return "; ".join(parts) or None
 
 
 # ------------------------------------------------------------------ model versions
-def version_info(version: ModelVersion) -> dict:
+def version_info(version: ModelVersion, compare: bool = False) -> dict:
     """What the model and confirmation pages say about a version beside its own columns.
 
     `action`: what activating it would be (promote, or roll back to a version
     that was active before); `replaces`: the version active now; the gate's
-    view of it (from its run); whether its run is suspect.
+    view of it (from its run); whether its run is suspect; the version on the
+    yardstick (`compare`: beside the active version, held-out flags measured
+    now, with the parts where it is worse).
     """
-    from app.services import registry, serving
+    from app.services import registry, serving, yardstick
 
     run = version.run
     gate_view = gate(run) if run is not None else None
     active = serving.active_version()
+    replaces = active if active is not None and active.id != version.id else None
+    worse: list[str] = []
+    if compare and replaces is not None:
+        mine, theirs, worse = yardstick.compare(version, replaces)
+        rows = yardstick.rows(mine, theirs)
+    else:
+        rows = yardstick.rows(yardstick.stored(version) or yardstick.from_model_json(version.path))
     return {
         "action": registry.activation_kind(version),
-        "replaces": active if active is not None and active.id != version.id else None,
+        "replaces": replaces,
         "gate": gate_view,
         "gate_summary": gate_summary(gate_view),
         "gate_rejected": version.gate_passed is False,
         "suspect": run.suspect if run is not None else None,
+        "yardstick": rows,
+        "worse": worse,
+        "own_test": f"{run.dataset} test split" if run is not None else "its own test split",
     }
 
 

@@ -39,7 +39,7 @@ from app.errors import AppError
 from app.extensions import db
 from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun, Worker, as_utc, utcnow
 from app.services import training
-from app.services.database import StorageError
+from app.services.database import StorageError, persist
 from trainer.experiment import RunSpec
 
 Echo = Callable[[str], None]
@@ -185,7 +185,7 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
 
     Re-raises what made it fail, after recording it on the row.
     """
-    from app.services import registry, retraining
+    from app.services import registry, retraining, yardstick
 
     spec = training.spec_of(run)
     out_dir = Path(current_app.config["CANDIDATES_DIR"]) / training.version_name(run)
@@ -197,8 +197,12 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
                 retraining.gate(run, plan, record, data, echo)
             else:
                 training.train(run, spec, out_dir if spec.train_cnn else None, echo)
-                # A CNN's model is a candidate version at once, promotable like any other.
-                registry.register_run(run)
+                # A CNN's model is a candidate version at once, promotable like any
+                # other once it is measured on the suite every model is judged on.
+                version = registry.register_run(run)
+                if version is not None:
+                    persist(lambda: setattr(run, "phase", "measuring on the yardstick"))
+                    yardstick.ensure(version)
         except BaseException as exc:  # a KeyboardInterrupt also leaves a failed run
             db.session.rollback()
             training.finish(run, "failed", f"{type(exc).__name__}: {exc}")

@@ -13,9 +13,10 @@ from app.errors import AppError, NotFound
 from app.extensions import db
 from app.ratelimits import charge_storage
 from app.services.database import commit
-from app.models import Flag, Prediction
+from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, Flag, Prediction
 from app.services import serving
 from app.services.drawings import Drawing
+from app.services.predictor import ModelInfo
 from trainer.calibration import NOT_A_DIGIT, digit_probabilities, verdict
 from trainer.preprocessing import to_png
 
@@ -65,7 +66,7 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None,
     is answered with that row, and nothing is stored again.
     """
     model = serving.predictor()
-    result = answer(model.probabilities(drawing.mnist), drawing.mnist, model.info.version)
+    result = answer(model.probabilities(drawing.mnist), drawing.mnist, model.info)
     if store:
         request_key = request_key if author else None
         if request_key is not None:
@@ -82,15 +83,18 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None,
     return result
 
 
-def answer(calibrated: np.ndarray, mnist: np.ndarray, model_version: str) -> Result:
-    """What the model says of one 28x28 input, from its calibrated probabilities (not stored)."""
-    said, alternatives = verdict(calibrated)
+def answer(calibrated: np.ndarray, mnist: np.ndarray, model: ModelInfo) -> Result:
+    """What the model says of one 28x28 input, from its calibrated probabilities (not stored).
+
+    The verdict follows the model's own rule (chosen on held-out writers).
+    """
+    said, alternatives = verdict(calibrated, model.rule)
     # The digits' bars: how likely each digit is, if the drawing is a digit.
     probabilities = [round(float(p), 6) for p in digit_probabilities(calibrated)]
     digit = int(np.argmax(probabilities))
     not_a_digit = (round(float(calibrated[NOT_A_DIGIT]), 6)
                    if len(calibrated) > NOT_A_DIGIT else None)
-    return Result(None, digit, probabilities[digit], probabilities, model_version,
+    return Result(None, digit, probabilities[digit], probabilities, model.version,
                   to_png(mnist), said, tuple(alternatives), not_a_digit)
 
 
@@ -122,19 +126,35 @@ class Flagged:
     status: str
 
 
+def parse_label(value: object) -> int:
+    """A flag's label as sent: a digit 0-9, or "none" for a drawing that is no digit."""
+    if value == NO_DIGIT_NAME:
+        return NO_DIGIT_LABEL
+    if isinstance(value, str) and value.isdigit() and len(value) == 1:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+        raise AppError(f'"label" must be a digit from 0 to 9, or "{NO_DIGIT_NAME}" for a '
+                       "drawing that is no digit")
+    return value
+
+
 def flag(prediction_id: int, label: int, author: str) -> Flagged | None:
     """Record (or change) the right digit for a prediction; None if unknown.
 
     Only the browser that drew it may, and only while the flag is open: a
     reviewed flag is the admin's (FlagRefused). A flag names what the model
-    should have said, so it may not repeat the answer (422), except where the
-    model said the drawing was no digit at all.
+    should have said, so it may not repeat the answer (422): the digit it
+    read, or "no digit" where it refused the drawing.
     """
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None:
         return None
     _refuse_others(prediction, author)
-    if label == prediction.digit and prediction.verdict != "not_a_digit":
+    refused = prediction.verdict == "not_a_digit"
+    if label == NO_DIGIT_LABEL and refused:
+        raise FlagRefused("the model already said this is no digit; flag it with the digit "
+                          "it is", 422)
+    if label == prediction.digit and not refused:
         raise FlagRefused(f"the model already answered {label}; "
                           "flag a drawing with the digit it should have said", 422)
     if prediction.flag is None:

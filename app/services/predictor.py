@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.calibration import apply_temperature
+from trainer.calibration import DEFAULT_RULE, VerdictRule, apply_temperature
 
 
 class ModelUnavailable(RuntimeError):
@@ -31,13 +31,15 @@ class ModelInfo:
     # model also says "not a digit".
     temperature: float = 1.0
     classes: int = 10
+    # When an answer is "sure" and when "not a digit" (model.json's "verdict_rule").
+    rule: VerdictRule = DEFAULT_RULE
 
 
 class Predictor:
     """A loaded .tflite model: 28x28 images to calibrated probabilities.
 
-    model.json names the served file ("serve": the float or the int8 model)
-    and the temperature that calibrates its output.
+    model.json names the served file ("serve": the float or the int8 model),
+    the temperature that calibrates its output and the verdict's thresholds.
     """
 
     def __init__(self, model_dir: str | os.PathLike):
@@ -72,6 +74,7 @@ class Predictor:
             test_accuracy=meta.get("test_accuracy"),
             temperature=float(meta.get("temperature") or 1.0),
             classes=int(output["shape"][-1]),
+            rule=VerdictRule.from_json(meta.get("verdict_rule")),
         )
 
     def raw_probabilities(self, image: np.ndarray) -> np.ndarray:

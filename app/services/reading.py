@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import Number, Prediction
+from app.models import Number, Prediction, label_name
 from app.services import drawings, predictions, serving
 from app.ratelimits import charge_storage
 from app.services.database import commit
@@ -38,7 +38,7 @@ class ReadDigit:
     result: Result
     box: tuple[float, float, float, float]
     drawing: Drawing
-    flag: int | None = None  # the digit someone already flagged this one as
+    flag: int | str | None = None  # what someone already flagged this one as (a digit or "none")
 
     def as_json(self) -> dict:
         body = self.result.as_json()
@@ -93,7 +93,7 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
     except segmentation.TooManyDigits as exc:
         raise AppError(f"{exc}: write fewer digits at a time", 422) from exc
     version = model.info.version
-    digits = [ReadDigit(predictions.answer(d.probabilities, d.mnist, version), d.box,
+    digits = [ReadDigit(predictions.answer(d.probabilities, d.mnist, model.info), d.box,
                         _drawing(d)) for d in found.digits]
     texts = [NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
              for d in digits]
@@ -156,7 +156,8 @@ def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
     for row in spare:
         db.session.delete(row)
     number.text, number.model_version = text, version
-    return commit(lambda: (number.id, [(row.id, row.flag.label if row.flag is not None else None)
+    return commit(lambda: (number.id, [(row.id, label_name(row.flag.label)
+                                                  if row.flag is not None else None)
                                        for row in rows]))
 
 

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from app.errors import AppError
 from app.extensions import db
 from app.models import ACTIVATIONS, ModelVersion, TrainingRun, utcnow
-from app.services import serving
+from app.services import serving, yardstick
 from app.services.predictor import ModelUnavailable
+from trainer.yardstick import worse_parts
 
-# A candidate may lose at most this much MNIST test accuracy (0.1 points)...
-MAX_MNIST_DROP = 0.001
 # An admin's reason for promoting or rolling back is a sentence or two.
 MAX_REASON = 1000
 
@@ -53,6 +52,7 @@ def register(path: str | Path, run_id: int | None = None, status: str = "candida
         activated_at=utcnow() if active else None,
         activation="install" if active else None,
         activated_by="a fresh install" if active else None,
+        yardstick=yardstick.from_model_json(path),
     )
     db.session.add(version)
     db.session.flush()
@@ -102,21 +102,26 @@ def register_bundled(run_id: int | None = None) -> ModelVersion:
 
 
 def gate(candidate: dict, active: dict) -> tuple[bool, str]:
-    """Promote only if MNIST drops at most 0.1 points and held-out flags improve."""
-    c_mnist, a_mnist = candidate.get("mnist"), active.get("mnist")
-    c_flags, a_flags = candidate.get("holdout"), active.get("holdout")
-    if c_mnist is None or a_mnist is None:
-        return False, "no MNIST test accuracy to compare"
-    if c_mnist < a_mnist - MAX_MNIST_DROP - 1e-12:
-        return False, (f"MNIST test accuracy {c_mnist:.2%} is more than 0.1 points below "
-                       f"the active model's {a_mnist:.2%}")
+    """Promote only if no part of the suite drops more than the margin and held-out flags improve.
+
+    Both are measurements of the whole suite (`yardstick.with_flags`).
+    """
+    worse = worse_parts(candidate, active, yardstick.MAX_DROP)
+    if worse:
+        return False, "worse than the active model on " + "; ".join(worse)
+    c_flags, a_flags = (yardstick.headline(candidate, "flags"),
+                        yardstick.headline(active, "flags"))
     if c_flags is None or a_flags is None:
         return False, "no held-out flags to measure on"
     if c_flags <= a_flags:
-        return False, (f"held-out flags accuracy {c_flags:.2%} is not above the active "
+        return False, (f"held-out flags {c_flags:.2%} right is not above the active "
                        f"model's {a_flags:.2%}")
-    return True, (f"MNIST {c_mnist:.2%} (active {a_mnist:.2%}); held-out flags "
-                  f"{c_flags:.2%} (active {a_flags:.2%})")
+    c_mnist, a_mnist = (yardstick.headline(candidate, "mnist"),
+                        yardstick.headline(active, "mnist"))
+    mnist = (f"MNIST test {c_mnist:.2%} (active {a_mnist:.2%}); "
+             if c_mnist is not None and a_mnist is not None else "")
+    return True, (f"{mnist}held-out flags {c_flags:.2%} (active {a_flags:.2%}); no part of "
+                  f"the suite more than {yardstick.MAX_DROP * 100:.1f} points lower")
 
 
 def activation_kind(version: ModelVersion) -> str:
@@ -130,7 +135,9 @@ def promote(name: str, reason: str, *, by: str = "the admin", gate_override: boo
 
     `reason` is why, in the words of whoever does it (required); `by` who.
     It is stored beside the gate's own verdict, which stays as it was. A
-    version the gate rejected is promoted only with `gate_override`.
+    version the gate rejected, or one worse than the active model on any part
+    of the suite (`app.services.yardstick`, measured now if it never was),
+    is promoted only with `gate_override`; the refusal says where and by how much.
     `action` is `gate` when the gate promotes; else promote or roll back,
     as the version's history says.
     """
@@ -148,6 +155,12 @@ def promote(name: str, reason: str, *, by: str = "the admin", gate_override: boo
     if version.gate_passed is False and action != "gate" and not gate_override:
         raise RegistryError(f"the gate rejected {name} ({version.reason}); confirm that it "
                             "should go live anyway")
+    active = serving.active_version()
+    if active is not None and action != "gate" and not gate_override:
+        _, _, worse = yardstick.compare(version, active)
+        if worse:
+            raise RegistryError(f"{name} is worse than the active model {active.version} on "
+                                + "; ".join(worse) + ": confirm that it should go live anyway")
     try:
         serving.can_serve(version)  # refuse missing or corrupt files before anyone serves them
     except ModelUnavailable as exc:

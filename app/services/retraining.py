@@ -2,8 +2,9 @@
 
 A retraining is a job like any other (`app.services.jobs`): the dashboard
 queues it for `flask worker`, `flask retrain` runs it in the foreground. The
-candidate and the active model are both measured on the base test split and
-on the held-out flags, through LiteRT as they would be served, and the gate
+candidate and the active model are both measured on the one fixed suite
+(`app.services.yardstick`: MNIST test, held-out writers, drawings that are no
+digit, held-out flags), through LiteRT as they would be served, and the gate
 decides whether the candidate goes live.
 """
 
@@ -13,15 +14,13 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.extensions import db
 from app.models import Flag, FlagUse, TrainingRun
-from app.services import registry, serving, training
-from app.services.predictor import Predictor
-from trainer.datasets import Dataset, Split
+from app.services import registry, serving, training, yardstick
+from trainer.datasets import Dataset
 from trainer.experiment import RunSpec
 from trainer.train import TrainConfig
 
@@ -111,16 +110,6 @@ def retrain_spec(from_scratch: bool = False, base: str = "mnist", csv_path: str 
     return spec, {"from_scratch": from_scratch}
 
 
-def accuracy(model_dir: str, split: Split) -> float | None:
-    """Accuracy of the served form (.tflite through LiteRT) of a model on a split."""
-    if len(split) == 0:
-        return None
-    predictor = Predictor(model_dir)
-    predicted = np.array([int(np.argmax(predictor.probabilities(im)[:10]))
-                          for im in split.images])
-    return float((predicted == split.labels).mean())
-
-
 @dataclass(frozen=True)
 class Plan:
     """What a retraining trains and what its candidate is judged against."""
@@ -151,26 +140,20 @@ def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -
 
     The verdict is stored on the run as `metrics["gate"]` and returned.
     """
-    run.phase = "evaluating against the active model"
+    run.phase = "measuring both models on the yardstick"
     db.session.commit()
-    holdout = training.feedback_dataset().test
-    candidate_dir = record["artifacts"]["dir"]
-    scores = {
-        "candidate": {"mnist": accuracy(candidate_dir, data.test),
-                      "holdout": accuracy(candidate_dir, holdout)},
-        "active": {"mnist": accuracy(plan.active_path, data.test),
-                   "holdout": accuracy(plan.active_path, holdout)},
-    }
+    candidate = registry.register(record["artifacts"]["dir"], run.id)
+    active = registry.get_version(plan.active_version) or registry.register_bundled()
+    scores = {"candidate": yardstick.with_flags(candidate), "active": yardstick.with_flags(active)}
     promoted, reason = registry.gate(scores["candidate"], scores["active"])
     verdict = {**scores, "active_version": plan.active_version,
-               "holdout_flags": int(len(holdout)), "test_split": data.name,
+               "holdout_flags": int(len(training.feedback_dataset().test)),
                "promoted": promoted, "reason": reason}
     run.metrics = {**run.metrics, "gate": verdict}
-    version = registry.register(candidate_dir, run.id,
-                                holdout_accuracy=scores["candidate"]["holdout"],
-                                reason=("promoted by the gate: " if promoted else
-                                        "kept a candidate: ") + reason,
-                                gate_passed=promoted)
+    version = candidate
+    version.holdout_accuracy = yardstick.headline(scores["candidate"], "flags")
+    version.reason = ("promoted by the gate: " if promoted else "kept a candidate: ") + reason
+    version.gate_passed = promoted
     for flag_id in plan.flag_ids:
         if db.session.get(FlagUse, (flag_id, run.id)) is None:
             db.session.add(FlagUse(flag_id=flag_id, run_id=run.id))

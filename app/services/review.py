@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import Flag, Prediction, utcnow
+from app.models import NO_DIGIT_LABEL, Flag, Prediction, label_name, utcnow
 from trainer import preprocessing
 
 FLAG_STATUSES = ("open", "confirmed", "dismissed")
@@ -27,16 +27,19 @@ class ReviewError(AppError):
 
 @dataclass
 class FlagFilter:
-    digit: int | None = None  # the corrected digit
+    digit: int | None = None  # the corrected label (NO_DIGIT_LABEL: "none")
     status: str | None = None
 
     @classmethod
     def parse(cls, digit: str | None, status: str | None) -> FlagFilter:
+        from app.services.predictions import parse_label
+
         parsed = cls()
         if digit not in (None, "", "all"):
-            if not (digit.isdigit() and len(digit) == 1):
-                raise ReviewError("digit must be 0-9")
-            parsed.digit = int(digit)
+            try:
+                parsed.digit = parse_label(digit)
+            except AppError as exc:
+                raise ReviewError('digit must be 0-9 or "none"') from exc
         if status not in (None, "", "all"):
             if status not in FLAG_STATUSES:
                 raise ReviewError(f"status must be one of {', '.join(FLAG_STATUSES)}")
@@ -44,13 +47,24 @@ class FlagFilter:
         return parsed
 
 
-def list_flags(flt: FlagFilter, limit: int = 200) -> list[Flag]:
-    query = select(Flag).join(Flag.prediction).order_by(Flag.created_at.desc(), Flag.id.desc())
+def _filtered(query, flt: FlagFilter):
+    query = query.join(Flag.prediction)
     if flt.digit is not None:
         query = query.where(Flag.label == flt.digit)
     if flt.status:
         query = query.where(Flag.status == flt.status)
-    return list(db.session.scalars(query.limit(limit)))
+    return query
+
+
+def list_flags(flt: FlagFilter, limit: int = 200, offset: int = 0) -> list[Flag]:
+    """The flags the filter lets through, newest first: `limit` of them after the first `offset`."""
+    query = _filtered(select(Flag), flt).order_by(Flag.created_at.desc(), Flag.id.desc())
+    return list(db.session.scalars(query.limit(limit).offset(offset)))
+
+
+def count_flags(flt: FlagFilter) -> int:
+    """How many flags the filter lets through."""
+    return db.session.scalar(_filtered(select(func.count(Flag.id)).select_from(Flag), flt))
 
 
 def status_counts() -> dict[str, int]:
@@ -68,11 +82,12 @@ def review(flag_id: int, action: str, label: object = None) -> Flag | None:
     if flag is None:
         return None
     if action == "relabel":
-        if isinstance(label, str) and label.isdigit():
-            label = int(label)
-        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
-            raise ReviewError("label must be an integer 0-9")
-        flag.label = label
+        from app.services.predictions import parse_label
+
+        try:
+            flag.label = parse_label(label)
+        except AppError as exc:
+            raise ReviewError('label must be a digit 0-9, or "none" for no digit') from exc
         flag.status = "confirmed"
     else:
         flag.status = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open"}[action]
@@ -82,8 +97,11 @@ def review(flag_id: int, action: str, label: object = None) -> Flag | None:
 
 
 def feedback_confusion() -> list[list[int]]:
-    """Predicted (columns) against corrected (rows) digits over flags not dismissed."""
-    matrix = np.zeros((10, 10), dtype=int)
+    """Predicted (columns) against corrected (rows) digits over flags not dismissed.
+
+    The last row holds the drawings flagged as no digit at all.
+    """
+    matrix = np.zeros((NO_DIGIT_LABEL + 1, 10), dtype=int)
     rows = db.session.execute(
         select(Flag.label, Prediction.digit, func.count())
         .join(Flag.prediction).where(Flag.status != "dismissed")
@@ -104,21 +122,21 @@ def input_pixels(flag: Flag) -> np.ndarray:
 
 
 def export_csv() -> str:
-    """Confirmed flags in the Kaggle layout: label, then 784 pixels 0-255."""
+    """Confirmed flags in the Kaggle layout: label (a digit, or "none"), then 784 pixels 0-255."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["label"] + [f"pixel{i}" for i in range(784)])
     for flag in _confirmed():
-        writer.writerow([flag.label] + input_pixels(flag).ravel().tolist())
+        writer.writerow([label_name(flag.label)] + input_pixels(flag).ravel().tolist())
     return out.getvalue()
 
 
 def export_zip() -> bytes:
-    """Confirmed flags as PNGs: the 28x28 input and the drawing as drawn, by label."""
+    """Confirmed flags as PNGs: the 28x28 input and the drawing as drawn, in a folder per label."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for flag in _confirmed():
-            stem = f"{flag.label}/flag-{flag.id}"
+            stem = f"{label_name(flag.label)}/flag-{flag.id}"
             archive.writestr(f"{stem}-28x28.png", flag.prediction.input_png)
             archive.writestr(f"{stem}-drawing.png", drawing_png(flag.prediction))
     return buffer.getvalue()

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from app.models import TrainingRun
+from trainer.calibration import MAX_DIGITS_REFUSED, SURE_PRECISION
 from trainer.online import HOLDOUT_WRITERS
 
 # Where the pen-drawn held-out sets come from (source -> collection, country).
@@ -70,6 +71,20 @@ def held_out(run: TrainingRun) -> dict | None:
     for row in rows:
         row["samples"] = None if row["samples"] is None else int(row["samples"])
     return {"rows": rows, "writers": any(n.startswith("online:") for n in sets)}
+
+
+def verdict_rule(run: TrainingRun) -> dict | None:
+    """The thresholds the run chose for "sure" and "not a digit", and what they gave."""
+    recorded = _mapping((run.metrics or {}).get("verdict_rule"))
+    if _number(recorded.get("sure_at")) is None or _number(recorded.get("reject_at")) is None:
+        return None
+    chosen_on = [n.strip() for n in str(recorded.get("chosen_on") or "").split(",") if n.strip()]
+    return {"sure_at": _number(recorded["sure_at"]), "reject_at": _number(recorded["reject_at"]),
+            "sure_right": _number(recorded.get("sure_right")),
+            "coverage": _number(recorded.get("coverage")),
+            "digits_refused": _number(recorded.get("digits_refused")),
+            "chosen_on": [set_label(n, run) for n in chosen_on],
+            "target": SURE_PRECISION, "max_refused": MAX_DIGITS_REFUSED}
 
 
 def calibration(run: TrainingRun) -> dict | None:

@@ -12,6 +12,13 @@
     return Array.prototype.slice.call(grid.querySelectorAll(".flag-card"));
   };
 
+  // A label is a digit, or the page's name for a drawing that is no digit at all.
+  const NO_DIGIT = grid.dataset.noDigit;
+
+  function labelOf(value) {
+    return value === NO_DIGIT ? NO_DIGIT : Number(value);
+  }
+
   function say(text) {
     if (status) status.textContent = text;
   }
@@ -23,11 +30,13 @@
     const badge = card.querySelector(".flag-status-badge");
     badge.textContent = data.status;
     badge.className = "badge flag-status-badge status-" + data.status;
-    card.querySelector(".flag-label").textContent = data.label;
+    const label = card.querySelector(".flag-label");
+    label.textContent = data.label_words;
+    label.classList.toggle("is-none", data.label === NO_DIGIT);
     const select = card.querySelector("select[name=label]");
     if (select) select.value = String(data.label);
     card.setAttribute("aria-label", "Flag " + data.id + ": predicted " + data.predicted +
-      ", corrected to " + data.label + ", " + data.status);
+      ", corrected to " + data.label_words + ", " + data.status);
   }
 
   function send(card, action, label) {
@@ -47,7 +56,7 @@
       });
     }).then(function (data) {
       apply(card, data);
-      say("Flag " + data.id + ": " + data.status + ", digit " + data.label + ".");
+      say("Flag " + data.id + ": " + data.status + ", corrected to " + data.label_words + ".");
     }).catch(function (err) {
       say("Could not save flag " + card.dataset.flagId + ": " + err.message);
     }).finally(function () {
@@ -65,7 +74,7 @@
     const action = (submitter && submitter.name === "action") ? submitter.value
       : form.querySelector("[name=action]").value;
     const select = form.querySelector("select[name=label]");
-    send(card, action, action === "relabel" && select ? Number(select.value) : undefined);
+    send(card, action, action === "relabel" && select ? labelOf(select.value) : undefined);
   });
 
   function move(card, step) {
@@ -79,6 +88,7 @@
     if (!card || event.target !== card || event.ctrlKey || event.metaKey || event.altKey) return;
     const key = event.key.toLowerCase();
     if (/^[0-9]$/.test(key)) send(card, "relabel", Number(key));
+    else if (key === "n") send(card, "relabel", NO_DIGIT);
     else if (key === "c") send(card, "confirm");
     else if (key === "d") send(card, "dismiss");
     else if (key === "o") send(card, "reopen");

@@ -5,9 +5,9 @@
 
   const RETRY_MS = [1000, 2000, 4000, 8000, 15000]; // waits between automatic retries
   const REQUEST_TIMEOUT_MS = 10000;
-  const UNDO_FLAG_MS = 8000; // how long "Undo" stays beside a saved flag
   const UPLOAD_SIDE = 640; // photos are scaled down before they leave the phone
-  const TOP_BARS = 3;
+  const view = window.DigitPadAnswer; // how an answer reads (answer.js)
+  const NONE = view.NONE;
 
   const $ = (id) => document.getElementById(id);
   const canvas = $("pad");
@@ -17,14 +17,15 @@
     problem: $("problem"), problemTitle: $("problem-title"), problemText: $("problem-text"),
     retry: $("retry"), result: $("result"), digit: $("digit"), verdict: $("verdict"),
     alternatives: $("alternatives"), seen: $("preprocessed"), topBars: $("top-bars"),
-    bars: $("bars"), flag: $("flag"), flagButtons: $("flag-buttons"),
+    bars: $("bars"), faint: $("faint-digits"), fold: $("all-bars"), foldTitle: $("all-bars-title"),
+    flag: $("flag"), flagButtons: $("flag-buttons"),
     flagMessage: $("flag-message"), flagStatus: $("flag-status"), flagUndo: $("flag-undo"),
     wasDigit: $("was-digit"), announce: $("announce"), layout: $("layout"),
-    title: $("pad-title"), headline: $("headline"), allBars: $("all-bars"),
+    title: $("pad-title"), headline: $("headline"),
     flagTitle: $("flag-title"), number: $("number-result"), numberText: $("number-text"),
     numberVerdict: $("number-verdict"), numberDigits: $("number-digits"),
     numberOffer: $("number-offer"), numberOfferText: $("number-offer-text"),
-    numberOfferButton: $("number-offer-button"),
+    numberOfferButton: $("number-offer-button"), copy: $("copy-number"), copyStatus: $("copy-status"),
   };
   const MODES = {
     digit: { endpoint: "/api/predict", title: "Draw a digit", idField: "prediction_id" },
@@ -50,7 +51,6 @@
   let controller = null;
   let retryTimer = null;
   let retries = 0;
-  let flagTimer = null;
 
   // ------------------------------------------------------------ drawing
   function colours() {
@@ -71,7 +71,9 @@
       const k = Math.min(rect.width / size.w, rect.height / size.h);
       for (const stroke of strokes) for (const p of stroke) { p[0] *= k; p[1] *= k; }
       if (current) for (const p of current) { p[0] *= k; p[1] *= k; }
-      if (answer && answer.digits) for (const d of answer.digits) d.box = d.box.map((v) => v * k);
+      if (answer && answer.digits && !photo) {
+        for (const d of answer.digits.concat(answer.separators || [])) d.box = d.box.map((v) => v * k);
+      }
     }
     const dpr = window.devicePixelRatio || 1;
     size = { w: rect.width, h: rect.height };
@@ -242,6 +244,7 @@
 
   function startDrawing() {
     drawingEpoch += 1;
+    ui.fold.open = false;
     strokes.length = 0;
     current = null;
     photo = null;
@@ -364,20 +367,14 @@
     ui.number.hidden = true;
     ui.problem.hidden = true;
     ui.empty.hidden = false;
+    ui.fold.open = false;
+    setFlagStatus("", "");
+    setCopyStatus("");
     redraw();
-  }
-
-  function article(digit) {
-    return digit === 8 ? "an 8" : "a " + digit;
-  }
-
-  function percent(p) {
-    return (p * 100).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1) + "%";
   }
 
   function render(data) {
     answer = data;
-    clearTimeout(flagTimer);
     ui.problem.hidden = true;
     ui.empty.hidden = true;
     ui.numberOffer.hidden = true;
@@ -390,64 +387,78 @@
     try { performance.measure("pad:lift-to-answer", "pad:lift", "pad:answer"); } catch (err) { /* a photo */ }
   }
 
-  // What a person reads for a verdict: "Sure: 98%", "Not sure: 4 or 9?", "not a digit".
-  function describe(d) {
-    const none = d.verdict === "not_a_digit";
-    const unsure = d.verdict === "unsure";
-    const alternatives = unsure ? (d.alternatives || []).filter((a) => a !== d.digit) : [];
-    let text;
-    if (none) {
-      text = "That doesn't look like a digit.";
-    } else if (unsure && alternatives.length) {
-      const options = [d.digit].concat(alternatives).map(String);
-      text = "Not sure: " + options.slice(0, -1).join(", ") + " or " + options[options.length - 1] + "?";
-    } else if (unsure) {
-      text = "Probably " + d.digit + ", but not sure (" + percent(d.confidence) + ").";
-    } else {
-      text = "Sure: " + percent(d.confidence);
-    }
-    return { none, unsure, alternatives, text };
-  }
-
   function renderDigit(data) {
     ui.result.hidden = false;
     ui.number.hidden = true;
     ui.headline.hidden = false;
-    ui.allBars.hidden = false;
     ui.flagTitle.textContent = "Wrong? It was:";
     ui.seen.src = data.preprocessed;
-    const { none, unsure, alternatives, text } = describe(data);
+    const none = data.verdict === "not_a_digit";
     target = data;
-    ui.digit.textContent = none ? "?" : String(data.digit);
-    ui.verdict.className = "verdict" + (none ? " verdict-none" : unsure ? " verdict-unsure" : "");
-    ui.verdict.textContent = text;
-    ui.alternatives.replaceChildren(...alternatives.map((d) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = "It's " + article(d);
-      button.dataset.digit = String(d);
-      button.addEventListener("click", () => flag(d));
-      return button;
-    }));
+    data.flaggedAs = null;
+    showHeadline(data);
     renderBars(data);
     // "Not a digit" has no "wrong?" buttons; a person who did draw a digit can still say which.
     ui.flag.hidden = none;
     ui.wasDigit.hidden = !none;
     armFlagButtons(data);
-    canvas.setAttribute("aria-label", "Drawing pad: " + (none ? "no digit read" : "reads " + data.digit));
-    announce(none ? text : data.digit + ". " + text);
+    announce(none ? ui.verdict.textContent : data.digit + ". " + ui.verdict.textContent);
+  }
+
+  // The big answer: the model's, or the one its drawer corrected it to.
+  function showHeadline(data) {
+    const { none, unsure, alternatives, text } = view.describe(data);
+    const corrected = data.flaggedAs != null;
+    const read = none ? "no digit" : String(data.digit);
+    ui.digit.textContent = corrected ? view.mark(data.flaggedAs) : none ? "?" : String(data.digit);
+    ui.digit.classList.toggle("corrected", corrected);
+    ui.verdict.className = "verdict" + (corrected ? " verdict-corrected" : none ? " verdict-none"
+                                                  : unsure ? " verdict-unsure" : "");
+    ui.verdict.textContent = corrected
+      ? "Corrected by you" + (data.flaggedAs === NONE ? ": not a digit" : "") + ". The model read " + read + "."
+      : text;
+    ui.alternatives.replaceChildren(...(corrected ? [] : alternatives).map((d) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "It's " + view.article(d);
+      button.dataset.digit = String(d);
+      button.addEventListener("click", () => flag(d));
+      return button;
+    }));
+    const shown = corrected ? (data.flaggedAs === NONE ? "no digit" : data.flaggedAs) + ", corrected by you" : read;
+    canvas.setAttribute("aria-label", "Drawing pad: " + (none && !corrected ? "no digit read" : "reads " + shown));
+  }
+
+  // The likeliest digits, each digit listed once; a refusal's closest digits only below the fold.
+  function renderBars(data) {
+    const { refused, rest } = view.fillBars(data, ui.topBars, ui.bars, ui.faint);
+    if (refused !== ui.fold.classList.contains("refused")) ui.fold.open = false; // folded again when its meaning changes
+    ui.fold.classList.toggle("refused", refused);
+    ui.foldTitle.textContent = refused ? "Closest digits" : "Other digits";
+    ui.bars.setAttribute("aria-label", refused ? "The closest digits" : "The other digits");
+    ui.fold.hidden = !rest;
+    ui.topBars.hidden = !ui.topBars.children.length;
+  }
+
+  function labelOf(button) {
+    return button.dataset.label === NONE ? NONE : Number(button.dataset.label);
   }
 
   function armFlagButtons(d) {
     const none = d.verdict === "not_a_digit";
     for (const button of ui.flagButtons.children) {
-      const digit = Number(button.dataset.digit);
-      const isAnswer = digit === d.digit && !none;
-      button.disabled = isAnswer;
-      button.classList.toggle("is-answer", isAnswer);
-      button.setAttribute("aria-label", isAnswer ? digit + " is the answer" : "It was " + digit);
-      button.setAttribute("aria-pressed", String(d.flaggedAs === digit));
+      const label = labelOf(button);
+      if (label === NONE) {
+        button.hidden = none; // the model said so already
+      } else {
+        const isAnswer = label === d.digit && !none;
+        button.disabled = isAnswer;
+        button.classList.toggle("is-answer", isAnswer);
+        button.setAttribute("aria-label", isAnswer ? label + " is the answer" : "It was " + label);
+      }
+      button.setAttribute("aria-pressed", String(d.flaggedAs === label));
     }
+    ui.flag.classList.toggle("refused", none);
     setFlagStatus("", "");
   }
 
@@ -456,38 +467,58 @@
     ui.number.hidden = false;
     ui.result.hidden = true;
     target = null;
-    const digits = data.digits || [];
-    ui.numberText.textContent = data.written || data.text; // "12.428": separators as written
-    const doubtful = digits.filter((d) => d.verdict !== "sure").length;
-    ui.numberVerdict.textContent = doubtful
-      ? doubtful + " of " + digits.length + (digits.length === 1 ? " digit is" : " digits are") +
-        " uncertain. Tap a digit read wrong to correct it."
-      : "Tap a digit read wrong to correct it.";
-    ui.numberDigits.replaceChildren(...digits.map((d, i) => {
-      const { none, unsure, alternatives } = describe(d);
+    ui.numberDigits.replaceChildren(...(data.digits || []).map((d, i) => {
       const item = document.createElement("li");
       const card = document.createElement("button");
       card.type = "button";
-      card.className = "digit-card" + (none ? " none" : unsure ? " unsure" : "");
       card.dataset.index = String(i);
       card.setAttribute("aria-pressed", "false");
-      const verdict = none ? "not a digit" : unsure ? (alternatives.length ? "or " + alternatives.join(" or ") + "?" : "not sure") : "sure";
       card.innerHTML = '<span class="visually-hidden"></span><span class="card-digit"></span>' +
         '<span class="card-confidence"></span><span class="card-verdict"></span>';
       card.querySelector(".visually-hidden").textContent = "Digit " + (i + 1) + ":";
-      card.querySelector(".card-digit").textContent = none ? "?" : String(d.digit);
-      card.querySelector(".card-confidence").textContent = percent(d.confidence);
-      card.querySelector(".card-verdict").textContent = verdict;
       card.addEventListener("click", () => chooseDigit(d));
       d.card = card;
       d.flaggedAs = d.flag != null ? d.flag : null; // corrected before this stroke
-      card.classList.toggle("flagged", d.flaggedAs !== null);
       item.appendChild(card);
       return item;
     }));
-    canvas.setAttribute("aria-label", "Drawing pad: reads " + (data.text || "nothing"));
-    announce("Read " + data.text);
+    showNumber(data);
+    announce("Read " + ui.numberText.textContent);
   }
+
+  // The number as it stands, corrections included; each digit's card.
+  function showNumber(data) {
+    const digits = data.digits || [];
+    const text = view.numberText(data);
+    if (ui.numberText.textContent !== text) setCopyStatus("");
+    ui.numberText.textContent = text; // "12.428": separators as written
+    ui.copy.hidden = !text;
+    ui.numberVerdict.textContent = view.numberVerdict(digits);
+    for (const d of digits) view.fillCard(d.card, d);
+    canvas.setAttribute("aria-label", "Drawing pad: reads " + (text || "nothing"));
+  }
+
+  function setCopyStatus(text, state) {
+    ui.copyStatus.textContent = text;
+    ui.copyStatus.className = "copy-status" + (state ? " " + state : "");
+  }
+
+  ui.copy.addEventListener("click", async () => {
+    const text = ui.numberText.textContent;
+    try {
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error("no clipboard here");
+      await navigator.clipboard.writeText(text);
+      setCopyStatus("Copied", "saved");
+    } catch (err) {
+      // The number stays selected: the phone's own Copy takes it.
+      const range = document.createRange();
+      range.selectNodeContents(ui.numberText);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      setCopyStatus("Could not copy: the number is selected, copy it from there.", "failed");
+    }
+  });
 
   // A digit of the number is chosen: the "wrong?" buttons now correct it alone.
   function chooseDigit(d) {
@@ -497,40 +528,20 @@
     const index = answer.digits.indexOf(d) + 1;
     ui.result.hidden = false;
     ui.headline.hidden = true;
-    ui.allBars.hidden = true;
+    ui.fold.hidden = true;
+    ui.topBars.hidden = true;
     ui.wasDigit.hidden = true;
     ui.flag.hidden = false;
     ui.flagTitle.textContent = "Digit " + index + (d.verdict === "not_a_digit" ? ", read as no digit" : ", read as " + d.digit) + ". It was:";
-    ui.topBars.replaceChildren();
     armFlagButtons(d);
-    if (d.flaggedAs != null) setFlagStatus("Saved: it was " + article(d.flaggedAs) + ".", "saved", true);
+    if (d.flaggedAs != null) setFlagStatus(savedText(d.flaggedAs), "saved", true);
     redraw();
   }
 
-  function renderBars(data) {
-    data.probabilities.forEach((p, digit) => fillBar(ui.bars.children[digit], digit, p, data.digit));
-    const order = data.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]).slice(0, TOP_BARS);
-    ui.topBars.replaceChildren(...order.map(([p, d]) => fillBar(makeBar(), d, p, data.digit)));
-  }
-
-  function makeBar() {
-    const item = document.createElement("li");
-    item.className = "bar";
-    item.innerHTML = '<span class="bar-label"></span>' +
-      '<span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span>';
-    return item;
-  }
-
-  function fillBar(item, digit, p, top) {
-    const pct = (p * 100).toFixed(1) + "%";
-    item.querySelector(".bar-label").textContent = String(digit);
-    item.querySelector(".bar-fill").style.width = Math.max(p * 100, 0.5) + "%";
-    item.querySelector(".bar-value").textContent = pct;
-    item.classList.toggle("top", digit === top);
-    item.setAttribute("aria-label", digit + ": " + pct);
-    item.dataset.probability = String(p);
-    item.dataset.digit = String(digit);
-    return item;
+  // What was flagged shows at once: the headline, or the number and its card.
+  function showFlagged(chosen) {
+    if (chosen.card) showNumber(answer);
+    else showHeadline(chosen);
   }
 
   function announce(text) {
@@ -538,31 +549,43 @@
   }
 
   // ------------------------------------------------------------ flagging
+  // Right under the answer; "Undo" stays for as long as the flag's drawing is on the pad.
   function setFlagStatus(text, state, undoable) {
     ui.flagMessage.textContent = text;
     ui.flagStatus.classList.toggle("saved", state === "saved");
     ui.flagStatus.classList.toggle("failed", state === "failed");
+    ui.flagStatus.classList.toggle("idle", !text);
     ui.flagUndo.hidden = !undoable;
+  }
+
+  function savedText(label) {
+    return label === NONE ? "Saved: not a digit." : "Saved: it was " + view.article(label) + ".";
   }
 
   function markChosen(label) {
     for (const button of ui.flagButtons.children) {
-      button.setAttribute("aria-pressed", String(Number(button.dataset.digit) === label));
+      button.setAttribute("aria-pressed", String(labelOf(button) === label));
     }
   }
 
+  function notSaved(chosen, why) {
+    markChosen(chosen.flaggedAs);
+    setFlagStatus(why, "failed", chosen.flaggedAs != null); // an earlier flag still stands
+  }
+
+  // `label`: the digit the drawing should have been read as, or NONE.
   async function flag(label) {
     if (!target || target.prediction_id == null) return;
-    const none = target.verdict === "not_a_digit";
-    if (label === target.digit && !none) {
-      setFlagStatus(label + " is the answer already. If it is wrong, choose the digit it should have been.", "");
+    const refused = target.verdict === "not_a_digit";
+    if (label === NONE ? refused : label === target.digit && !refused) {
+      setFlagStatus(label === NONE ? "The model said so already." : label + " is the answer already. " +
+                    "If it is wrong, choose the digit it should have been.", "", target.flaggedAs != null);
       return;
     }
     const chosen = target;
     ui.flag.hidden = false;
     markChosen(label);
     setFlagStatus("Saving…", "");
-    clearTimeout(flagTimer);
     try {
       const response = await fetch("/api/predictions/" + chosen.prediction_id + "/flag", {
         method: "POST", headers: { "Content-Type": "application/json" },
@@ -570,41 +593,35 @@
       });
       const data = await response.json().catch(() => ({}));
       if (chosen !== target) return;
-      if (!response.ok) {
-        markChosen(chosen.flaggedAs != null ? chosen.flaggedAs : -1);
-        return setFlagStatus("Not saved: " + (data.error || "the server refused it") + ".", "failed");
-      }
-      chosen.flaggedAs = data.label;
-      if (chosen.card) chosen.card.classList.add("flagged");
-      setFlagStatus("Saved: it was " + article(data.label) + ". Thank you!", "saved", true);
-      flagTimer = setTimeout(() => { ui.flagUndo.hidden = true; }, UNDO_FLAG_MS);
+      if (!response.ok) return notSaved(chosen, "Not saved: " + (data.error || "the server refused it") + ".");
+      chosen.flaggedAs = data.label === NONE ? NONE : Number(data.label);
+      showFlagged(chosen);
+      setFlagStatus(savedText(chosen.flaggedAs) + " Thank you!", "saved", true);
     } catch (err) {
       if (chosen !== target) return;
-      markChosen(chosen.flaggedAs != null ? chosen.flaggedAs : -1);
-      setFlagStatus(navigator.onLine === false
-        ? "Not saved: you are offline. Choose the digit again when you are back online."
-        : "Not saved: DigitPad cannot be reached. Choose the digit again in a moment.", "failed");
+      notSaved(chosen, navigator.onLine === false
+        ? "Not saved: you are offline. Choose again when you are back online."
+        : "Not saved: DigitPad cannot be reached. Choose again in a moment.");
     }
   }
 
   async function unflag() {
     if (!target || target.flaggedAs == null) return;
     const chosen = target;
-    clearTimeout(flagTimer);
     try {
       const response = await fetch("/api/predictions/" + chosen.prediction_id + "/flag",
                                    { method: "DELETE" });
       const data = await response.json().catch(() => ({}));
       if (chosen !== target) return;
       if (!response.ok && response.status !== 404) {
-        return setFlagStatus("Could not undo: " + (data.error || "the server refused it") + ".", "failed");
+        return setFlagStatus("Could not undo: " + (data.error || "the server refused it") + ".", "failed", true);
       }
       chosen.flaggedAs = null;
-      if (chosen.card) chosen.card.classList.remove("flagged");
-      markChosen(-1);
+      showFlagged(chosen); // the model's answer again
+      markChosen(null);
       setFlagStatus("Flag taken back.", "");
     } catch (err) {
-      setFlagStatus("Could not undo: DigitPad cannot be reached.", "failed", true);
+      if (chosen === target) setFlagStatus("Could not undo: DigitPad cannot be reached.", "failed", true);
     }
   }
 
@@ -718,19 +735,26 @@
   }
 
   function buildControls() {
-    for (let d = 0; d < 10; d++) {
-      const item = makeBar();
-      ui.bars.appendChild(fillBar(item, d, 0, -1));
+    const labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, NONE];
+    ui.flagButtons.replaceChildren(...labels.map((label) => {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = String(d);
-      button.dataset.digit = String(d);
-      button.setAttribute("aria-label", "It was " + d);
-      button.setAttribute("aria-keyshortcuts", String(d));
+      button.dataset.label = String(label);
+      if (label === NONE) {
+        button.textContent = "Not a digit";
+        button.className = "flag-none";
+        button.setAttribute("aria-label", "It was not a digit");
+        button.setAttribute("aria-keyshortcuts", "N");
+      } else {
+        button.textContent = String(label);
+        button.dataset.digit = String(label);
+        button.setAttribute("aria-label", "It was " + label);
+        button.setAttribute("aria-keyshortcuts", String(label));
+      }
       button.setAttribute("aria-pressed", "false");
-      button.addEventListener("click", () => flag(d));
-      ui.flagButtons.appendChild(button);
-    }
+      button.addEventListener("click", () => flag(label));
+      return button;
+    }));
   }
 
   onTap($("undo"), undo);
@@ -752,8 +776,12 @@
       return;
     } else if (key === "Escape" || key.toLowerCase() === "c") {
       clear();
-    } else if (/^[0-9]$/.test(key) && target && !ui.result.hidden && !ui.flag.hidden) {
+    } else if (!target || ui.result.hidden || ui.flag.hidden) {
+      return; // no "wrong?" buttons on screen: the keys choose nothing
+    } else if (/^[0-9]$/.test(key)) {
       flag(Number(key));
+    } else if (key.toLowerCase() === "n" && !ui.flagButtons.lastElementChild.hidden) {
+      flag(NONE);
     }
   });
 

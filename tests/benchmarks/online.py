@@ -6,8 +6,15 @@ writers' pen strokes on a 320-500 px canvas with the pad's pen width, several
 renderings each. It reports:
 
 - MNIST test accuracy (10,000 images) and the share of them refused;
-- per online source, the held-out writers (never trained on): accuracy, and the
-  shares answered "unsure" and refused as "not a digit";
+- per online source, the held-out writers (never trained on): accuracy, the
+  share right as a person meets it (a refused digit is wrong), the shares
+  answered "sure", "unsure" and refused as "not a digit", and how often a
+  "sure" answer is right;
+- the same verdict rule chosen on half of each source's held-out writers and
+  measured on the other half (and the other way round): how the rule holds on
+  writers it was not chosen on;
+- the shapes that fooled earlier models: tall narrow one-stroke 0s and
+  question marks, drawn as the pad sends them;
 - letters that look like no digit, as strokes from Hershey fonts never trained
   on, and as images in Debian's handwriting fonts when they are installed
   (`apt-get install fonts-dkg-handwriting fonts-breip fonts-femkeklaver
@@ -63,37 +70,97 @@ def _strokes_body(strokes) -> dict:
 def _summary(replies: list[dict], labels) -> dict:
     said = [r["verdict"] for r in replies]
     out = {"samples": len(replies),
+           "sure": said.count("sure") / len(said),
            "unsure": said.count("unsure") / len(said),
            "refused": said.count("not_a_digit") / len(said)}
     if labels is not None:
-        out["accuracy"] = float(np.mean([r["digit"] == y for r, y in zip(replies, labels)]))
+        read = [r["digit"] == y for r, y in zip(replies, labels)]
+        right = [ok and v != "not_a_digit" for ok, v in zip(read, said)]
+        sure = [ok for ok, v in zip(read, said) if v == "sure"]
+        out["accuracy"] = float(np.mean(read))
+        out["right"] = float(np.mean(right))
+        out["sure_right"] = float(np.mean(sure)) if sure else None
     return out
 
 
-def held_out_writers(client, renderings: int) -> dict:
+def _calibrated(reply: dict) -> np.ndarray:
+    """The reply's calibrated probabilities: ten digits, then "not a digit"."""
+    no_digit = reply.get("not_a_digit_probability", 0.0)
+    return np.array([p * (1 - no_digit) for p in reply["probabilities"]] + [no_digit])
+
+
+def held_out_writers(client, renderings: int) -> tuple[dict, dict]:
+    """Each source's held-out writers as the pad sends them; and the rule's cross-check."""
     from trainer.online import place_on_pad, read_online, split_by_writer
 
     _, held = split_by_writer(read_online())
-    results = {}
+    results, answers = {}, {}
     for source, samples in held.items():
-        replies, labels = [], []
+        replies, labels, writers = [], [], []
         for r in range(renderings):
             rng = np.random.default_rng(1000 + r)
             for sample in samples:
                 replies.append(_ask(client, _strokes_body(place_on_pad(sample.strokes, rng))))
                 labels.append(sample.label)
+                writers.append(sample.writer)
         results[f"online:{source} ({len({s.writer for s in samples})} writers)"] = \
             _summary(replies, labels)
-    return results
+        answers[source] = (np.stack([_calibrated(r) for r in replies]), np.array(labels),
+                           np.array(writers))
+    return results, cross_check(answers)
 
 
-def hershey_letters(client) -> dict:
+def cross_check(answers: dict) -> dict:
+    """The rule chosen on half of every source's writers, measured on the other half."""
+    from trainer.calibration import choose_rule
+    from trainer.yardstick import score
+
+    halves = {}
+    for source, (probs, labels, writers) in answers.items():
+        order = sorted(set(writers), key=lambda w: (len(w), w))
+        half = np.isin(writers, order[::2])
+        halves[source] = [(probs[half], labels[half]), (probs[~half], labels[~half])]
+    out = {}
+    for chosen, measured in ((0, 1), (1, 0)):
+        rule = choose_rule({s: h[chosen] for s, h in halves.items()})
+        row = {"sure_at": rule.sure_at}
+        for source, h in halves.items():
+            scores = score(*h[measured], rule, True)
+            row[f"{source} sure"] = scores["sure"]
+            row[f"{source} sure_right"] = scores["sure_right"]
+        out[f"chosen on half {chosen + 1}, measured on half {measured + 1}"] = row
+    return out
+
+
+def hard_shapes(client) -> dict:
+    """The shapes that fooled earlier models, on a 360x500 pad with its own pen."""
+    import math
+
+    def ellipse(share):
+        return [[180 + 180 * share * math.cos(t), 250 + 180 * math.sin(t)]
+                for t in np.linspace(-math.pi / 2, 1.5 * math.pi, 40)]
+
+    hook = [[180 + 70 * math.cos(t), 170 - 70 * math.sin(t)]
+            for t in np.linspace(math.pi, -math.pi / 2, 30)] + [[180, 300]]
+    cases = {f"0, one stroke, {share:.0%} of the pad wide": [ellipse(share)]
+             for share in (0.08, 0.12, 0.15, 0.2)}
+    cases["question mark with its dot"] = [hook, [[180, 380], [181, 381]]]
+    cases["question mark without its dot"] = [hook]
+    out = {}
+    for name, strokes in cases.items():
+        reply = _ask(client, {"strokes": strokes, "width": 360, "height": 500, "line_width": 22})
+        out[name] = {"verdict": reply["verdict"], "digit": reply["digit"],
+                     "confidence": reply["confidence"]}
+    return out
+
+
+def hershey_letters(client, letters: str | None = None) -> dict:
     from trainer.negatives import HELDOUT_FONTS, LETTERS, glyph, hand_wobble
     from trainer.online import place_on_pad
 
     rng = np.random.default_rng(7)
     replies = [_ask(client, _strokes_body(place_on_pad(hand_wobble(glyph(font, ch), rng), rng)))
-               for font in HELDOUT_FONTS for ch in LETTERS for _ in range(4)]
+               for font in HELDOUT_FONTS for ch in (letters or LETTERS) for _ in range(4)]
     return _summary(replies, None)
 
 
@@ -131,16 +198,16 @@ def handwriting_fonts(client) -> dict | None:
 
 
 def mnist_test(predictor) -> dict:
-    from trainer.calibration import verdicts
     from trainer.datasets import load_mnist
+    from trainer.yardstick import score
 
     test = load_mnist().test
-    probs = np.stack([predictor.probabilities(image) for image in test.images])
-    said = verdicts(probs)
+    probs = predictor.probabilities_many(test.images)
+    scores = score(probs, test.labels, predictor.info.rule, True)
     return {"samples": len(test),
             "accuracy": float((probs[:, :10].argmax(1) == test.labels).mean()),
-            "unsure": said.count("unsure") / len(said),
-            "refused": said.count("not_a_digit") / len(said)}
+            "right": scores["right"], "sure": scores["sure"], "sure_right": scores["sure_right"],
+            "unsure": scores["unsure"], "refused": scores["refused"]}
 
 
 def calibration(predictor) -> dict:
@@ -195,13 +262,22 @@ def main() -> None:
     args = parser.parse_args()
     from app.services.predictor import Predictor
 
+    from trainer.negatives import MARKS
+
     predictor = Predictor(args.model_dir)
-    report: dict = {"model": predictor.info.version}
+    rule = predictor.info.rule
+    report: dict = {"model": predictor.info.version,
+                    "verdict rule": {"sure_at": rule.sure_at, "reject_at": rule.reject_at,
+                                     "chosen_on": rule.chosen_on}}
     with tempfile.TemporaryDirectory() as tmp:
         client = _app(args.model_dir, tmp).test_client()
         report["mnist test (10,000 images)"] = mnist_test(predictor)
-        report.update(held_out_writers(client, args.renderings))
+        writers, crossed = held_out_writers(client, args.renderings)
+        report.update(writers)
+        report["the rule on writers it was not chosen on"] = crossed
         report["letters, Hershey fonts never trained on (strokes)"] = hershey_letters(client)
+        report["marks, Hershey fonts never trained on (strokes)"] = hershey_letters(client, MARKS)
+        report["shapes that fooled earlier models"] = hard_shapes(client)
         fonts = handwriting_fonts(client)
         if fonts:
             report[f"letters, {fonts['fonts']} Debian handwriting fonts (images)"] = fonts["letters"]
@@ -212,7 +288,7 @@ def main() -> None:
     for name, row in report.items():
         if isinstance(row, dict):
             cells = "  ".join(f"{k} {v:.2%}" if isinstance(v, float) and k in (
-                "accuracy", "unsure", "refused") else f"{k} {v:.4g}" if isinstance(v, float)
+                "accuracy", "right", "sure", "sure_right", "unsure", "refused") else f"{k} {v:.4g}" if isinstance(v, float)
                 else f"{k} {v}" for k, v in row.items() if not isinstance(v, dict))
             print(f"{name}: {cells}")
             for sub, subrow in ((k, v) for k, v in row.items() if isinstance(v, dict)):
