@@ -337,6 +337,7 @@ def test_model_page_shows_the_gate_and_the_activation(app, client, seeded, tmp_p
 
 
 # ------------------------------------------------------------------ one yardstick
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 def test_a_uci_trained_candidate_is_judged_on_the_yardstick(app, client, runner, seeded):
     # Trained and tested on the UCI digits only: its own test split says 90%+,
     # which is no MNIST figure. It shows none until it is measured on MNIST,

@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Config
 from app.extensions import db
-from app.models import Prediction
+from app.models import Prediction, TrainingRun
 from tests.conftest import migrated_app
 from tests.utils.models import model_copy, soft_model
 from trainer.calibration import (DEFAULT_RULE, LIKELY_MASS, MAX_DIGITS_REFUSED, SURE_CANDIDATES,
@@ -156,3 +156,16 @@ def test_a_question_mark_is_never_sure(client, what, strokes):
     body = client.post("/api/predict", json={
         "strokes": strokes, "width": 360, "height": 500, "line_width": 22}).get_json()
     assert body["verdict"] != "sure", (what, body)
+
+
+def test_the_run_page_shows_the_rule_it_chose(app, client, seeded):
+    meta = json.loads((Path(Config.MODEL_DIR) / "model.json").read_text())
+    rule = meta["verdict_rule"]
+    with app.app_context():
+        run_id = db.session.query(TrainingRun).one().id
+    app.config["FLAGS_PUBLIC"] = True
+    page = client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
+    section = page.split('id="verdict-rule"')[1].split("</section>")[0]
+    assert f"{rule['sure_at']:.2%}" in section and f"{rule['coverage']:.1%}" in section
+    assert "held-out writers" in section and "UJI Pen Characters" in section
+    assert 'href="#verdict-rule"' in page  # in the page's section index

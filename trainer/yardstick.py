@@ -16,7 +16,11 @@ no digit is right when it is refused. Nothing here knows about Flask.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -53,16 +57,77 @@ def label(name: str) -> str:
     return BY_NAME[name].label if name in BY_NAME else name
 
 
+# Rendering the held-out drawings takes half a minute: the result is kept on
+# disk, under a name that changes with everything it depends on.
+CACHE_ENV = "DIGITPAD_CACHE_DIR"
+_RENDERING_CODE = ("preprocessing.py", "online.py", "negatives.py", "document.py",
+                   "yardstick.py")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "digitpad")
+
+
+def _cache_key(data_dir: str | None, online_dir: str | None) -> str:
+    """What the rendered suite depends on: the code that renders it and its data files."""
+    from trainer.datasets import DatasetError, mnist_dir
+    from trainer.online import OnlineDataError
+    from trainer.online import online_dir as find_online
+
+    digest = hashlib.sha256(f"{SUITE_VERSION}:{RENDERINGS}:{SEED}".encode())
+    here = Path(__file__).resolve().parent
+    for name in _RENDERING_CODE:
+        digest.update((here / name).read_bytes())
+    folders = []
+    for find, explicit in ((mnist_dir, data_dir), (find_online, online_dir)):
+        try:
+            folders.append(find(explicit))
+        except (DatasetError, OnlineDataError, OSError):
+            pass
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")) if folder else []:
+            if path.is_file():
+                info = path.stat()
+                digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
 @functools.lru_cache(maxsize=4)
 def fixed_sets(data_dir: str | None = None, online_dir: str | None = None
                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The suite's fixed parts as 28x28 images and labels (rendered once per process).
+    """The suite's fixed parts as 28x28 images and labels (once per machine, then from disk).
 
     A part whose data cannot be found is left out: it reads as not measured.
     """
+    path = cache_dir() / f"yardstick-{_cache_key(data_dir, online_dir)}.npz"
+    try:
+        with np.load(path) as cached:
+            sets = {name: (cached[f"{name}/images"], cached[f"{name}/labels"])
+                    for name in BY_NAME if f"{name}/images" in cached}
+    except (OSError, ValueError, KeyError):
+        sets = _render_sets(data_dir, online_dir)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz",
+                                             delete=False) as out:
+                np.savez_compressed(out, **{f"{n}/{k}": v for n, (images, labels) in sets.items()
+                                            for k, v in (("images", images),
+                                                         ("labels", labels))})
+            os.replace(out.name, path)
+        except OSError:
+            pass  # a read-only home: render again next time
+    for images, labels in sets.values():
+        images.setflags(write=False)
+        labels.setflags(write=False)
+    return sets
+
+
+def _render_sets(data_dir: str | None, online_dir: str | None
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The suite's fixed parts rendered anew."""
     from trainer.datasets import DatasetError, load_mnist_idx, mnist_dir
     from trainer.negatives import render_letters, render_marks
-    from trainer.online import read_online, render, split_by_writer
+    from trainer.online import OnlineDataError, read_online, render, split_by_writer
 
     sets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     directory = mnist_dir(data_dir)  # never downloaded: a machine without it skips the part
@@ -74,7 +139,7 @@ def fixed_sets(data_dir: str | None = None, online_dir: str | None = None
             pass
     try:
         _, held = split_by_writer(read_online(online_dir))
-    except (DatasetError, OSError):
+    except (DatasetError, OnlineDataError, OSError):
         held = {}
     for source, samples in held.items():
         # In this process (a web worker may measure too): no pool of processes.
@@ -84,9 +149,6 @@ def fixed_sets(data_dir: str | None = None, online_dir: str | None = None
         sets[f"online:{source}"] = (images, labels)
     no_digit = np.concatenate([render_letters(SEED), render_marks(SEED)])
     sets["negatives:letters"] = (no_digit, np.full(len(no_digit), NOT_A_DIGIT, np.int64))
-    for images, labels in sets.values():
-        images.setflags(write=False)
-        labels.setflags(write=False)
     return sets
 
 
