@@ -26,7 +26,7 @@ def models_list():
     from app.services import registry, yardstick
 
     for v in registry.list_versions():
-        mnist = yardstick.headline(yardstick.stored(v), "mnist")
+        mnist = yardstick.headline(yardstick.known(v), "mnist")
         acc = f"MNIST test {mnist:.2%}" if mnist is not None else "not measured"
         mark = "*" if v.status == "active" else " "
         click.echo(f"{mark} {v.version:<34} {v.status:<9} {acc:>17}  "
@@ -90,6 +90,7 @@ def models_rollback(version, reason, override_gate):
 def models_measure(version, save, choose_rule):
     """Measure VERSION on the suite every model is judged on, and store it."""
     from app.services import registry, yardstick
+    from trainer.yardstick import label
 
     v = registry.find_version(version)
     if v is None:
@@ -99,13 +100,12 @@ def models_measure(version, save, choose_rule):
         click.echo(f"verdict rule: sure at {rule.sure_at:.4f}, not a digit at "
                    f"{rule.reject_at:.2f} ({rule.sure_right:.2%} of sure answers right, "
                    f"{rule.coverage:.2%} of digits sure, on {rule.chosen_on})")
-    v.yardstick = None
     measured = yardstick.ensure(v, fresh=True)
     for name, part in measured["parts"].items():
         right = "-" if part.get("right") is None else f"{part['right']:.2%}"
         sure = "" if part.get("sure_right") is None else \
             f"  sure {part['sure']:.2%}, right when sure {part['sure_right']:.2%}"
-        click.echo(f"{yardstick.label(name):<58} {part['samples']:>6}  {right:>7}{sure}")
+        click.echo(f"{label(name):<58} {part['samples']:>6}  {right:>7}{sure}")
     if save:
         yardstick.save_to_folder(v)
         click.echo(f"written into {v.path}/model.json")

@@ -263,7 +263,7 @@ def version_info(version: ModelVersion, compare: bool = False) -> dict:
         mine, theirs, worse = yardstick.compare(version, replaces)
         rows = yardstick.rows(mine, theirs)
     else:
-        rows = yardstick.rows(yardstick.stored(version) or yardstick.from_model_json(version.path))
+        rows = yardstick.rows(yardstick.known(version))
     return {
         "action": registry.activation_kind(version),
         "replaces": replaces,

@@ -144,22 +144,21 @@ def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -
     db.session.commit()
     candidate = registry.register(record["artifacts"]["dir"], run.id)
     active = registry.get_version(plan.active_version) or registry.register_bundled()
-    scores = {"candidate": yardstick.with_flags(candidate), "active": yardstick.with_flags(active)}
-    promoted, reason = registry.gate(scores["candidate"], scores["active"])
-    verdict = {**scores, "active_version": plan.active_version,
-               "holdout_flags": int(len(training.feedback_dataset().test)),
+    mine, theirs, _ = yardstick.compare(candidate, active)
+    promoted, reason = registry.gate(mine, theirs)
+    verdict = {"candidate": mine, "active": theirs, "active_version": plan.active_version,
+               "holdout_flags": int(mine["parts"].get("flags", {}).get("samples", 0)),
                "promoted": promoted, "reason": reason}
     run.metrics = {**run.metrics, "gate": verdict}
-    version = candidate
-    version.holdout_accuracy = yardstick.headline(scores["candidate"], "flags")
-    version.reason = ("promoted by the gate: " if promoted else "kept a candidate: ") + reason
-    version.gate_passed = promoted
+    candidate.holdout_accuracy = yardstick.headline(mine, "flags")
+    candidate.reason = ("promoted by the gate: " if promoted else "kept a candidate: ") + reason
+    candidate.gate_passed = promoted
     for flag_id in plan.flag_ids:
         if db.session.get(FlagUse, (flag_id, run.id)) is None:
             db.session.add(FlagUse(flag_id=flag_id, run_id=run.id))
     db.session.commit()
     if promoted:
-        registry.promote(version.version, reason, by="the gate", action="gate")
+        registry.promote(candidate.version, reason, by="the gate", action="gate")
     if echo:
         echo(f"gate: {'promoted' if promoted else 'kept as candidate'}: {reason}")
     return verdict

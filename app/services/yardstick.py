@@ -43,41 +43,43 @@ def _measure(path: str, sets: dict) -> dict:
     return yardstick.measure(predictor.probabilities_many, predictor.info.rule, sets)
 
 
+def _current(found: object) -> dict | None:
+    """A measurement, if it was made on this suite."""
+    return found if isinstance(found, dict) and found.get("suite") == SUITE_VERSION else None
+
+
 def stored(version: ModelVersion) -> dict | None:
     """The version's measurement of the fixed parts, if it was made on this suite."""
-    found = version.yardstick
-    if isinstance(found, dict) and found.get("suite") == SUITE_VERSION:
-        return found
-    return None
+    return _current(version.yardstick)
 
 
 def from_model_json(path: str | Path) -> dict | None:
     """A measurement shipped in a model folder's model.json (the bundled model's)."""
     try:
-        found = json.loads((Path(path) / "model.json").read_text()).get("yardstick")
+        return _current(json.loads((Path(path) / "model.json").read_text()).get("yardstick"))
     except (OSError, ValueError):
         return None
-    return found if isinstance(found, dict) and found.get("suite") == SUITE_VERSION else None
 
 
-def ensure(version: ModelVersion, commit: bool = True, fresh: bool = False) -> dict:
-    """The version measured on the fixed parts: stored, or measured now and stored.
+def known(version: ModelVersion) -> dict | None:
+    """What is known of the version on the fixed parts without measuring: stored, or
+    shipped in its model.json (a version registered before measurements were kept)."""
+    return stored(version) or from_model_json(version.path)
+
+
+def ensure(version: ModelVersion, fresh: bool = False) -> dict:
+    """The version measured on the fixed parts: known, or measured now; stored either way.
 
     `fresh`: measured now whatever was stored.
     """
-    found = None if fresh else stored(version) or from_model_json(version.path)
+    found = None if fresh else known(version)
     if found is None:
         found = {**_measure(version.path, _fixed_sets()),
                  "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if version.yardstick != found:
         version.yardstick = found
-        if commit:
-            db.session.commit()
+        db.session.commit()
     return found
-
-
-def label(name: str) -> str:
-    return yardstick.label(name)
 
 
 def choose_rule(version: ModelVersion):
@@ -106,10 +108,13 @@ def _update_model_json(path: str, **fields) -> None:
     staging.replace(meta_path)
 
 
-def with_flags(version: ModelVersion) -> dict:
-    """The whole suite for one version: its stored fixed parts and the held-out flags now."""
+def with_flags(version: ModelVersion, flags: dict | None = None) -> dict:
+    """The whole suite for one version: its fixed parts and the held-out flags now.
+
+    `flags`: the held-out flags' set when the caller has it already (`_flags_set`).
+    """
     found = ensure(version)
-    flags = _flags_set()
+    flags = _flags_set() if flags is None else flags
     if not flags:
         return found
     measured = _measure(version.path, flags)
@@ -118,7 +123,8 @@ def with_flags(version: ModelVersion) -> dict:
 
 def compare(candidate: ModelVersion, active: ModelVersion) -> tuple[dict, dict, list[str]]:
     """Both versions on the whole suite, and where the candidate is worse by more than MAX_DROP."""
-    c, a = with_flags(candidate), with_flags(active)
+    flags = _flags_set()
+    c, a = with_flags(candidate, flags), with_flags(active, flags)
     return c, a, worse_parts(c, a, MAX_DROP)
 
 
@@ -133,7 +139,7 @@ def headline(measured: dict | None, part: str) -> float | None:
 def summary(version: ModelVersion) -> dict | None:
     """A version's headline figures for a table row: MNIST test, the worst held-out
     writers' source, drawings that are no digit refused (None: not measured)."""
-    measured = stored(version) or from_model_json(version.path)
+    measured = known(version)
     if measured is None:
         return None
     writers = [headline(measured, name) for name in yardstick.WRITERS]
