@@ -35,7 +35,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
         # A connection opened while the file is not writable would stay read-only
         # and, through the WAL index it shares, make this process's later ones
         # read-only too: refuse it before it reads anything.
-        path = next((row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), "")
+        path = next(
+            (row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), ""
+        )
         if path and not (os.access(path, os.W_OK) and os.access(os.path.dirname(path), os.W_OK)):
             cursor.close()
             dbapi_connection.close()
@@ -73,7 +75,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = "sqlite:///" + str(
-            Path(app.instance_path) / "ratelimits.sqlite3")
+            Path(app.instance_path) / "ratelimits.sqlite3"
+        )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     # Ids past SQLite's and PostgreSQL's 64-bit integers are no row: 404, not a crash.
@@ -146,6 +149,7 @@ def instance_secret_key(instance: Path) -> str:
 def register_extensions(app: Flask) -> None:
     from app import ratelimits  # noqa: F401 - registers the shared SQLite counter store
     from app.services import database  # noqa: F401 - its engine events discard broken connections
+
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
     limiter.init_app(app)
@@ -157,10 +161,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.main import bp as main_bp
-
-    from app.auth import bp as auth_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(api_bp)
@@ -182,8 +185,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response
 
 

@@ -33,8 +33,9 @@ class Config:
     JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
     # SQLite commits without waiting for the disk (NORMAL; safe with WAL against
     # any process crash) unless FULL is asked for.
-    SQLITE_SYNCHRONOUS = "FULL" if os.environ.get("SQLITE_SYNCHRONOUS", "").upper() == "FULL" \
-        else "NORMAL"
+    SQLITE_SYNCHRONOUS = (
+        "FULL" if os.environ.get("SQLITE_SYNCHRONOUS", "").upper() == "FULL" else "NORMAL"
+    )
     # How long a write waits for a lock before it gives up (SQLite's busy timeout).
     DATABASE_BUSY_SECONDS = float(os.environ.get("DATABASE_BUSY_SECONDS", "15"))
     # Request bodies above this are refused with 413 before they are read.
@@ -69,8 +70,9 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     # Failed sign-ins to the admin account, from every address together: past
     # these, sign-in waits (a minute, then an hour, then a day).
-    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT",
-                                         "5 per minute;20 per hour;50 per day")
+    LOGIN_FAILURE_LIMIT = os.environ.get(
+        "LOGIN_FAILURE_LIMIT", "5 per minute;20 per hour;50 per day"
+    )
     # What one client may store per day (drawings and their 28x28 inputs);
     # past it, predictions are still answered with "store": false.
     STORAGE_QUOTA_BYTES = _int("STORAGE_QUOTA_MB", 25) * 1_000_000

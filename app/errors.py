@@ -20,8 +20,9 @@ class AppError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, message: str, status: int | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.headers = headers or {}  # e.g. Retry-After
@@ -50,8 +51,7 @@ def _wants_json() -> bool:
     from app.auth.access import wants_json
 
     view = current_app.view_functions.get(request.endpoint or "")
-    return (request.path.startswith("/api/") or getattr(view, "json_only", False)
-            or wants_json())
+    return request.path.startswith("/api/") or getattr(view, "json_only", False) or wants_json()
 
 
 def _page(status: int, message: str):
@@ -60,8 +60,11 @@ def _page(status: int, message: str):
 
         flash(message, "error")
         came_from = urlsplit(request.referrer or "")
-        back = (came_from.path + (f"?{came_from.query}" if came_from.query else "")
-                if came_from.netloc == request.host else None)
+        back = (
+            came_from.path + (f"?{came_from.query}" if came_from.query else "")
+            if came_from.netloc == request.host
+            else None
+        )
         return redirect(same_site_path(back, url_for("dashboard.index"))), 303
     return render_template("dashboard/error.html", status=status, message=message), status
 
@@ -77,8 +80,12 @@ def register_error_handlers(app: Flask) -> None:
         return (*response, err.headers) if isinstance(response, tuple) else response
 
     # What the pure-ML preprocessing refuses, in HTTP terms.
-    preprocess_status = ((EmptyDrawing, 422), (TooComplex, 422), (ImageTooLarge, 413),
-                         (PreprocessError, 400))
+    preprocess_status = (
+        (EmptyDrawing, 422),
+        (TooComplex, 422),
+        (ImageTooLarge, 413),
+        (PreprocessError, 400),
+    )
 
     @app.errorhandler(PreprocessError)
     def preprocess_error(err: PreprocessError):
@@ -92,8 +99,10 @@ def register_error_handlers(app: Flask) -> None:
             length = request.content_length
             if length is not None and length <= app.config["MAX_CONTENT_LENGTH"]:
                 # Werkzeug's other 413: a form of too many parts, or a part too large.
-                too_large = (f"the form has more than {app.config['MAX_FORM_PARTS']} parts, "
-                             "or a field too large to hold in memory")
+                too_large = (
+                    f"the form has more than {app.config['MAX_FORM_PARTS']} parts, "
+                    "or a field too large to hold in memory"
+                )
             messages = {
                 413: too_large,
                 404: "not found",

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -14,13 +23,13 @@ from trainer.calibration import NOT_A_DIGIT
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
     """A stored time (UTC wall-clock, without a zone on SQLite) as an aware datetime."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -45,7 +54,8 @@ class Prediction(db.Model):
     # The number this digit was read from (None: drawn alone), and its place in
     # it, counted from the left from 0, when it was last read.
     number_id: Mapped[int | None] = mapped_column(
-        ForeignKey("numbers.id", ondelete="SET NULL"), index=True)
+        ForeignKey("numbers.id", ondelete="SET NULL"), index=True
+    )
     number_position: Mapped[int | None]
     # The client's Idempotency-Key for the request that stored it: a retry of
     # that request (its reply was lost) answers this row instead of a new one.
@@ -86,7 +96,8 @@ class Number(db.Model):
     request_key: Mapped[str | None] = mapped_column(String(64))  # as a prediction's
 
     digits: Mapped[list[Prediction]] = relationship(
-        back_populates="number", order_by="Prediction.number_position")
+        back_populates="number", order_by="Prediction.number_position"
+    )
 
     __table_args__ = (UniqueConstraint("author", "request_key"),)
 
@@ -181,19 +192,26 @@ class TrainingRun(db.Model):
     artifacts: Mapped[dict | None] = mapped_column(JSON)
 
     epochs: Mapped[list[RunEpoch]] = relationship(
-        back_populates="run", cascade="all, delete-orphan", order_by="RunEpoch.id")
+        back_populates="run", cascade="all, delete-orphan", order_by="RunEpoch.id"
+    )
     baselines: Mapped[list[BaselineResult]] = relationship(
-        back_populates="run", cascade="all, delete-orphan", order_by="BaselineResult.id")
+        back_populates="run", cascade="all, delete-orphan", order_by="BaselineResult.id"
+    )
 
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')",
-                        name="status_known"),
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')", name="status_known"
+        ),
         CheckConstraint("kind IN ('cnn', 'baselines', 'retrain')", name="kind_known"),
         # One training at a time, whoever starts it: at most one row is queued
         # or running (the database refuses a second).
-        Index("one_training_at_a_time", text("(1)"), unique=True,
-              sqlite_where=text("status IN ('queued', 'running')"),
-              postgresql_where=text("status IN ('queued', 'running')")),
+        Index(
+            "one_training_at_a_time",
+            text("(1)"),
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
     )
 
     @property
@@ -213,8 +231,10 @@ class TrainingRun(db.Model):
             return f"test accuracy {self.test_accuracy:.1%} is near chance (10%)"
         best = max(self.baselines, key=lambda b: b.accuracy, default=None)
         if best is not None and self.test_accuracy < best.accuracy - SUSPECT_BELOW_BASELINE:
-            return (f"test accuracy {self.test_accuracy:.1%} is far below the best baseline "
-                    f"({best.label} {best.accuracy:.1%})")
+            return (
+                f"test accuracy {self.test_accuracy:.1%} is far below the best baseline "
+                f"({best.label} {best.accuracy:.1%})"
+            )
         return None
 
 
@@ -224,7 +244,9 @@ class RunEpoch(db.Model):
     __tablename__ = "run_epochs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("training_runs.id", ondelete="CASCADE"), index=True
+    )
     fold: Mapped[int | None]
     epoch: Mapped[int]
     loss: Mapped[float]
@@ -252,7 +274,9 @@ class BaselineResult(db.Model):
     __tablename__ = "baseline_results"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("training_runs.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(40))
     accuracy: Mapped[float]
     macro_f1: Mapped[float]
@@ -310,8 +334,9 @@ class ModelVersion(db.Model):
 
     __table_args__ = (
         CheckConstraint("status IN ('candidate', 'active', 'retired')", name="status_known"),
-        CheckConstraint("activation IN ('gate', 'promote', 'rollback', 'install')",
-                        name="activation_known"),
+        CheckConstraint(
+            "activation IN ('gate', 'promote', 'rollback', 'install')", name="activation_known"
+        ),
     )
 
 
@@ -321,7 +346,8 @@ class ModelFile(db.Model):
     __tablename__ = "model_files"
 
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
@@ -332,9 +358,12 @@ class FlagUse(db.Model):
 
     __tablename__ = "flag_uses"
 
-    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
+    flag_id: Mapped[int] = mapped_column(
+        ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True
+    )
     run_id: Mapped[int] = mapped_column(
-        ForeignKey("training_runs.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("training_runs.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Worker(db.Model):

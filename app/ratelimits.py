@@ -47,14 +47,18 @@ def charge_storage(size: int) -> None:
     item, client = RateLimitItemPerDay(quota), get_remote_address()
     if not window.hit(item, "stored-bytes", client, cost=size):
         reset = window.get_window_stats(item, "stored-bytes", client).reset_time
-        raise QuotaExceeded(f"this client stored {quota // 1_000_000} MB of drawings today, "
-                            "its daily quota; send \"store\": false to read without storing, "
-                            "or try again tomorrow",
-                            headers={"Retry-After": str(max(1, int(reset - time.time())))})
+        raise QuotaExceeded(
+            f"this client stored {quota // 1_000_000} MB of drawings today, "
+            'its daily quota; send "store": false to read without storing, '
+            "or try again tomorrow",
+            headers={"Retry-After": str(max(1, int(reset - time.time())))},
+        )
 
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS counters ("
-           "key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS counters ("
+    "key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
+)
 # One increment in this many also drops expired counters.
 _SWEEP_ONE_IN = 500
 
@@ -86,8 +90,9 @@ class SQLiteStorage(Storage):
         connection = getattr(self._local, "connection", None)
         if connection is None or self._local.pid != os.getpid():
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=5, isolation_level=None,
-                                         check_same_thread=False)
+            connection = sqlite3.connect(
+                self.path, timeout=5, isolation_level=None, check_same_thread=False
+            )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=OFF")  # counters, not records
             connection.execute(_SCHEMA)
@@ -104,17 +109,27 @@ class SQLiteStorage(Storage):
             "ON CONFLICT (key) DO UPDATE SET "
             "count = CASE WHEN expires <= ?4 THEN ?2 ELSE count + ?2 END, "
             "expires = CASE WHEN expires <= ?4 THEN ?3 ELSE expires END "
-            "RETURNING count", (key, amount, now + expiry, now)).fetchone()
+            "RETURNING count",
+            (key, amount, now + expiry, now),
+        ).fetchone()
         return int(count)
 
     def get(self, key: str) -> int:
-        row = self._db().execute("SELECT count FROM counters WHERE key = ? AND expires > ?",
-                                 (key, time.time())).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT count FROM counters WHERE key = ? AND expires > ?", (key, time.time()))
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
-        row = self._db().execute("SELECT expires FROM counters WHERE key = ? AND expires > ?",
-                                 (key, time.time())).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT expires FROM counters WHERE key = ? AND expires > ?", (key, time.time())
+            )
+            .fetchone()
+        )
         return float(row[0]) if row else time.time()
 
     def check(self) -> bool:

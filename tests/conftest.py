@@ -26,6 +26,9 @@ from PIL import Image
 
 from app import create_app
 
+# Fixtures kept beside the helpers they use, offered to every test module.
+pytest_plugins = ["tests.utils.browser"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 # Apps made without an instance folder of their own (and the servers tests
 # start) keep theirs here, never in the work tree.
@@ -35,14 +38,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def migrated_app(tmp_path, database_url: str | None = None, **overrides):
     """An app on a fresh, migrated database (a SQLite file in tmp_path unless a URL is given)."""
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'test.sqlite3'}",
-        "CANDIDATES_DIR": str(tmp_path / "models"),
-        "MODEL_CACHE_DIR": str(tmp_path / "model-cache"),
-        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite3'}",
-        **overrides,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "CANDIDATES_DIR": str(tmp_path / "models"),
+            "MODEL_CACHE_DIR": str(tmp_path / "model-cache"),
+            "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite3'}",
+            **overrides,
+        }
+    )
     with app.app_context():
         upgrade()
     _apps.append(app)
@@ -70,7 +75,8 @@ def _close_connections():
 # ------------------------------------------------------------------ PostgreSQL
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "databases(*names): run the test on each database (sqlite, postgresql)")
+        "markers", "databases(*names): run the test on each database (sqlite, postgresql)"
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -90,8 +96,10 @@ class PostgresServer:
     def __init__(self):
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not found:
-            raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's "
-                               "postgresql package (bash .ci/ensure-packages)")
+            raise RuntimeError(
+                "PostgreSQL is not installed: `make test` installs Debian's "
+                "postgresql package (bash .ci/ensure-packages)"
+            )
         self.bin = Path(found[-1]).parent
         self.dir = Path(tempfile.mkdtemp(prefix="digitpad-pg-"))
         self.as_user = []
@@ -101,24 +109,46 @@ class PostgresServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self._run("initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.dir / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         self.start()
         self._names = itertools.count(1)
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-w", "-l", str(self.dir / "log"),
-                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-                  "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.dir / "data"),
+            "-w",
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "start",
+        )
 
     def pause(self) -> None:
         """Stop the server, keeping its data (`start` brings it back)."""
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [*self.as_user, str(self.bin / tool), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -167,8 +197,13 @@ def database_url(request, db_backend, tmp_path):
 
 def subprocess_env(app, **extra: str) -> dict[str, str]:
     """The environment for a `flask` or gunicorn process on the same database as `app`."""
-    return {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "CANDIDATES_DIR": app.config["CANDIDATES_DIR"], **extra}
+    return {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "CANDIDATES_DIR": app.config["CANDIDATES_DIR"],
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -204,14 +239,18 @@ def mnist_sample():
         return data["images"].astype(np.float32) / 255.0, data["labels"].astype(np.int64)
 
 
-def page_png(digit28: np.ndarray, size: int = 280, box: tuple[int, int, int] = (100, 40, 60)) -> bytes:
+def page_png(
+    digit28: np.ndarray, size: int = 280, box: tuple[int, int, int] = (100, 40, 60)
+) -> bytes:
     """A 28x28 digit drawn dark on white on a size x size page (long side, left, top)."""
     long_side, left, top = box
     ink = Image.fromarray(np.uint8(digit28 * 255))
     ink = ink.crop(ink.getbbox())
     scale = long_side / max(ink.size)
-    ink = ink.resize((max(1, round(ink.width * scale)), max(1, round(ink.height * scale))),
-                     Image.Resampling.BICUBIC)
+    ink = ink.resize(
+        (max(1, round(ink.width * scale)), max(1, round(ink.height * scale))),
+        Image.Resampling.BICUBIC,
+    )
     page = Image.new("L", (size, size), 0)
     page.paste(ink, (left, top))
     buffer = io.BytesIO()

@@ -20,14 +20,18 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from app.extensions import db
 
-BODY = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280,
-        "store": True}
+BODY = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280, "store": True}
 
 
 def main(folder: str) -> None:
     tmp = Path(folder)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'db.sqlite3'}",
-                      "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp / "instance")})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "RATELIMIT_ENABLED": False,
+            "INSTANCE_PATH": str(tmp / "instance"),
+        }
+    )
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -36,10 +40,20 @@ def main(folder: str) -> None:
     with app.app_context():
         db.engine.dispose()  # every connection from here on opens during the fault
     # Another worker keeps the database open (its WAL files stay in place).
-    other = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
-        "c.execute('SELECT COUNT(*) FROM predictions').fetchall(); print('open', flush=True); "
-        "time.sleep(30)"), str(tmp / "db.sqlite3")], stdout=subprocess.PIPE, text=True)
+    other = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+                "c.execute('SELECT COUNT(*) FROM predictions').fetchall(); print('open', flush=True); "
+                "time.sleep(30)"
+            ),
+            str(tmp / "db.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert other.stdout.readline().strip() == "open"
     files = [p for p in tmp.iterdir() if p.name.startswith("db.sqlite3")]
     for p in files + [tmp]:
@@ -52,8 +66,14 @@ def main(folder: str) -> None:
         while time.monotonic() < stop:
             started = time.monotonic()
             reply = mine.post("/api/predict", json=BODY)
-            replies.append((started, time.monotonic(), reply.status_code,
-                            (reply.get_json() or {}).get("error")))
+            replies.append(
+                (
+                    started,
+                    time.monotonic(),
+                    reply.status_code,
+                    (reply.get_json() or {}).get("error"),
+                )
+            )
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for t in threads:
@@ -80,8 +100,15 @@ def main(folder: str) -> None:
     # Requests under way while the permissions changed belong to neither side.
     during = [r for r in replies if r[1] < restored]
     after = [r for r in replies if r[0] > restored]
-    print(json.dumps({"during": [r[2] for r in during], "after": [r[2] for r in after],
-                      "errors": sorted({r[3] for r in during if r[3]})}))
+    print(
+        json.dumps(
+            {
+                "during": [r[2] for r in during],
+                "after": [r[2] for r in after],
+                "errors": sorted({r[3] for r in during if r[3]}),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

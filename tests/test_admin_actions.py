@@ -19,8 +19,10 @@ from tests.test_datasets import write_csv
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 PASSWORD = "promote with care"
-GATE_REASON = ("kept a candidate: MNIST test accuracy 99.37% is more than 0.1 points below "
-               "the active model's 99.52%")
+GATE_REASON = (
+    "kept a candidate: MNIST test accuracy 99.37% is more than 0.1 points below "
+    "the active model's 99.52%"
+)
 GATE_HTML = str(escape(GATE_REASON))
 
 
@@ -45,17 +47,28 @@ def rejected_candidate(app, tmp_path, active: str, name: str = "cnn-rejected-1")
     meta.update(version=name, test_accuracy=0.9937)
     (folder / "model.json").write_text(json.dumps(meta))
     with app.app_context():
-        run = TrainingRun(name="retrain with 12 flags (fine-tune)", status="succeeded",
-                          kind="retrain", model_version=name, metrics={"gate": {
-                              "candidate": {"mnist": 0.9937, "holdout": 0.80},
-                              "active": {"mnist": 0.9952, "holdout": 0.70},
-                              "active_version": active, "holdout_flags": 3,
-                              "test_split": "mnist", "promoted": False,
-                              "reason": GATE_REASON.removeprefix("kept a candidate: ")}})
+        run = TrainingRun(
+            name="retrain with 12 flags (fine-tune)",
+            status="succeeded",
+            kind="retrain",
+            model_version=name,
+            metrics={
+                "gate": {
+                    "candidate": {"mnist": 0.9937, "holdout": 0.80},
+                    "active": {"mnist": 0.9952, "holdout": 0.70},
+                    "active_version": active,
+                    "holdout_flags": 3,
+                    "test_split": "mnist",
+                    "promoted": False,
+                    "reason": GATE_REASON.removeprefix("kept a candidate: "),
+                }
+            },
+        )
         db.session.add(run)
         db.session.commit()
-        registry.register(folder, run.id, holdout_accuracy=0.80, reason=GATE_REASON,
-                          gate_passed=False)
+        registry.register(
+            folder, run.id, holdout_accuracy=0.80, reason=GATE_REASON, gate_passed=False
+        )
     return name
 
 
@@ -69,10 +82,15 @@ def add_flags(app, **statuses: int) -> None:
     with app.app_context():
         for status, n in statuses.items():
             for _ in range(n):
-                prediction = Prediction(drawing=b"{}", drawing_type="strokes", input_png=b"png",
-                                        digit=3, confidence=0.9,
-                                        probabilities_json=json.dumps([0.1] * 10),
-                                        model_version="v")
+                prediction = Prediction(
+                    drawing=b"{}",
+                    drawing_type="strokes",
+                    input_png=b"png",
+                    digit=3,
+                    confidence=0.9,
+                    probabilities_json=json.dumps([0.1] * 10),
+                    model_version="v",
+                )
                 db.session.add(prediction)
                 db.session.flush()
                 db.session.add(Flag(prediction_id=prediction.id, label=8, status=status))
@@ -94,33 +112,48 @@ def test_promote_asks_first_and_keeps_the_reason_beside_the_gates(app, client, s
     page = client.get(f"/dashboard/models/{name}/activate")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    warning = re.search(r'<section class="notice notice-danger" id="gate-warning".*?</section>',
-                        html, re.S).group(0)
+    warning = re.search(
+        r'<section class="notice notice-danger" id="gate-warning".*?</section>', html, re.S
+    ).group(0)
     assert "The gate rejected this: MNIST test 99.37% against 99.52%" in warning
     assert re.search(r'<textarea id="reason" name="reason"[^>]*required', html)
-    assert re.search(r'<input type="checkbox" id="override-gate" name="override_gate"[^>]*required',
-                     html)
+    assert re.search(
+        r'<input type="checkbox" id="override-gate" name="override_gate"[^>]*required', html
+    )
     assert f"<code>{seeded}</code>, active now, is retired" in html
 
     # No reason: the same page again with a 400 and the message; nothing changes.
-    refused = client.post(f"/dashboard/models/{name}/activate",
-                          data={"csrf_token": token, "reason": "   ", "override_gate": "1"})
+    refused = client.post(
+        f"/dashboard/models/{name}/activate",
+        data={"csrf_token": token, "reason": "   ", "override_gate": "1"},
+    )
     assert refused.status_code == 400
     assert "a reason is required" in refused.get_data(as_text=True)
     assert 'id="gate-warning"' in refused.get_data(as_text=True)
     # A reason, but the gate's rejection not acknowledged: refused too.
-    refused = client.post(f"/dashboard/models/{name}/activate",
-                          data={"csrf_token": token, "reason": "the flags read right"})
+    refused = client.post(
+        f"/dashboard/models/{name}/activate",
+        data={"csrf_token": token, "reason": "the flags read right"},
+    )
     assert refused.status_code == 400 and "go live anyway" in refused.get_data(as_text=True)
     assert "the flags read right" in refused.get_data(as_text=True)  # the reason is kept
     assert version(app, name).status == "candidate"
 
-    done = client.post(f"/dashboard/models/{name}/activate", data={
-        "csrf_token": token, "reason": "the outline style reads right now",
-        "override_gate": "1"})
+    done = client.post(
+        f"/dashboard/models/{name}/activate",
+        data={
+            "csrf_token": token,
+            "reason": "the outline style reads right now",
+            "override_gate": "1",
+        },
+    )
     assert done.status_code == 303 and done.headers["Location"].endswith("/dashboard")
     v = version(app, name)
-    assert (v.status, v.activation, v.activated_by) == ("active", "promote", "the admin (dashboard)")
+    assert (v.status, v.activation, v.activated_by) == (
+        "active",
+        "promote",
+        "the admin (dashboard)",
+    )
     assert v.activation_reason == "the outline style reads right now"
     assert v.reason == GATE_REASON and v.gate_passed is False  # the gate's verdict, untouched
     assert v.activated_at is not None
@@ -129,19 +162,24 @@ def test_promote_asks_first_and_keeps_the_reason_beside_the_gates(app, client, s
     index = client.get("/dashboard").get_data(as_text=True)
     assert "Promoted" in index and "the outline style reads right now" in index
     activation = re.search(r'<dd id="active-activation">.*?</dd>', index, re.S).group(0)
-    assert "the admin (dashboard)" in activation and "the outline style reads right now" in activation
+    assert (
+        "the admin (dashboard)" in activation and "the outline style reads right now" in activation
+    )
     model_page = client.get(f"/dashboard/models/{name}").get_data(as_text=True)
     assert "the outline style reads right now" in model_page and GATE_HTML in model_page
     run_page = client.get(f"/dashboard/runs/{v.run_id}").get_data(as_text=True)
-    section = re.search(r'<section aria-labelledby="model-version-title".*?</section>', run_page,
-                        re.S).group(0)
+    section = re.search(
+        r'<section aria-labelledby="model-version-title".*?</section>', run_page, re.S
+    ).group(0)
     assert "the outline style reads right now" in section and GATE_HTML in section
 
     # Rolling back to the bundled model asks the same way, and says it is a roll back.
     page = client.get(f"/dashboard/models/{seeded}/activate").get_data(as_text=True)
     assert f"Roll back to <code>{seeded}</code>?" in page and 'id="gate-warning"' not in page
-    done = client.post(f"/dashboard/models/{seeded}/activate",
-                       data={"csrf_token": token, "reason": "too many sevens read as ones"})
+    done = client.post(
+        f"/dashboard/models/{seeded}/activate",
+        data={"csrf_token": token, "reason": "too many sevens read as ones"},
+    )
     assert done.status_code == 303
     back, previous = version(app, seeded), version(app, name)
     assert (back.status, back.activation) == ("active", "rollback")
@@ -158,25 +196,37 @@ def test_activate_errors_are_clear_4xx(app, client, seeded, tmp_path):
     headers = {"X-CSRFToken": token, "Accept": "application/json"}
     reply = client.post(f"/dashboard/models/{name}/activate", headers=headers, json={})
     assert reply.status_code == 400 and "a reason is required" in reply.get_json()["error"]
-    reply = client.post(f"/dashboard/models/{name}/activate", headers=headers,
-                        json={"reason": "x" * (registry.MAX_REASON + 1), "override_gate": True})
+    reply = client.post(
+        f"/dashboard/models/{name}/activate",
+        headers=headers,
+        json={"reason": "x" * (registry.MAX_REASON + 1), "override_gate": True},
+    )
     assert reply.status_code == 400 and "too long" in reply.get_json()["error"]
     reply = client.post("/dashboard/models/nope/activate", headers=headers, json={"reason": "x"})
     assert reply.status_code == 404
     assert client.get("/dashboard/models/nope/activate").status_code == 404
     assert client.get("/dashboard/models/nope").status_code == 404
-    reply = client.post(f"/dashboard/models/{seeded}/activate",
-                        data={"csrf_token": token, "reason": "again"})
+    reply = client.post(
+        f"/dashboard/models/{seeded}/activate", data={"csrf_token": token, "reason": "again"}
+    )
     assert reply.status_code == 409 and "already the active version" in reply.get_data(as_text=True)
-    reply = client.post(f"/dashboard/models/{name}/activate", headers=headers,
-                        json={"reason": "by script", "override_gate": True})
+    reply = client.post(
+        f"/dashboard/models/{name}/activate",
+        headers=headers,
+        json={"reason": "by script", "override_gate": True},
+    )
     assert reply.status_code == 200
-    assert reply.get_json() == {"version": name, "status": "active", "activation": "promote",
-                                "reason": "by script"}
+    assert reply.get_json() == {
+        "version": name,
+        "status": "active",
+        "activation": "promote",
+        "reason": "by script",
+    }
     # Without a CSRF token the form is refused, not served.
     client.post("/logout", data={"csrf_token": token})
-    assert client.post(f"/dashboard/models/{seeded}/activate",
-                       json={"reason": "x"}).status_code in (400, 401)
+    assert client.post(
+        f"/dashboard/models/{seeded}/activate", json={"reason": "x"}
+    ).status_code in (400, 401)
 
 
 def test_models_cli_asks_for_a_reason_and_the_gates_override(app, runner, seeded, tmp_path):
@@ -215,10 +265,14 @@ def test_retrain_page_says_what_waits_and_whether_a_worker_runs(app, client, see
     html = client.get("/dashboard/retrain").get_data(as_text=True)
     assert re.search(r'id="retrain-pending"><strong>7</strong> flags await review', html)
     assert 'href="/dashboard/flags?status=open"' in html
-    assert re.search(r'<button type="submit" class="btn btn-primary" id="retrain-button" disabled',
-                     html)
+    assert re.search(
+        r'<button type="submit" class="btn btn-primary" id="retrain-button" disabled', html
+    )
     assert "Retrain with 0 confirmed flags" in html
-    assert "No worker is running: start one with <code>flask worker</code> (make run starts one)" in html
+    assert (
+        "No worker is running: start one with <code>flask worker</code> (make run starts one)"
+        in html
+    )
     index = client.get("/dashboard").get_data(as_text=True)
     assert "7</strong> flags await review" in index and "No worker is running" in index
 
@@ -266,20 +320,40 @@ def test_a_queued_retraining_says_no_worker_runs_until_one_does(app, client, see
         jobs.worker_seen("trainer-host:1", ("retrain",), 2.0)
     progress = client.get(f"/dashboard/runs/{run_id}/progress").get_json()
     assert progress["waiting"] == "waiting for the worker to start it"
-    assert "No worker is running" not in client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
+    assert "No worker is running" not in client.get(f"/dashboard/runs/{run_id}").get_data(
+        as_text=True
+    )
     # A second one while it waits: 409 on the page, with the reason.
     again = client.post("/dashboard/retrain", data={"csrf_token": token})
     assert again.status_code == 409 and "one training at a time" in again.get_data(as_text=True)
 
 
 # ------------------------------------------------------------------ trained from the CLI
-def test_a_cli_trained_candidate_is_promotable_from_the_dashboard(app, client, runner, seeded,
-                                                                  mnist_sample, tmp_path):
+def test_a_cli_trained_candidate_is_promotable_from_the_dashboard(
+    app, client, runner, seeded, mnist_sample, tmp_path
+):
     images, labels = mnist_sample
     csv_path = write_csv(tmp_path / "tiny.csv", images[:300], labels[:300])
-    result = runner.invoke(args=["train", "--profile", "quick", "--dataset", "csv", "--csv",
-                                 str(csv_path), "--epochs", "1", "--polish-epochs", "0",
-                                 "--min-steps", "0", "--no-baselines", "--name", "cli tiny"])
+    result = runner.invoke(
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(csv_path),
+            "--epochs",
+            "1",
+            "--polish-epochs",
+            "0",
+            "--min-steps",
+            "0",
+            "--no-baselines",
+            "--name",
+            "cli tiny",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         run = db.session.query(TrainingRun).filter_by(name="cli tiny").one()
@@ -297,13 +371,17 @@ def test_a_cli_trained_candidate_is_promotable_from_the_dashboard(app, client, r
     confirm = client.get(f"/dashboard/models/{name}/activate").get_data(as_text=True)
     assert 'id="gate-warning"' not in confirm and 'id="activate-worse"' in confirm
     assert 'name="override_gate"' in confirm
-    refused = client.post(f"/dashboard/models/{name}/activate",
-                          data={"csrf_token": token, "reason": "a quick model to try"})
+    refused = client.post(
+        f"/dashboard/models/{name}/activate",
+        data={"csrf_token": token, "reason": "a quick model to try"},
+    )
     assert refused.status_code == 400 and "worse than the active model" in refused.get_data(
-        as_text=True)
-    done = client.post(f"/dashboard/models/{name}/activate",
-                       data={"csrf_token": token, "reason": "a quick model to try",
-                             "override_gate": "1"})
+        as_text=True
+    )
+    done = client.post(
+        f"/dashboard/models/{name}/activate",
+        data={"csrf_token": token, "reason": "a quick model to try", "override_gate": "1"},
+    )
     assert done.status_code == 303
     with app.app_context():
         assert serving.active_version().version == name
@@ -335,15 +413,24 @@ def test_model_page_shows_the_gate_and_the_activation(app, client, seeded, tmp_p
     assert "Active since it was installed" in html and 'id="model-activate"' not in html
 
 
-
 # ------------------------------------------------------------------ one yardstick
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
 def test_a_uci_trained_candidate_is_judged_on_the_yardstick(app, client, runner, seeded):
     # Trained and tested on the UCI digits only: its own test split says 90%+,
     # which is no MNIST figure. It shows none until it is measured on MNIST,
     # and then it is refused for being worse than the active model.
-    result = runner.invoke(args=["train", "--profile", "quick", "--dataset", "uci-digits",
-                                 "--no-baselines", "--name", "uci only"])
+    result = runner.invoke(
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "uci-digits",
+            "--no-baselines",
+            "--name",
+            "uci only",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         run = db.session.query(TrainingRun).filter_by(name="uci only").one()
@@ -360,16 +447,20 @@ def test_a_uci_trained_candidate_is_judged_on_the_yardstick(app, client, runner,
     assert "not measured" in row and f"{own:.2%}" not in row
     page = client.get(f"/dashboard/models/{name}").get_data(as_text=True)
     assert 'id="model-yardstick-missing"' in page
-    assert "uci-digits test split <span class=\"unit\">(its own data)</span>" in page.replace(
-        "Uci-digits", "uci-digits")
+    assert 'uci-digits test split <span class="unit">(its own data)</span>' in page.replace(
+        "Uci-digits", "uci-digits"
+    )
     assert "MNIST test" not in page
 
     # Asked to promote it, the dashboard measures it first and says where it is worse.
     confirm = client.get(f"/dashboard/models/{name}/activate").get_data(as_text=True)
     assert 'id="activate-worse"' in confirm and 'name="override_gate"' in confirm
     assert f"{mnist:.2%}" in confirm
-    refused = client.post(f"/dashboard/models/{name}/activate", json={"reason": "try it"},
-                          headers={"X-CSRFToken": token, "Accept": "application/json"})
+    refused = client.post(
+        f"/dashboard/models/{name}/activate",
+        json={"reason": "try it"},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
     assert refused.status_code == 400
     message = refused.get_json()["error"]
     assert "worse than the active model" in message and "MNIST test" in message
@@ -384,8 +475,7 @@ def test_a_uci_trained_candidate_is_judged_on_the_yardstick(app, client, runner,
     # The CLI refuses it too, and says why; the override makes it live.
     refused = runner.invoke(args=["models", "promote", name, "--reason", "try it"])
     assert refused.exit_code != 0 and "MNIST test" in refused.output
-    done = runner.invoke(args=["models", "promote", name, "--reason", "try it",
-                               "--override-gate"])
+    done = runner.invoke(args=["models", "promote", name, "--reason", "try it", "--override-gate"])
     assert done.exit_code == 0, done.output
     with app.app_context():
         assert serving.active_version().version == name
@@ -393,4 +483,4 @@ def test_a_uci_trained_candidate_is_judged_on_the_yardstick(app, client, runner,
 
 def _version_row(html: str, name: str) -> str:
     start = html.index(f'<tr id="version-{name}"')
-    return html[start:html.index("</tr>", start)]
+    return html[start : html.index("</tr>", start)]

@@ -28,8 +28,15 @@ def test_predict_png_data_url_is_stored(app, client, mnist_sample):
     reply = client.post("/api/predict", json={"image": data_url(page_png(images[4]))})
     assert reply.status_code == 200
     body = reply.get_json()
-    always = {"prediction_id", "digit", "confidence", "probabilities", "verdict",
-              "model_version", "preprocessed"}
+    always = {
+        "prediction_id",
+        "digit",
+        "confidence",
+        "probabilities",
+        "verdict",
+        "model_version",
+        "preprocessed",
+    }
     assert always <= set(body) <= always | {"alternatives", "not_a_digit_probability"}
     assert body["digit"] == labels[4] and body["verdict"] == "sure"
     assert len(body["probabilities"]) == 10
@@ -54,17 +61,20 @@ def test_predict_bare_base64_jpeg_and_webp(client, mnist_sample):
     for fmt in ("JPEG", "WEBP"):
         buffer = io.BytesIO()
         Image.open(io.BytesIO(page_png(images[1]))).convert("RGB").save(buffer, fmt, quality=90)
-        reply = client.post("/api/predict",
-                            json={"image": base64.b64encode(buffer.getvalue()).decode()})
+        reply = client.post(
+            "/api/predict", json={"image": base64.b64encode(buffer.getvalue()).decode()}
+        )
         assert reply.status_code == 200, reply.get_json()
         assert reply.get_json()["digit"] == labels[1]
 
 
 def test_predict_multipart_upload(client, mnist_sample):
     images, labels = mnist_sample
-    reply = client.post("/api/predict", data={
-        "image": (io.BytesIO(page_png(images[2])), "digit.png")},
-        content_type="multipart/form-data")
+    reply = client.post(
+        "/api/predict",
+        data={"image": (io.BytesIO(page_png(images[2])), "digit.png")},
+        content_type="multipart/form-data",
+    )
     assert reply.status_code == 200
     assert reply.get_json()["digit"] == labels[2]
 
@@ -79,8 +89,9 @@ def test_predict_strokes(client):
 
 def test_store_false_predicts_without_storing(app, client, mnist_sample):
     images, _ = mnist_sample
-    reply = client.post("/api/predict",
-                        json={"image": data_url(page_png(images[4])), "store": False})
+    reply = client.post(
+        "/api/predict", json={"image": data_url(page_png(images[4])), "store": False}
+    )
     assert reply.status_code == 200
     assert reply.get_json()["prediction_id"] is None
     with app.app_context():
@@ -105,8 +116,9 @@ def test_flag_stores_and_replaces_the_label(app, client, mnist_sample):
 def test_a_flag_may_not_repeat_the_answer(app, client, mnist_sample):
     images, _ = mnist_sample
     answer = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()
-    reply = client.post(f"/api/predictions/{answer['prediction_id']}/flag",
-                        json={"label": answer["digit"]})
+    reply = client.post(
+        f"/api/predictions/{answer['prediction_id']}/flag", json={"label": answer["digit"]}
+    )
     assert reply.status_code == 422
     assert f"already answered {answer['digit']}" in reply.get_json()["error"]
     with app.app_context():
@@ -140,8 +152,9 @@ def test_a_drawing_called_no_digit_may_be_flagged_with_any_digit(app, client):
     dot = {"strokes": [[[140, 140]]], "width": 280, "height": 280, "line_width": 18}
     answer = client.post("/api/predict", json=dot).get_json()
     assert answer["verdict"] == "not_a_digit"
-    reply = client.post(f"/api/predictions/{answer['prediction_id']}/flag",
-                        json={"label": answer["digit"]})
+    reply = client.post(
+        f"/api/predictions/{answer['prediction_id']}/flag", json={"label": answer["digit"]}
+    )
     assert reply.status_code == 201
 
 
@@ -160,8 +173,12 @@ def test_each_stroke_of_one_drawing_updates_one_prediction(app, client):
 
 
 def test_replaces_never_touches_someone_elses_or_a_flagged_prediction(app, client):
-    body = {"strokes": [[[60, 60], [220, 60]], [[220, 60], [120, 240]]], "width": 280,
-            "height": 280, "line_width": 18}
+    body = {
+        "strokes": [[[60, 60], [220, 60]], [[220, 60], [120, 240]]],
+        "width": 280,
+        "height": 280,
+        "line_width": 18,
+    }
     theirs = client.post("/api/predict", json=body).get_json()
     stranger = app.test_client()
     mine = stranger.post("/api/predict", json={**body, "replaces": theirs["prediction_id"]})
@@ -177,8 +194,7 @@ def test_replaces_never_touches_someone_elses_or_a_flagged_prediction(app, clien
 
 @pytest.mark.parametrize("replaces", ["1", True, -3, 0, 1.5, 2**64])
 def test_replaces_must_be_a_prediction_id(client, replaces):
-    body = {"strokes": [[[60, 60], [220, 60]]], "width": 280, "height": 280,
-            "replaces": replaces}
+    body = {"strokes": [[[60, 60], [220, 60]]], "width": 280, "height": 280, "replaces": replaces}
     reply = client.post("/api/predict", json=body)
     assert reply.status_code == 400
     assert "replaces" in reply.get_json()["error"]
@@ -188,7 +204,8 @@ def test_replaces_must_be_a_prediction_id(client, replaces):
 def test_flag_rejects_bad_labels(app, client, mnist_sample, label):
     images, _ = mnist_sample
     pid = client.post("/api/predict", json={"image": data_url(page_png(images[4]))}).get_json()[
-        "prediction_id"]
+        "prediction_id"
+    ]
     reply = client.post(f"/api/predictions/{pid}/flag", json={"label": label})
     assert reply.status_code == 400
     assert "label" in reply.get_json()["error"]
@@ -213,8 +230,13 @@ def test_health(client):
 def test_health_reports_a_missing_model(tmp_path):
     from app import create_app
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
-                      "MODEL_DIR": str(tmp_path / "nowhere")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "MODEL_DIR": str(tmp_path / "nowhere"),
+        }
+    )
     reply = app.test_client().get("/api/health")
     assert reply.status_code == 503
     assert reply.get_json()["model_version"] is None
@@ -228,42 +250,67 @@ def blank_png(size=(100, 100), color=255) -> bytes:
 
 def bomb_png(width: int, height: int) -> bytes:
     """A tiny PNG file that claims a huge picture."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     body = zlib.compress(b"\x00" * 1000)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize("kwargs,status,fragment", [
-    ({"json": {"image": data_url(blank_png())}}, 422, "empty"),
-    ({"json": {"strokes": [], "width": 100, "height": 100}}, 422, "empty"),
-    ({"json": {"image": data_url(blank_png((5000, 10)))}}, 413, "4096"),
-    ({"json": {"image": base64.b64encode(bomb_png(30000, 30000)).decode()}}, 413, "4096"),
-    ({"json": {"image": "data:image/png;base64,!!notbase64"}}, 400, "base64"),
-    ({"json": {"image": base64.b64encode(b"hello, not an image").decode()}}, 400, "decoded"),
-    ({"json": {"image": 12}}, 400, "image"),
-    ({"json": {"strokes": [[[1, "NaN"]]], "width": 100, "height": 100}}, 400, "numbers"),
-    ({"data": '{"strokes": [[[1, NaN]]], "width": 100, "height": 100}',
-      "content_type": "application/json"}, 400, "finite"),
-    ({"data": '{"strokes": [[[1, Infinity]]], "width": 100, "height": 100}',
-      "content_type": "application/json"}, 400, "finite"),
-    ({"json": {"strokes": [[[1, 2]]], "width": "wide", "height": 100}}, 400, "width"),
-    ({"json": {"strokes": [[[i, i] for i in range(20001)]], "width": 100, "height": 100}},
-     400, "too many"),
-    ({"json": {"strokes": "abc", "width": 100, "height": 100}}, 400, "list"),
-    ({"json": {"image": data_url(blank_png()), "store": "yes"}}, 400, "store"),
-    ({"json": {"something": 1}}, 400, "image"),
-    ({"json": [1, 2]}, 400, "JSON object"),
-    ({"data": "not json", "content_type": "application/json"}, 400, "JSON"),
-    ({"data": {"file": (b"x", "a.png")}, "content_type": "multipart/form-data"},
-     400, "image"),
-    ({"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413, "larger"),
-])
+@pytest.mark.parametrize(
+    "kwargs,status,fragment",
+    [
+        ({"json": {"image": data_url(blank_png())}}, 422, "empty"),
+        ({"json": {"strokes": [], "width": 100, "height": 100}}, 422, "empty"),
+        ({"json": {"image": data_url(blank_png((5000, 10)))}}, 413, "4096"),
+        ({"json": {"image": base64.b64encode(bomb_png(30000, 30000)).decode()}}, 413, "4096"),
+        ({"json": {"image": "data:image/png;base64,!!notbase64"}}, 400, "base64"),
+        ({"json": {"image": base64.b64encode(b"hello, not an image").decode()}}, 400, "decoded"),
+        ({"json": {"image": 12}}, 400, "image"),
+        ({"json": {"strokes": [[[1, "NaN"]]], "width": 100, "height": 100}}, 400, "numbers"),
+        (
+            {
+                "data": '{"strokes": [[[1, NaN]]], "width": 100, "height": 100}',
+                "content_type": "application/json",
+            },
+            400,
+            "finite",
+        ),
+        (
+            {
+                "data": '{"strokes": [[[1, Infinity]]], "width": 100, "height": 100}',
+                "content_type": "application/json",
+            },
+            400,
+            "finite",
+        ),
+        ({"json": {"strokes": [[[1, 2]]], "width": "wide", "height": 100}}, 400, "width"),
+        (
+            {"json": {"strokes": [[[i, i] for i in range(20001)]], "width": 100, "height": 100}},
+            400,
+            "too many",
+        ),
+        ({"json": {"strokes": "abc", "width": 100, "height": 100}}, 400, "list"),
+        ({"json": {"image": data_url(blank_png()), "store": "yes"}}, 400, "store"),
+        ({"json": {"something": 1}}, 400, "image"),
+        ({"json": [1, 2]}, 400, "JSON object"),
+        ({"data": "not json", "content_type": "application/json"}, 400, "JSON"),
+        ({"data": {"file": (b"x", "a.png")}, "content_type": "multipart/form-data"}, 400, "image"),
+        ({"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413, "larger"),
+    ],
+)
 def test_bad_input_is_a_clear_json_error(app, client, kwargs, status, fragment):
     if isinstance(kwargs.get("data"), dict):  # a fresh upload for each run of the case
-        kwargs = {**kwargs, "data": {k: (io.BytesIO(v[0]), v[1]) for k, v in kwargs["data"].items()}}
+        kwargs = {
+            **kwargs,
+            "data": {k: (io.BytesIO(v[0]), v[1]) for k, v in kwargs["data"].items()},
+        }
     reply = client.post("/api/predict", **kwargs)
     assert reply.status_code == status
     assert fragment.lower() in reply.get_json()["error"].lower()

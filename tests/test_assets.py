@@ -66,8 +66,12 @@ def test_a_changed_file_gets_a_new_url(app, tmp_path):
 def test_pages_and_json_are_compressed(client):
     page = client.get("/", headers=BROWSER)
     assert page.headers.get("Content-Encoding") in ("zstd", "br")
-    body = {"strokes": [[[60, 60], [220, 60], [120, 240]]], "width": 280, "height": 280,
-            "store": False}
+    body = {
+        "strokes": [[[60, 60], [220, 60], [120, 240]]],
+        "width": 280,
+        "height": 280,
+        "store": False,
+    }
     reply = client.post("/api/predict", json=body, headers=BROWSER)
     assert reply.status_code == 200
     assert reply.headers.get("Content-Encoding") in ("zstd", "br")

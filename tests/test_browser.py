@@ -13,8 +13,7 @@ from werkzeug.security import generate_password_hash
 from app.extensions import db
 from app.models import Flag, Prediction
 from tests.conftest import migrated_app
-from tests.utils.browser import (ARTIFACTS, PHONE, Served, assert_accessible,  # noqa: F401
-                                 browser, live_server)
+from tests.utils.browser import ARTIFACTS, PHONE, Served, assert_accessible
 from tests.utils.models import soft_model
 from trainer.calibration import NOT_A_DIGIT
 
@@ -37,7 +36,8 @@ def draw(page, strokes):
 
 def finger(page, stroke, pointer_id=7):
     """One finger stroke as touch pointer events (points in 0..1 of the canvas)."""
-    page.locator("#pad").evaluate("""(c, [points, id]) => {
+    page.locator("#pad").evaluate(
+        """(c, [points, id]) => {
         const r = c.getBoundingClientRect();
         const at = (t, [x, y]) => c.dispatchEvent(new PointerEvent(t, {pointerId: id,
             pointerType: 'touch', isPrimary: true, bubbles: true, cancelable: true,
@@ -48,7 +48,9 @@ def finger(page, stroke, pointer_id=7):
             for (let k = 1; k <= 10; k++) at('pointermove', [x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10]);
         }
         at('pointerup', points[points.length - 1]);
-    }""", [stroke, pointer_id])
+    }""",
+        [stroke, pointer_id],
+    )
 
 
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]]
@@ -61,10 +63,24 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 # Digits in a unit box, for numbers.
 TWO = [[(0.1, 0.25), (0.3, 0.07), (0.6, 0.05), (0.85, 0.2), (0.8, 0.45), (0.1, 0.95), (0.95, 0.95)]]
-ZERO = [[(0.5 + 0.42 * math.sin(t * math.pi / 6), 0.5 - 0.47 * math.cos(t * math.pi / 6))
-         for t in range(13)]]
-SIX = [[(0.8, 0.05), (0.4, 0.3), (0.15, 0.65), (0.3, 0.95), (0.7, 0.95), (0.85, 0.72), (0.6, 0.5),
-        (0.2, 0.65)]]
+ZERO = [
+    [
+        (0.5 + 0.42 * math.sin(t * math.pi / 6), 0.5 - 0.47 * math.cos(t * math.pi / 6))
+        for t in range(13)
+    ]
+]
+SIX = [
+    [
+        (0.8, 0.05),
+        (0.4, 0.3),
+        (0.15, 0.65),
+        (0.3, 0.95),
+        (0.7, 0.95),
+        (0.85, 0.72),
+        (0.6, 0.5),
+        (0.2, 0.65),
+    ]
+]
 
 
 def number(*digits):
@@ -112,7 +128,8 @@ def stroke_by_stroke(page, strokes, pen=None):
         else:
             draw(page, [stroke])
         page.wait_for_function(
-            f"() => performance.getEntriesByName('pad:lift-to-answer').length > {before}")
+            f"() => performance.getEntriesByName('pad:lift-to-answer').length > {before}"
+        )
 
 
 def predict_replies(page) -> list:
@@ -180,8 +197,10 @@ def test_draw_predict_and_flag(app, live_server, browser):
     # Each digit is listed once: a bar above, a bar below the fold, or among the negligible.
     listed = listed_digits(page)
     assert sorted(listed) == list(range(10)), listed
-    probs = [float(p) for p in page.locator(".bar").evaluate_all(
-        "bars => bars.map(b => b.dataset.probability)")]
+    probs = [
+        float(p)
+        for p in page.locator(".bar").evaluate_all("bars => bars.map(b => b.dataset.probability)")
+    ]
     assert sum(probs) == pytest.approx(1.0, abs=5e-3) and max(probs) == probs[0]
     assert_accessible(page)
 
@@ -209,7 +228,9 @@ def test_strokes_of_one_drawing_are_one_prediction(app, live_server, browser):
     page.locator("#result").wait_for(state="visible")
     first = page.evaluate("() => performance.getEntriesByName('pad:lift-to-answer').length")
     draw(page, FOUR_OR_NINE[1:])
-    page.wait_for_function(f"() => performance.getEntriesByName('pad:lift-to-answer').length > {first}")
+    page.wait_for_function(
+        f"() => performance.getEntriesByName('pad:lift-to-answer').length > {first}"
+    )
     with app.app_context():
         assert db.session.query(Prediction).count() == 1
 
@@ -289,8 +310,11 @@ def test_undo_clear_and_keys(app, live_server, browser):
         assert db.session.query(Flag).one().label == NOT_A_DIGIT
 
 
-@pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}, {"width": 740, "height": 360}],
-                         ids=["portrait", "landscape"])
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 360, "height": 740}, {"width": 740, "height": 360}],
+    ids=["portrait", "landscape"],
+)
 def test_phone_shows_pad_answer_and_flag_buttons_together(live_server, browser, viewport):
     context = browser.new_context(**{**PHONE, "viewport": viewport, "device_scale_factor": 3})
     page = context.new_page()
@@ -318,8 +342,9 @@ def test_phone_shows_pad_answer_and_flag_buttons_together(live_server, browser, 
     context.close()
 
 
-def test_a_correction_on_a_phone_shows_in_the_headline_and_stays_undoable(app, live_server,
-                                                                           browser):
+def test_a_correction_on_a_phone_shows_in_the_headline_and_stays_undoable(
+    app, live_server, browser
+):
     context = browser.new_context(**PHONE)
     page = context.new_page()
     errors = watch(page)
@@ -339,8 +364,9 @@ def test_a_correction_on_a_phone_shows_in_the_headline_and_stays_undoable(app, l
     assert page.locator("#digit").text_content() == "0"
     verdict = page.locator("#verdict").text_content()
     assert "Corrected by you" in verdict and "sure" not in verdict.lower(), verdict
-    assert page.locator("#pad").get_attribute("aria-label") == \
-        "Drawing pad: reads 0, corrected by you"
+    assert (
+        page.locator("#pad").get_attribute("aria-label") == "Drawing pad: reads 0, corrected by you"
+    )
     assert short_controls(page) == []
     page.screenshot(path=str(ARTIFACTS / "phone-corrected.png"))
     assert_accessible(page)
@@ -389,13 +415,18 @@ def test_an_unsure_answer_on_a_phone_keeps_every_digit_button_on_screen(tmp_path
             assert verdict.endswith("or another digit?"), verdict
         # "Sure" is the server's word: nowhere on the page for an unsure answer.
         assert "Sure" not in page.locator("#result").inner_text()
-        offered = [int(d) for d in page.locator("#alternatives button").evaluate_all(
-            "buttons => buttons.map(b => b.dataset.digit)")]
+        offered = [
+            int(d)
+            for d in page.locator("#alternatives button").evaluate_all(
+                "buttons => buttons.map(b => b.dataset.digit)"
+            )
+        ]
         likely = [d for d in reply["alternatives"] if d != reply["digit"]]
-        assert offered and offered == likely[:len(offered)] and len(offered) <= 3
+        assert offered and offered == likely[: len(offered)] and len(offered) <= 3
         assert page.evaluate("scrollY") == 0
         for selector in ["#digit", "#verdict", "#alternatives", "#flag-title"] + [
-                f'#flag-buttons button[data-digit="{d}"]' for d in range(10)]:
+            f'#flag-buttons button[data-digit="{d}"]' for d in range(10)
+        ]:
             assert in_viewport(page, selector), selector
         assert short_controls(page) == []
         page.screenshot(path=str(ARTIFACTS / "phone-unsure.png"))
@@ -473,8 +504,10 @@ def test_a_near_certain_answer_shows_no_false_ties(live_server, browser):
     assert "0.0%" not in shown and "100.0%" not in shown
     assert sorted(listed_digits(page)) == list(range(10))
     # Reduced motion: the bars do not animate.
-    assert page.locator(".bar-fill").first.evaluate(
-        "e => getComputedStyle(e).transitionDuration") == "0s"
+    assert (
+        page.locator(".bar-fill").first.evaluate("e => getComputedStyle(e).transitionDuration")
+        == "0s"
+    )
     assert_accessible(page)
 
 
@@ -534,7 +567,9 @@ def test_the_drawing_rescales_when_the_phone_turns(live_server, browser):
     before = page.evaluate(INK_BOX)
     width = page.locator("#pad").bounding_box()["width"]
     page.set_viewport_size({"width": 740, "height": 360})
-    page.wait_for_function(f"() => Math.abs(document.getElementById('pad').getBoundingClientRect().width - {width}) > 10")
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('pad').getBoundingClientRect().width - {width}) > 10"
+    )
     page.wait_for_timeout(100)
     after = page.evaluate(INK_BOX)
     # The same stroke, at the same place relative to the smaller pad.
@@ -651,7 +686,8 @@ def test_signing_in_shows_the_signed_in_state_everywhere(tmp_path, browser):
             state = page.locator("#admin-state")
             assert state.is_visible() and state.text_content().strip() == "Signed in as admin"
             colour, background = state.evaluate(
-                "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+                "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+            )
             assert colour != background
             assert page.locator(".topbar").get_by_role("button", name="Sign out").is_visible()
         assert_accessible(page)
@@ -671,7 +707,8 @@ def test_dark_mode_follows_the_system(live_server, browser):
     assert background != "rgb(244, 246, 248)"
     # The pad follows: dark paper, light ink.
     paper = page.locator("#pad").evaluate(
-        "c => Array.from(c.getContext('2d').getImageData(5, 5, 1, 1).data.slice(0, 3))")
+        "c => Array.from(c.getContext('2d').getImageData(5, 5, 1, 1).data.slice(0, 3))"
+    )
     assert sum(paper) < 200
     draw(page, ONE)
     page.locator("#result").wait_for(state="visible")
@@ -818,14 +855,22 @@ def test_a_refused_number_says_why_in_plain_words(live_server, browser):
     assert page.locator("#empty-state").is_hidden()
 
 
-def test_a_photo_of_a_number_in_digit_mode_offers_number_mode(app, live_server, browser,
-                                                               mnist_sample, tmp_path):
+def test_a_photo_of_a_number_in_digit_mode_offers_number_mode(
+    app, live_server, browser, mnist_sample, tmp_path
+):
     from tests.utils import paper
 
     images, labels = mnist_sample
     picks = [int(np.flatnonzero(labels == d)[4]) for d in (3, 8)]
-    made = paper.page([images[i] for i in picks], [3, 8], np.random.default_rng(2),
-                      background="ruled", pen="blue", tilt=2.0, separators=False)
+    made = paper.page(
+        [images[i] for i in picks],
+        [3, 8],
+        np.random.default_rng(2),
+        background="ruled",
+        pen="blue",
+        tilt=2.0,
+        separators=False,
+    )
     photo = tmp_path / "number.png"
     photo.write_bytes(made.png)
     context = browser.new_context(**PHONE)

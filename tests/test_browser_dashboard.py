@@ -15,7 +15,7 @@ from app.models import Flag, ModelVersion
 from app.services.training import import_record
 from tests.conftest import data_url, migrated_app, page_png
 from tests.test_admin_actions import GATE_REASON, rejected_candidate
-from tests.utils.browser import PHONE, assert_accessible, browser, live_server  # noqa: F401
+from tests.utils.browser import PHONE, assert_accessible
 from tests.utils.flags import store_flag
 from tests.utils.many_flags import store_many_flags
 
@@ -47,7 +47,7 @@ def app(tmp_path):
     return migrated_app(tmp_path, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
 
 
-def test_run_page_draws_its_charts(app, live_server, browser):  # noqa: F811
+def test_run_page_draws_its_charts(app, live_server, browser):
     record = json.loads(BUNDLED_RUN.read_text())
     with app.app_context():
         run, _ = import_record(record)
@@ -63,7 +63,9 @@ def test_run_page_draws_its_charts(app, live_server, browser):  # noqa: F811
         page.wait_for_function(f"() => ({CANVAS_INK})('{canvas}') > 500")
     # Loss on a log axis; accuracy zoomed to where the curves are, never past 100%;
     # the baselines from near the lowest bar, not from 0%. Reduced motion: no animation.
-    loss, accuracy, bars = (axis(page, c) for c in ("chart-loss", "chart-accuracy", "chart-baselines"))
+    loss, accuracy, bars = (
+        axis(page, c) for c in ("chart-loss", "chart-accuracy", "chart-baselines")
+    )
     assert loss["type"] == "logarithmic" and loss["animation"] is False
     assert accuracy["type"] == "linear" and accuracy["max"] <= 1.0 and accuracy["min"] >= 0.9
     lowest = min(b["accuracy"] for b in record["baselines"])
@@ -76,7 +78,9 @@ def test_run_page_draws_its_charts(app, live_server, browser):  # noqa: F811
     toggle(page, "chart-loss")
     assert axis(page, "chart-loss")["type"] == "logarithmic"
     # Pretty names on the chart, as in the table.
-    names = page.evaluate("() => Chart.getChart(document.getElementById('chart-baselines')).data.labels")
+    names = page.evaluate(
+        "() => Chart.getChart(document.getElementById('chart-baselines')).data.labels"
+    )
     assert "SVM (RBF kernel)" in names and "svm_rbf" not in names
     # The heatmap shows counts, then row rates at the toggle's press.
     cell = page.locator("#confusion-table td.heat").first
@@ -101,7 +105,7 @@ def test_run_page_draws_its_charts(app, live_server, browser):  # noqa: F811
     assert_accessible(page)
 
 
-def test_flags_reviewed_with_the_keyboard(app, live_server, browser, mnist_sample):  # noqa: F811
+def test_flags_reviewed_with_the_keyboard(app, live_server, browser, mnist_sample):
     images, labels = mnist_sample
     client = app.test_client()
     for i in range(3):
@@ -122,13 +126,19 @@ def test_flags_reviewed_with_the_keyboard(app, live_server, browser, mnist_sampl
     ids = [int(cards.nth(i).get_attribute("data-flag-id")) for i in range(3)]
     cards.nth(0).focus()
     page.keyboard.press("c")
-    page.wait_for_function(f"() => document.getElementById('flag-{ids[0]}').classList.contains('status-confirmed')")
+    page.wait_for_function(
+        f"() => document.getElementById('flag-{ids[0]}').classList.contains('status-confirmed')"
+    )
     page.keyboard.press("j")
     page.keyboard.press("7")
-    page.wait_for_function(f"() => document.querySelector('#flag-{ids[1]} .flag-label').textContent === '7'")
+    page.wait_for_function(
+        f"() => document.querySelector('#flag-{ids[1]} .flag-label').textContent === '7'"
+    )
     page.keyboard.press("ArrowRight")
     page.keyboard.press("d")
-    page.wait_for_function(f"() => document.getElementById('flag-{ids[2]}').classList.contains('status-dismissed')")
+    page.wait_for_function(
+        f"() => document.getElementById('flag-{ids[2]}').classList.contains('status-dismissed')"
+    )
     with app.app_context():
         rows = {f.id: (f.status, f.label) for f in db.session.query(Flag)}
     assert rows[ids[0]][0] == "confirmed"
@@ -174,26 +184,31 @@ def one_epoch_record(record: dict, accuracy: float) -> dict:
     return record
 
 
-def test_one_epoch_accuracy_axis_stays_within_100_percent(app, live_server, browser):  # noqa: F811
+def test_one_epoch_accuracy_axis_stays_within_100_percent(app, live_server, browser):
     record = one_epoch_record(json.loads(BUNDLED_RUN.read_text()), 0.995)
     with app.app_context():
         run_id = import_record(record)[0].id
     page = browser.new_page(viewport={"width": 1100, "height": 800})
     page.goto(f"{live_server}/dashboard/runs/{run_id}")
-    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-accuracy'))")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('chart-accuracy'))"
+    )
     accuracy = axis(page, "chart-accuracy")
     assert accuracy["max"] <= 1.0 and 0.95 <= accuracy["min"] < 0.993
     # Animated when motion is welcome.
     assert axis(page, "chart-loss")["animation"] is not False
 
 
-def test_charts_read_in_dark_mode(app, live_server, browser):  # noqa: F811
+def test_charts_read_in_dark_mode(app, live_server, browser):
     with app.app_context():
         run_id = import_record(json.loads(BUNDLED_RUN.read_text()))[0].id
-    page = browser.new_page(viewport={"width": 1100, "height": 800}, color_scheme="dark",
-                            reduced_motion="reduce")
+    page = browser.new_page(
+        viewport={"width": 1100, "height": 800}, color_scheme="dark", reduced_motion="reduce"
+    )
     page.goto(f"{live_server}/dashboard/runs/{run_id}")
-    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-loss'))")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('chart-loss'))"
+    )
     colours = page.evaluate("""() => {
       const css = getComputedStyle(document.documentElement);
       const chart = Chart.getChart(document.getElementById('chart-reliability'));
@@ -207,7 +222,7 @@ def test_charts_read_in_dark_mode(app, live_server, browser):  # noqa: F811
     assert_accessible(page)
 
 
-def test_promote_asks_for_a_reason_in_the_browser(app, live_server, browser, seeded, tmp_path):  # noqa: F811
+def test_promote_asks_for_a_reason_in_the_browser(app, live_server, browser, seeded, tmp_path):
     name = rejected_candidate(app, tmp_path, seeded)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
@@ -241,7 +256,9 @@ def test_promote_asks_for_a_reason_in_the_browser(app, live_server, browser, see
     assert_accessible(page)
     # The model page tells the story; the bundled version is now one to roll back to.
     page.goto(f"{live_server}/dashboard/models/{name}")
-    assert "the outline style reads right now" in page.locator("#model-activation-line").inner_text()
+    assert (
+        "the outline style reads right now" in page.locator("#model-activation-line").inner_text()
+    )
     assert_accessible(page)
     page.goto(f"{live_server}/dashboard/models/{seeded}/activate")
     assert page.locator("h1").inner_text().startswith("Roll back to")
@@ -264,11 +281,13 @@ SMALL_TARGETS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(el => { const box = el.getBoundingClientRect(); return box.width < 44 || box.height < 44; })
   .map(el => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().width)}x${Math.round(el.getBoundingClientRect().height)}`)"""
 # Every control a finger aims at on the dashboard pages (a checkbox's target is its label).
-CONTROLS = ("main button, main select, main a.btn, main summary, .pick-target, .toc a, "
-            "table.data a, .sort-button, .topbar a, .topbar button")
+CONTROLS = (
+    "main button, main select, main a.btn, main summary, .pick-target, .toc a, "
+    "table.data a, .sort-button, .topbar a, .topbar button"
+)
 
 
-def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path):  # noqa: F811
+def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path):
     record = json.loads(BUNDLED_RUN.read_text())
     name = rejected_candidate(app, tmp_path, seeded)
     with app.app_context():
@@ -279,9 +298,16 @@ def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path): 
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(page, live_server)
-    pages = ["/dashboard", f"/dashboard/runs/{bundled_run}", f"/dashboard/compare?runs={bundled_run},{other}",
-             "/dashboard/flags", "/dashboard/retrain", f"/dashboard/models/{name}",
-             f"/dashboard/models/{name}/activate", "/dashboard/runs/9999"]
+    pages = [
+        "/dashboard",
+        f"/dashboard/runs/{bundled_run}",
+        f"/dashboard/compare?runs={bundled_run},{other}",
+        "/dashboard/flags",
+        "/dashboard/retrain",
+        f"/dashboard/models/{name}",
+        f"/dashboard/models/{name}/activate",
+        "/dashboard/runs/9999",
+    ]
     for path in pages:
         page.goto(f"{live_server}{path}")
         page.wait_for_load_state("load")
@@ -298,7 +324,9 @@ def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path): 
     assert toc.bounding_box()["y"] < 2 * PHONE["viewport"]["height"]
     assert toc.locator("a").count() >= 10
     toc.get_by_role("link", name="Baselines").click()
-    page.wait_for_function("() => Math.abs(document.getElementById('baselines').getBoundingClientRect().top) < 40")
+    page.wait_for_function(
+        "() => Math.abs(document.getElementById('baselines').getBoundingClientRect().top) < 40"
+    )
     # A wide table says it scrolls, and its caption stays inside the visible width.
     wrap = page.locator("#baselines .table-wrap")
     assert page.evaluate("(w) => w.scrollWidth > w.clientWidth", wrap.element_handle())
@@ -316,7 +344,9 @@ def test_the_dashboard_on_a_phone(app, live_server, browser, seeded, tmp_path): 
     second = page.locator("#compare-table thead th").nth(2).bounding_box()
     on_screen = second["x"] + second["width"] <= PHONE["viewport"]["width"]
     assert on_screen or page.locator("#metrics-title ~ .scroll-hint").is_visible()
-    page.screenshot(path=str(ROOT / "test-artifacts" / "dashboard-compare-phone.png"), full_page=True)
+    page.screenshot(
+        path=str(ROOT / "test-artifacts" / "dashboard-compare-phone.png"), full_page=True
+    )
     assert not errors, errors
 
 
@@ -345,7 +375,7 @@ def assert_one_row(page, names: list[str]) -> None:
         assert control["width"] >= 44 and control["height"] >= 44, control
 
 
-def test_the_top_bar_is_one_row_on_a_phone(app, live_server, browser):  # noqa: F811
+def test_the_top_bar_is_one_row_on_a_phone(app, live_server, browser):
     context = browser.new_context(**PHONE)
     page = context.new_page()
     errors = []
@@ -355,20 +385,31 @@ def test_the_top_bar_is_one_row_on_a_phone(app, live_server, browser):  # noqa: 
     for path in ("/", "/dashboard", "/dashboard/flags", "/dashboard/retrain"):
         page.goto(f"{live_server}{path}")
         assert_one_row(page, ["DigitPad", "Dashboard", "Flags", "Sign out"])
-        for role, name in (("link", "DigitPad"), ("link", "Dashboard"), ("link", "Flags"),
-                           ("button", "Sign out")):
+        for role, name in (
+            ("link", "DigitPad"),
+            ("link", "Dashboard"),
+            ("link", "Flags"),
+            ("button", "Sign out"),
+        ):
             assert top.get_by_role(role, name=name, exact=True).is_visible(), name
         state = page.locator("#admin-state")  # says "admin" on the bar; all of it to a reader
         assert state.is_visible() and state.text_content() == "Signed in as admin"
         assert_accessible(page)
-    page.screenshot(path=str(ROOT / "test-artifacts" / "topbar-phone.png"),
-                    clip={"x": 0, "y": 0, "width": 360, "height": 120})
+    page.screenshot(
+        path=str(ROOT / "test-artifacts" / "topbar-phone.png"),
+        clip={"x": 0, "y": 0, "width": 360, "height": 120},
+    )
     # Each link leads where it says.
-    for name, url in (("Dashboard", f"{live_server}/dashboard"), ("DigitPad", f"{live_server}/"),
-                      ("Flags", f"{live_server}/dashboard/flags")):
+    for name, url in (
+        ("Dashboard", f"{live_server}/dashboard"),
+        ("DigitPad", f"{live_server}/"),
+        ("Flags", f"{live_server}/dashboard/flags"),
+    ):
         top.get_by_role("link", name=name, exact=True).tap()
         page.wait_for_url(url)
-        assert top.get_by_role("link", name=name, exact=True).get_attribute("aria-current") == "page"
+        assert (
+            top.get_by_role("link", name=name, exact=True).get_attribute("aria-current") == "page"
+        )
     top.get_by_role("button", name="Sign out").tap()
     page.get_by_text("You are signed out").wait_for()
     assert_one_row(page, ["DigitPad", "Dashboard", "Flags", "Sign in"])
@@ -378,10 +419,11 @@ def test_the_top_bar_is_one_row_on_a_phone(app, live_server, browser):  # noqa: 
     assert not errors, errors
 
 
-def test_the_flags_page_on_a_phone_pages_and_fits_fingers(app, live_server, browser):  # noqa: F811
+def test_the_flags_page_on_a_phone_pages_and_fits_fingers(app, live_server, browser):
     # 230 flags, oldest first: every fifth "not a digit", every fourth dismissed.
-    specs = [(10 if i % 5 == 0 else i % 10, "dismissed" if i % 4 == 0 else "open")
-             for i in range(230)]
+    specs = [
+        (10 if i % 5 == 0 else i % 10, "dismissed" if i % 4 == 0 else "open") for i in range(230)
+    ]
     ids = store_many_flags(app, specs)
     open_ids = [i for i, (_, status) in zip(ids, specs) if status == "open"]
     context = browser.new_context(**PHONE)
@@ -418,7 +460,10 @@ def test_the_flags_page_on_a_phone_pages_and_fits_fingers(app, live_server, brow
     # Newer leads back a page, still filtered.
     page.locator("#flag-pager").get_by_role("link", name="Newer").tap()
     page.wait_for_url("**page=*")
-    assert "status=open" in page.url and page.get_by_label("Status", exact=True).input_value() == "open"
+    assert (
+        "status=open" in page.url
+        and page.get_by_label("Status", exact=True).input_value() == "open"
+    )
 
     # A drawing that is no digit: the card says so, and the relabel select offers it.
     labels = dict(zip(ids, (label for label, _ in specs)))

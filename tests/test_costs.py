@@ -22,8 +22,14 @@ from tests.conftest import ROOT
 @pytest.fixture(scope="module")
 def costs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("worst")
-    done = subprocess.run([sys.executable, "-m", "tests.utils.worst_cases", str(folder)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.utils.worst_cases", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return {row["name"]: row for row in json.loads(done.stdout.strip().splitlines()[-1])}
 
 
@@ -42,12 +48,17 @@ def test_the_reproducers_are_refused_before_the_expensive_step(costs):
     # Ten 2,000-point zigzags: past the reading's budget of drawn points.
     dense = costs["ten denser zigzags, widest pen, /api/read"]
     assert dense["status"] == 422 and "too many points" in dense["error"]
-    for name in ("audit's ten zigzags, pen 200 of 600, /api/read",
-                 "audit's zigzag, pen 4000 of 4096, /api/predict"):
+    for name in (
+        "audit's ten zigzags, pen 200 of 600, /api/read",
+        "audit's zigzag, pen 4000 of 4096, /api/predict",
+    ):
         assert costs[name]["status"] == 422 and "line_width" in costs[name]["error"], name
 
 
 def test_the_costliest_accepted_requests_are_answered(costs):
-    for name in ("ten zigzags, widest pen, /api/read", "tangled noise picture, /api/read",
-                 "20,000-point zigzag, widest pen, /api/predict"):
+    for name in (
+        "ten zigzags, widest pen, /api/read",
+        "tangled noise picture, /api/read",
+        "20,000-point zigzag, widest pen, /api/predict",
+    ):
         assert costs[name]["status"] == 200, costs[name]

@@ -6,7 +6,7 @@ import base64
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -36,11 +36,24 @@ def confusion_matrix() -> list[list[int]]:
     return matrix
 
 
-def make_record(name: str = "full-mnist-one", version: str | None = "cnn-test-1",
-                accuracy: float = 0.9954, artifacts_dir=None, **overrides) -> dict:
-    per_class = [{"digit": d, "precision": 0.99 + d / 1000, "recall": 0.98 + d / 1000,
-                  "f1": 0.985 + d / 1000, "support": 996 if d == 4 else 980 + d,
-                  "roc_auc": 0.9999} for d in range(10)]
+def make_record(
+    name: str = "full-mnist-one",
+    version: str | None = "cnn-test-1",
+    accuracy: float = 0.9954,
+    artifacts_dir=None,
+    **overrides,
+) -> dict:
+    per_class = [
+        {
+            "digit": d,
+            "precision": 0.99 + d / 1000,
+            "recall": 0.98 + d / 1000,
+            "f1": 0.985 + d / 1000,
+            "support": 996 if d == 4 else 980 + d,
+            "roc_auc": 0.9999,
+        }
+        for d in range(10)
+    ]
     record = {
         "name": name,
         "status": "succeeded",
@@ -55,8 +68,12 @@ def make_record(name: str = "full-mnist-one", version: str | None = "cnn-test-1"
         "seed": 1,
         "versions": {"python": "3.11.2", "tensorflow": "2.18.0", "numpy": "2.0.2"},
         "layers": [
-            {"name": "conv2d", "type": "Conv2D", "output_shape": "(None, 28, 28, 32)",
-             "params": 320},
+            {
+                "name": "conv2d",
+                "type": "Conv2D",
+                "output_shape": "(None, 28, 28, 32)",
+                "params": 320,
+            },
             {"name": "dense", "type": "Dense", "output_shape": "(None, 10)", "params": 1290},
         ],
         "param_count": 157994,
@@ -71,35 +88,95 @@ def make_record(name: str = "full-mnist-one", version: str | None = "cnn-test-1"
             "confusion_matrix": confusion_matrix(),
             "report": "precision recall f1-score support",
         },
-        "kfold": {"k": 2, "mean": 0.9921, "std": 0.0014,
-                  "folds": [{"fold": 1, "accuracy": 0.9911, "loss": 0.031, "train": 30000,
-                             "test": 30000, "seconds": 100.0},
-                            {"fold": 2, "accuracy": 0.9931, "loss": 0.027, "train": 30000,
-                             "test": 30000, "seconds": 101.0}]},
-        "mistakes": [{"index": 1234, "true": 4, "predicted": 9, "confidence": 0.973,
-                      "png": tiny_png()}],
+        "kfold": {
+            "k": 2,
+            "mean": 0.9921,
+            "std": 0.0014,
+            "folds": [
+                {
+                    "fold": 1,
+                    "accuracy": 0.9911,
+                    "loss": 0.031,
+                    "train": 30000,
+                    "test": 30000,
+                    "seconds": 100.0,
+                },
+                {
+                    "fold": 2,
+                    "accuracy": 0.9931,
+                    "loss": 0.027,
+                    "train": 30000,
+                    "test": 30000,
+                    "seconds": 101.0,
+                },
+            ],
+        },
+        "mistakes": [
+            {"index": 1234, "true": 4, "predicted": 9, "confidence": 0.973, "png": tiny_png()}
+        ],
         "history": [
-            {"fold": None, "epoch": 1, "loss": 0.6386, "accuracy": 0.8010, "val_loss": 0.2040,
-             "val_accuracy": 0.9373, "lr": 0.0011, "seconds": 39.4},
-            {"fold": None, "epoch": 2, "loss": 0.1585, "accuracy": 0.9533, "val_loss": 0.0616,
-             "val_accuracy": 0.9793, "lr": 0.002, "seconds": 42.0},
-            {"fold": 1, "epoch": 1, "loss": 0.7777, "accuracy": 0.7777, "val_loss": None,
-             "val_accuracy": None, "lr": 0.0011, "seconds": 20.0},
+            {
+                "fold": None,
+                "epoch": 1,
+                "loss": 0.6386,
+                "accuracy": 0.8010,
+                "val_loss": 0.2040,
+                "val_accuracy": 0.9373,
+                "lr": 0.0011,
+                "seconds": 39.4,
+            },
+            {
+                "fold": None,
+                "epoch": 2,
+                "loss": 0.1585,
+                "accuracy": 0.9533,
+                "val_loss": 0.0616,
+                "val_accuracy": 0.9793,
+                "lr": 0.002,
+                "seconds": 42.0,
+            },
+            {
+                "fold": 1,
+                "epoch": 1,
+                "loss": 0.7777,
+                "accuracy": 0.7777,
+                "val_loss": None,
+                "val_accuracy": None,
+                "lr": 0.0011,
+                "seconds": 20.0,
+            },
         ],
         "baselines": [
-            {"name": "logistic_regression", "accuracy": 0.9214, "macro_f1": 0.9203,
-             "fit_seconds": 12.5, "predict_ms_per_image": 0.004, "train_samples": 10000,
-             "test_samples": 10000, "params": {"C": 1.0}},
-            {"name": "random_forest", "accuracy": 0.9688, "macro_f1": 0.9685,
-             "fit_seconds": 30.25, "predict_ms_per_image": 0.021, "train_samples": 10000,
-             "test_samples": 10000, "params": {}},
+            {
+                "name": "logistic_regression",
+                "accuracy": 0.9214,
+                "macro_f1": 0.9203,
+                "fit_seconds": 12.5,
+                "predict_ms_per_image": 0.004,
+                "train_samples": 10000,
+                "test_samples": 10000,
+                "params": {"C": 1.0},
+            },
+            {
+                "name": "random_forest",
+                "accuracy": 0.9688,
+                "macro_f1": 0.9685,
+                "fit_seconds": 30.25,
+                "predict_ms_per_image": 0.021,
+                "train_samples": 10000,
+                "test_samples": 10000,
+                "params": {},
+            },
         ],
     }
     if version:
         record["artifacts"] = {
-            "version": version, "dir": str(artifacts_dir or "/nonexistent"),
-            "files": {"model.json": {"sha256": "ab" * 32, "bytes": 17},
-                      "model.tflite": {"sha256": "cd" * 32, "bytes": 632540}},
+            "version": version,
+            "dir": str(artifacts_dir or "/nonexistent"),
+            "files": {
+                "model.json": {"sha256": "ab" * 32, "bytes": 17},
+                "model.tflite": {"sha256": "cd" * 32, "bytes": 632540},
+            },
         }
     record.update(overrides)
     return record
@@ -117,17 +194,30 @@ def model_dir(app, tmp_path):
     """The served model: a model.json naming version cnn-test-1."""
     folder = tmp_path / "served"
     folder.mkdir()
-    (folder / "model.json").write_text(json.dumps({
-        "version": "cnn-test-1", "created": "2026-11-21T08:00:45+00:00",
-        "test_accuracy": 0.9954000115394592}))
+    (folder / "model.json").write_text(
+        json.dumps(
+            {
+                "version": "cnn-test-1",
+                "created": "2026-11-21T08:00:45+00:00",
+                "test_accuracy": 0.9954000115394592,
+            }
+        )
+    )
     app.config["MODEL_DIR"] = str(folder)
     return folder
 
 
 def add_prediction(created_at: datetime, flag_status: str | None = None) -> None:
-    prediction = Prediction(drawing=b"{}", drawing_type="strokes", input_png=b"png", digit=3,
-                            confidence=0.9, probabilities_json=json.dumps([0.01] * 10),
-                            model_version="cnn-test-1", created_at=created_at)
+    prediction = Prediction(
+        drawing=b"{}",
+        drawing_type="strokes",
+        input_png=b"png",
+        digit=3,
+        confidence=0.9,
+        probabilities_json=json.dumps([0.01] * 10),
+        model_version="cnn-test-1",
+        created_at=created_at,
+    )
     db.session.add(prediction)
     db.session.flush()
     if flag_status:
@@ -153,8 +243,9 @@ def assert_csp_safe(html: str) -> None:
 
 
 def page_data(html: str, block_id: str) -> dict:
-    match = re.search(rf'<script type="application/json" id="{block_id}">(.*?)</script>',
-                      html, re.S)
+    match = re.search(
+        rf'<script type="application/json" id="{block_id}">(.*?)</script>', html, re.S
+    )
     assert match, block_id
     return json.loads(match.group(1))
 
@@ -162,9 +253,10 @@ def page_data(html: str, block_id: str) -> dict:
 # ------------------------------------------------------------------ index
 def test_index_shows_model_figures_and_runs(app, client, model_dir):
     active_id = seed(app, make_record())
-    other_id = seed(app, make_record(name="quick-mnist-two", version="cnn-test-2",
-                                     accuracy=0.9812, kfold=None))
-    now = datetime.now(timezone.utc)
+    other_id = seed(
+        app, make_record(name="quick-mnist-two", version="cnn-test-2", accuracy=0.9812, kfold=None)
+    )
+    now = datetime.now(UTC)
     with app.app_context():
         add_prediction(now, flag_status="open")
         add_prediction(now)
@@ -213,9 +305,17 @@ def test_unreadable_model_json_is_reported(app, client, tmp_path):
 
 
 def test_running_run_polls_its_progress(app, client, model_dir):
-    record = make_record(name="full-mnist-live", version=None, status="running",
-                         metrics={}, kfold=None, mistakes=[], baselines=[],
-                         finished_at=None, duration_seconds=None)
+    record = make_record(
+        name="full-mnist-live",
+        version=None,
+        status="running",
+        metrics={},
+        kfold=None,
+        mistakes=[],
+        baselines=[],
+        finished_at=None,
+        duration_seconds=None,
+    )
     run_id = seed(app, record)
     with app.app_context():
         run = db.session.get(TrainingRun, run_id)
@@ -289,7 +389,10 @@ def test_run_page_shows_stored_numbers(app, client, model_dir, tmp_path):
     assert "99.11%" in html and "99.31%" in html
     # Baselines, the CNN beside them.
     assert "Logistic regression" in html and "92.14%" in html and "96.88%" in html
-    assert "logistic_regression" not in html.split("<table id=\"baselines-table\"")[1].split("</table>")[0]
+    assert (
+        "logistic_regression"
+        not in html.split('<table id="baselines-table"')[1].split("</table>")[0]
+    )
     assert "12.5 s" in html and "0.004" in html and "0.021" in html
     assert "CNN (this run)" in html
     # Mistakes gallery
@@ -303,7 +406,7 @@ def test_run_page_shows_stored_numbers(app, client, model_dir, tmp_path):
     canvases = re.findall(r"<canvas [^>]*>", html)
     assert len(canvases) == 4
     assert all('role="img"' in c and "aria-label=" in c for c in canvases)
-    assert html.count("<details class=\"chart-data\">") == 4
+    assert html.count('<details class="chart-data">') == 4
 
     data = page_data(html, "run-data")
     assert [e["epoch"] for e in data["history"]] == [1, 2]  # the fold's epoch left out
@@ -315,9 +418,19 @@ def test_run_page_shows_stored_numbers(app, client, model_dir, tmp_path):
 
 
 def test_failed_run_shows_its_error(app, client, model_dir):
-    run_id = seed(app, make_record(name="broken", version=None, status="failed",
-                                   error="DatasetError: cannot read train-images",
-                                   metrics={}, kfold=None, baselines=[], mistakes=[]))
+    run_id = seed(
+        app,
+        make_record(
+            name="broken",
+            version=None,
+            status="failed",
+            error="DatasetError: cannot read train-images",
+            metrics={},
+            kfold=None,
+            baselines=[],
+            mistakes=[],
+        ),
+    )
     html = client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
     assert "The run failed" in html
     assert "DatasetError: cannot read train-images" in html
@@ -349,38 +462,76 @@ def bins(pairs: dict[int, tuple[int, float, float]]) -> list[dict]:
     rows = []
     for i in range(10):
         count, confidence, accuracy = pairs.get(i, (0, None, None))
-        rows.append({"lo": i / 10, "hi": (i + 1) / 10, "count": count,
-                     "confidence": confidence, "accuracy": accuracy})
+        rows.append(
+            {
+                "lo": i / 10,
+                "hi": (i + 1) / 10,
+                "count": count,
+                "confidence": confidence,
+                "accuracy": accuracy,
+            }
+        )
     return rows
 
 
 def verdict_metrics() -> dict:
     return {
         "holdout": {
-            "online:uji": {"samples": 1200, "accuracy": 0.9875, "refused": 0.0125,
-                           "unsure": 0.0433},
-            "online:pendigits": {"samples": 600, "accuracy": 0.9650, "refused": 0.02,
-                                 "unsure": 0.05},
-            "negatives:letters": {"samples": 520, "accuracy": None, "refused": 0.9135,
-                                  "unsure": 0.0577},
+            "online:uji": {
+                "samples": 1200,
+                "accuracy": 0.9875,
+                "refused": 0.0125,
+                "unsure": 0.0433,
+            },
+            "online:pendigits": {
+                "samples": 600,
+                "accuracy": 0.9650,
+                "refused": 0.02,
+                "unsure": 0.05,
+            },
+            "negatives:letters": {
+                "samples": 520,
+                "accuracy": None,
+                "refused": 0.9135,
+                "unsure": 0.0577,
+            },
         },
-        "test_verdicts": {"samples": 10000, "accuracy": 0.9954, "refused": 0.0012,
-                          "unsure": 0.0087},
+        "test_verdicts": {
+            "samples": 10000,
+            "accuracy": 0.9954,
+            "refused": 0.0012,
+            "unsure": 0.0087,
+        },
         "calibration": {
-            "temperature": 1.4321, "fitted_on": 6000,
-            "ece": {"test": {"before": 0.0123, "after": 0.0045},
-                    "online:uji": {"before": 0.0512, "after": 0.0234}},
-            "reliability": {"set": "online:uji",
-                            "before": bins({6: (20, 0.65, 0.45), 9: (1180, 0.995, 0.9903)}),
-                            "after": bins({5: (31, 0.56, 0.52), 9: (1169, 0.981, 0.9931)})},
+            "temperature": 1.4321,
+            "fitted_on": 6000,
+            "ece": {
+                "test": {"before": 0.0123, "after": 0.0045},
+                "online:uji": {"before": 0.0512, "after": 0.0234},
+            },
+            "reliability": {
+                "set": "online:uji",
+                "before": bins({6: (20, 0.65, 0.45), 9: (1180, 0.995, 0.9903)}),
+                "after": bins({5: (31, 0.56, 0.52), 9: (1169, 0.981, 0.9931)}),
+            },
         },
         "previews": {"mnist": MNIST_GRID, "negatives": NEGATIVES_GRID},
         "quantized": {
             "bytes": {"float32": 632540, "int8": 171234},
-            "sets": {"test": {"float32": 0.9954, "int8": 0.9951, "float32_ms_per_image": 0.412,
-                              "int8_ms_per_image": 0.198},
-                     "online:uji": {"float32": 0.9875, "int8": 0.9858,
-                                    "float32_ms_per_image": 0.405, "int8_ms_per_image": 0.201}},
+            "sets": {
+                "test": {
+                    "float32": 0.9954,
+                    "int8": 0.9951,
+                    "float32_ms_per_image": 0.412,
+                    "int8_ms_per_image": 0.198,
+                },
+                "online:uji": {
+                    "float32": 0.9875,
+                    "int8": 0.9858,
+                    "float32_ms_per_image": 0.405,
+                    "int8_ms_per_image": 0.201,
+                },
+            },
             "largest_loss": 0.0017,
             "served": "model-int8.tflite",
         },
@@ -434,18 +585,32 @@ def test_run_page_shows_held_out_sets_calibration_previews_and_int8(app, client,
     assert [label for label, _ in rows] == [f"{i * 10}–{i * 10 + 10}%" for i in range(10)]
     top = rows[9][1]
     assert re.findall(r'<td class="num">([^<]*)</td>', top) == [
-        "1,180", "99.5%", "99.0%", "1,169", "98.1%", "99.3%"]
+        "1,180",
+        "99.5%",
+        "99.0%",
+        "1,169",
+        "98.1%",
+        "99.3%",
+    ]
     assert re.findall(r'<td class="num">([^<]*)</td>', rows[0][1]) == ["0", "—", "—"] * 2
     data = page_data(html, "run-data")["reliability"]
     assert "UJI Pen Characters" in data["label"]
     assert [b["count"] for b in data["before"]] == [0] * 6 + [20, 0, 0, 1180]
-    assert data["after"][5] == {"lo": 0.5, "hi": 0.6, "count": 31, "confidence": 0.56,
-                                "accuracy": 0.52}
+    assert data["after"][5] == {
+        "lo": 0.5,
+        "hi": 0.6,
+        "count": 31,
+        "confidence": 0.56,
+        "accuracy": 0.52,
+    }
 
     # The training data: every preview grid as an image with caption and alt text.
     section = element(html, "section", "training-data")
-    figures = re.findall(r"<li( class=\"wide\")?>\s*<figure>\s*(<img [^>]*>)\s*"
-                         r"<figcaption><code>([^<]+)</code></figcaption>", section)
+    figures = re.findall(
+        r"<li( class=\"wide\")?>\s*<figure>\s*(<img [^>]*>)\s*"
+        r"<figcaption><code>([^<]+)</code></figcaption>",
+        section,
+    )
     assert [name for _, _, name in figures] == ["mnist", "negatives"]
     (mnist_wide, mnist_img, _), (negatives_wide, negatives_img, _) = figures
     assert f'src="data:image/png;base64,{MNIST_GRID}"' in mnist_img
@@ -468,19 +633,28 @@ def test_run_page_shows_held_out_sets_calibration_previews_and_int8(app, client,
     # Five charts now, each with its text alternative.
     canvases = re.findall(r"<canvas [^>]*>", html)
     assert len(canvases) == 5 and all("aria-label=" in c for c in canvases)
-    assert html.count("<details class=\"chart-data\">") == 5
+    assert html.count('<details class="chart-data">') == 5
     assert 'id="suspect"' not in html and "status-suspect" not in html
 
 
 def test_partial_new_metrics_render_what_there_is(app, client, model_dir):
     extra = {
-        "holdout": {"negatives:letters": {"samples": 40, "accuracy": None, "refused": 0.5,
-                                          "unsure": None}},
-        "calibration": {"temperature": 1.2, "fitted_on": 100,
-                        "ece": {"test": {"before": 0.02, "after": 0.01}}, "reliability": None},
+        "holdout": {
+            "negatives:letters": {"samples": 40, "accuracy": None, "refused": 0.5, "unsure": None}
+        },
+        "calibration": {
+            "temperature": 1.2,
+            "fitted_on": 100,
+            "ece": {"test": {"before": 0.02, "after": 0.01}},
+            "reliability": None,
+        },
         "previews": {"mnist": ""},
-        "quantized": {"bytes": {"float32": 1000, "int8": 400}, "sets": {}, "largest_loss": 0.02,
-                      "served": "model.tflite"},
+        "quantized": {
+            "bytes": {"float32": 1000, "int8": 400},
+            "sets": {},
+            "largest_loss": 0.02,
+            "served": "model.tflite",
+        },
     }
     run_id = seed(app, with_metrics(extra))
     reply = client.get(f"/dashboard/runs/{run_id}")
@@ -490,8 +664,9 @@ def test_partial_new_metrics_render_what_there_is(app, client, model_dir):
     assert "These writers were never trained on" not in held_out  # letters only: no writers
     assert ">50.00%<" in element(held_out, "tr", "held-out-negatives-letters")
     # No test_verdicts: the test split shows the run's test accuracy, no shares.
-    assert re.findall(r'<td class="num">([^<]*)</td>', element(held_out, "tr", "held-out-test")) \
-        == ["10,000", "99.54%", "—", "—"]
+    assert re.findall(
+        r'<td class="num">([^<]*)</td>', element(held_out, "tr", "held-out-test")
+    ) == ["10,000", "99.54%", "—", "—"]
     calibration = element(html, "section", "calibration")
     assert "\u22121.00 pp" in calibration and "chart-reliability" not in calibration
     assert "reliability" not in page_data(html, "run-data")
@@ -506,18 +681,38 @@ def test_old_run_renders_without_the_new_sections(app, client, model_dir):
     reply = client.get(f"/dashboard/runs/{run_id}")
     assert reply.status_code == 200
     html = reply.get_data(as_text=True)
-    for marker in ('id="held-out"', 'id="calibration"', 'id="int8"', 'id="suspect"',
-                   'class="previews"', "chart-reliability", "status-suspect"):
+    for marker in (
+        'id="held-out"',
+        'id="calibration"',
+        'id="int8"',
+        'id="suspect"',
+        'class="previews"',
+        "chart-reliability",
+        "status-suspect",
+    ):
         assert marker not in html, marker
     assert 'id="training-data"' in html  # its datasets and labels still show
     assert "reliability" not in page_data(html, "run-data")
 
 
 def suspect_record(name: str, version: str, accuracy: float, baseline: float) -> dict:
-    return make_record(name=name, version=version, accuracy=accuracy, baselines=[
-        {"name": "random_forest", "accuracy": baseline, "macro_f1": baseline,
-         "fit_seconds": 30.0, "predict_ms_per_image": 0.02, "train_samples": 10000,
-         "test_samples": 10000, "params": {}}])
+    return make_record(
+        name=name,
+        version=version,
+        accuracy=accuracy,
+        baselines=[
+            {
+                "name": "random_forest",
+                "accuracy": baseline,
+                "macro_f1": baseline,
+                "fit_seconds": 30.0,
+                "predict_ms_per_image": 0.02,
+                "train_samples": 10000,
+                "test_samples": 10000,
+                "params": {},
+            }
+        ],
+    )
 
 
 def test_suspect_runs_are_marked_on_run_page_and_index(app, client, model_dir):
@@ -533,8 +728,9 @@ def test_suspect_runs_are_marked_on_run_page_and_index(app, client, model_dir):
     assert "notice-suspect" in box
     assert "The run succeeded, but test accuracy 16.0% is near chance (10%)." in box
     html = client.get(f"/dashboard/runs/{lagging}").get_data(as_text=True)
-    assert ("test accuracy 88.0% is far below the best baseline (Random forest 95.0%)"
-            in element(html, "section", "suspect"))
+    assert "test accuracy 88.0% is far below the best baseline (Random forest 95.0%)" in element(
+        html, "section", "suspect"
+    )
     html = client.get(f"/dashboard/runs/{healthy}").get_data(as_text=True)
     assert 'id="suspect"' not in html and "status-suspect" not in html
 
@@ -555,20 +751,32 @@ def test_suspect_runs_are_marked_on_run_page_and_index(app, client, model_dir):
     assert "status-suspect" in heads[1] and "succeeded</span>" not in heads[1]
 
 
-SUCCEEDED_BADGE = 'class="badge status-succeeded"><span aria-hidden="true">✓ </span>succeeded</span>'
+SUCCEEDED_BADGE = (
+    'class="badge status-succeeded"><span aria-hidden="true">✓ </span>succeeded</span>'
+)
 FAILED_BADGE = 'class="badge status-failed"><span aria-hidden="true">✗ </span>failed</span>'
 
 
 def test_failed_runs_wear_their_own_badge_everywhere(app, client, model_dir):
     good = seed(app, make_record())
-    failed = seed(app, make_record(name="crashed", version=None, status="failed",
-                                   error="RuntimeError: out of memory", metrics={},
-                                   history=[], baselines=[]))
+    failed = seed(
+        app,
+        make_record(
+            name="crashed",
+            version=None,
+            status="failed",
+            error="RuntimeError: out of memory",
+            metrics={},
+            history=[],
+            baselines=[],
+        ),
+    )
     index = client.get("/dashboard").get_data(as_text=True)
     assert FAILED_BADGE in run_row(index, failed) and "succeeded" not in run_row(index, failed)
     assert SUCCEEDED_BADGE in run_row(index, good)
-    heading = re.search(r"<h1>.*?</h1>", client.get(f"/dashboard/runs/{failed}")
-                        .get_data(as_text=True), re.S).group(0)
+    heading = re.search(
+        r"<h1>.*?</h1>", client.get(f"/dashboard/runs/{failed}").get_data(as_text=True), re.S
+    ).group(0)
     assert FAILED_BADGE in heading
     html = client.get(f"/dashboard/compare?runs={good},{failed}").get_data(as_text=True)
     heads = re.findall(r'<th scope="col" class="num">.*?</th>', html, re.S)
@@ -610,13 +818,29 @@ def test_artifacts_of_a_run_without_any_are_404(app, client, model_dir):
 # ------------------------------------------------------------------ compare
 def test_compare_two_runs(app, client, model_dir):
     first = seed(app, make_record())
-    second = seed(app, make_record(name="quick-mnist-two", version="cnn-test-2",
-                                   accuracy=0.9974, kfold=None, param_count=160042,
-                                   duration_seconds=960.0,
-                                   history=[{"fold": None, "epoch": 1, "loss": 0.5,
-                                             "accuracy": 0.85, "val_loss": None,
-                                             "val_accuracy": None, "lr": 0.003,
-                                             "seconds": 10.0}]))
+    second = seed(
+        app,
+        make_record(
+            name="quick-mnist-two",
+            version="cnn-test-2",
+            accuracy=0.9974,
+            kfold=None,
+            param_count=160042,
+            duration_seconds=960.0,
+            history=[
+                {
+                    "fold": None,
+                    "epoch": 1,
+                    "loss": 0.5,
+                    "accuracy": 0.85,
+                    "val_loss": None,
+                    "val_accuracy": None,
+                    "lr": 0.003,
+                    "seconds": 10.0,
+                }
+            ],
+        ),
+    )
     reply = client.get(f"/dashboard/compare?runs={first},{second}")
     assert reply.status_code == 200
     html = reply.get_data(as_text=True)
@@ -643,18 +867,21 @@ def test_compare_two_runs(app, client, model_dir):
     assert "\u22120.20 pp" in reply.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("query, status, message", [
-    ("", 400, "Choose at least two runs"),
-    ("?runs=", 400, "Choose at least two runs"),
-    ("?runs=1", 400, "at least two different runs"),
-    ("?runs=1,1", 400, "at least two different runs"),
-    ("?runs=1,abc", 400, "&#39;abc&#39; is not one"),
-    ("?runs=1,-2", 400, "is not one"),
-    ("?runs=1,2.5", 400, "is not one"),
-    ("?runs=1,2,3,4,5,6,7,8,9", 400, "at most 8"),
-    ("?runs=1,999", 404, "There is no training run with id 999."),
-    ("?runs=998,999", 404, "There are no training runs with ids 998, 999."),
-])
+@pytest.mark.parametrize(
+    "query, status, message",
+    [
+        ("", 400, "Choose at least two runs"),
+        ("?runs=", 400, "Choose at least two runs"),
+        ("?runs=1", 400, "at least two different runs"),
+        ("?runs=1,1", 400, "at least two different runs"),
+        ("?runs=1,abc", 400, "&#39;abc&#39; is not one"),
+        ("?runs=1,-2", 400, "is not one"),
+        ("?runs=1,2.5", 400, "is not one"),
+        ("?runs=1,2,3,4,5,6,7,8,9", 400, "at most 8"),
+        ("?runs=1,999", 404, "There is no training run with id 999."),
+        ("?runs=998,999", 404, "There are no training runs with ids 998, 999."),
+    ],
+)
 def test_compare_refuses_bad_input(app, client, query, status, message):
     seed(app, make_record())
     seed(app, make_record(name="second", version="cnn-test-2"))
@@ -666,8 +893,11 @@ def test_compare_refuses_bad_input(app, client, query, status, message):
 
 
 def test_static_assets_are_served_locally(client):
-    for path in ("/static/js/dashboard.js", "/static/css/dashboard.css",
-                 "/static/vendor/chartjs/chart.umd.js"):
+    for path in (
+        "/static/js/dashboard.js",
+        "/static/css/dashboard.css",
+        "/static/vendor/chartjs/chart.umd.js",
+    ):
         reply = client.get(path)
         assert reply.status_code == 200, path
         reply.close()
@@ -686,15 +916,35 @@ def test_run_page_has_a_section_index(app, client, model_dir):
     html = client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
     anchors = re.findall(r'href="#([^"]+)"', element(html, "nav", "toc"))
     assert anchors[:2] == ["results", "model-version"]
-    assert {"curves", "confusion", "per-digit", "kfold", "baselines", "mistakes",
-            "training-data", "setup", "artifacts"} <= set(anchors)
+    assert {
+        "curves",
+        "confusion",
+        "per-digit",
+        "kfold",
+        "baselines",
+        "mistakes",
+        "training-data",
+        "setup",
+        "artifacts",
+    } <= set(anchors)
     for anchor in anchors:  # each entry leads somewhere, once
         assert html.count(f'id="{anchor}"') == 1, anchor
     assert "held-out" not in anchors and 'id="held-out"' not in html  # only what the page shows
 
-    failed = seed(app, make_record(name="crashed", version=None, status="failed",
-                                   error="boom", metrics={}, history=[], baselines=[],
-                                   kfold=None, mistakes=[]))
+    failed = seed(
+        app,
+        make_record(
+            name="crashed",
+            version=None,
+            status="failed",
+            error="boom",
+            metrics={},
+            history=[],
+            baselines=[],
+            kfold=None,
+            mistakes=[],
+        ),
+    )
     html = client.get(f"/dashboard/runs/{failed}").get_data(as_text=True)
     anchors = re.findall(r'href="#([^"]+)"', element(html, "nav", "toc"))
     assert anchors[0] == "failure" and "results" not in anchors
@@ -710,9 +960,9 @@ def test_versions_say_when_they_were_trained_and_last_made_active(app, client, s
     from app.dashboard.routes import when
     from app.models import ModelVersion
 
-    trained = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
-    rolled_back = datetime(2026, 12, 2, 10, 31, tzinfo=timezone.utc)
-    registered = datetime(2026, 11, 25, 16, 5, tzinfo=timezone.utc)
+    trained = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    rolled_back = datetime(2026, 12, 2, 10, 31, tzinfo=UTC)
+    registered = datetime(2026, 11, 25, 16, 5, tzinfo=UTC)
     with app.app_context():
         bundled = db.session.query(ModelVersion).filter_by(version=seeded).one()
         bundled_trained = bundled.run.finished_at
@@ -721,29 +971,47 @@ def test_versions_say_when_they_were_trained_and_last_made_active(app, client, s
         bundled.activated_at = rolled_back
         bundled.activation, bundled.activated_by = "rollback", "root@vm"
         bundled.activation_reason = "too many sevens read as ones"
-        run = TrainingRun(name="retrain", status="succeeded", kind="retrain",
-                          model_version="cnn-promoted", finished_at=trained)
+        run = TrainingRun(
+            name="retrain",
+            status="succeeded",
+            kind="retrain",
+            model_version="cnn-promoted",
+            finished_at=trained,
+        )
         db.session.add(run)
         db.session.flush()
-        db.session.add_all([
-            ModelVersion(version="cnn-promoted", path="/nowhere", status="retired", run_id=run.id,
-                         created_at=trained + timedelta(minutes=1),
-                         activated_at=datetime(2026, 11, 21, 8, 0), activation="promote",
-                         activated_by="the admin (dashboard)", activation_reason="reads outlines"),
-            ModelVersion(version="cnn-never", path="/nowhere", status="candidate",
-                         created_at=registered),
-        ])
+        db.session.add_all(
+            [
+                ModelVersion(
+                    version="cnn-promoted",
+                    path="/nowhere",
+                    status="retired",
+                    run_id=run.id,
+                    created_at=trained + timedelta(minutes=1),
+                    activated_at=datetime(2026, 11, 21, 8, 0),
+                    activation="promote",
+                    activated_by="the admin (dashboard)",
+                    activation_reason="reads outlines",
+                ),
+                ModelVersion(
+                    version="cnn-never", path="/nowhere", status="candidate", created_at=registered
+                ),
+            ]
+        )
         db.session.commit()
     html = client.get("/dashboard").get_data(as_text=True)
-    assert "Rolled back to by" not in html and "<th scope=\"col\">Trained</th>" in html
+    assert "Rolled back to by" not in html and '<th scope="col">Trained</th>' in html
 
     row = versions_row(html, seeded)
     trained_cell, activated_cell = re.findall(
-        r'<td class="(?:date version-trained|version-activated)">(.*?)</td>', row, re.S)
+        r'<td class="(?:date version-trained|version-activated)">(.*?)</td>', row, re.S
+    )
     assert when(bundled_trained) in trained_cell  # its run's end, not when it was registered
     assert "2026-12-01 23:00" not in trained_cell and when(rolled_back) not in trained_cell
     assert when(rolled_back) in activated_cell
-    assert "Rollback by root@vm" in activated_cell and "too many sevens read as ones" in activated_cell
+    assert (
+        "Rollback by root@vm" in activated_cell and "too many sevens read as ones" in activated_cell
+    )
 
     row = versions_row(html, "cnn-promoted")
     assert when(trained) in row and "Promoted by the admin (dashboard)" in row
@@ -753,7 +1021,7 @@ def test_versions_say_when_they_were_trained_and_last_made_active(app, client, s
     assert re.search(r'<td class="version-activated"><span class="unit">never</span></td>', row)
 
     # The active model's card says the same: trained then, last made active by a rollback.
-    card = html[html.index('id="model-title"'):html.index('id="usage-title"')]
+    card = html[html.index('id="model-title"') : html.index('id="usage-title"')]
     assert "<dt>Created</dt>" not in card and "<dt>Made active</dt>" not in card
     trained_dd = re.search(r'<dd id="active-trained">(.*?)</dd>', card, re.S).group(1)
     assert when(bundled_trained) in trained_dd and when(rolled_back) not in trained_dd

@@ -17,10 +17,18 @@ from app.models import Number, Prediction
 from tests.conftest import PostgresServer, migrated_app
 from tests.utils.admin import sign_in
 
-DRAWN_7 = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280,
-           "line_width": 18}
-NUMBER = {"strokes": [[[40, 20], [40, 120]], [[120, 20], [180, 20], [140, 120]]],
-          "width": 300, "height": 140, "line_width": 10}
+DRAWN_7 = {
+    "strokes": [[[60, 50], [200, 50], [120, 230]]],
+    "width": 280,
+    "height": 280,
+    "line_width": 18,
+}
+NUMBER = {
+    "strokes": [[[40, 20], [40, 120]], [[120, 20], [180, 20], [140, 120]]],
+    "width": 300,
+    "height": 140,
+    "line_width": 10,
+}
 
 
 @pytest.fixture
@@ -55,14 +63,21 @@ def test_postgresql_stopped_mid_use_answers_503_everywhere_and_recovers(own_post
         assert "database" in reply.get_json()["error" if path != "/api/health" else "database"]
     # Nothing to store: the model in memory still answers.
     assert client.post("/api/predict", json={**DRAWN_7, "store": False}).status_code == 200
-    for path in ("/dashboard/", "/dashboard/runs/1", "/dashboard/flags", "/dashboard/retrain", "/dashboard/flags/export.zip",
-                 "/dashboard/compare?runs=1,2"):
+    for path in (
+        "/dashboard/",
+        "/dashboard/runs/1",
+        "/dashboard/flags",
+        "/dashboard/retrain",
+        "/dashboard/flags/export.zip",
+        "/dashboard/compare?runs=1,2",
+    ):
         for who in (client, admin) if "flags" not in path and "retrain" not in path else (admin,):
             page = who.get(path)
             assert page.status_code == 503 and b"database" in page.data, (path, page.status_code)
     assert client.get("/login").status_code == 200
-    refused = admin.post("/dashboard/flags/1/review", data={"csrf_token": token,
-                                                             "action": "confirm"})
+    refused = admin.post(
+        "/dashboard/flags/1/review", data={"csrf_token": token, "action": "confirm"}
+    )
     assert refused.status_code == 503 and b"database" in refused.data
 
     own_postgres.start()
@@ -72,8 +87,7 @@ def test_postgresql_stopped_mid_use_answers_503_everywhere_and_recovers(own_post
     assert client.get("/dashboard/").status_code == 200
 
 
-def test_a_committed_write_is_answered_even_if_the_connection_dies_after(app, client,
-                                                                         monkeypatch):
+def test_a_committed_write_is_answered_even_if_the_connection_dies_after(app, client, monkeypatch):
     """The reply is built from what was read before the commit, never reloaded after it."""
     with app.app_context():
         engine = db.engine

@@ -29,7 +29,8 @@ def write_csv(path, images, labels, header: str | None = "label", label_last: bo
 
 def idx_bytes(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape)
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
     return header + np.ascontiguousarray(array, np.uint8).tobytes()
 
 
@@ -45,21 +46,34 @@ def test_csv_round_trips_kaggle_layout(tmp_path, mnist_sample):
 def test_csv_tolerates_no_header_and_a_renamed_label_column(tmp_path, mnist_sample):
     images, labels = mnist_sample
     plain = write_csv(tmp_path / "plain.csv", images[:20], labels[:20], header=None)
-    renamed = write_csv(tmp_path / "renamed.csv", images[:20], labels[:20], header="digit",
-                        label_last=True)
+    renamed = write_csv(
+        tmp_path / "renamed.csv", images[:20], labels[:20], header="digit", label_last=True
+    )
     for path in (plain, renamed):
         _, read_labels = datasets.read_csv_digits(path)
         assert np.array_equal(read_labels, labels[:20])
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda rows: rows[:2] + [rows[2][: rows[2].rindex(",")]] + rows[3:], "line 3: expected a label and 784"),
-    (lambda rows: rows[:1] + ["12" + rows[1][1:]] + rows[2:], "line 2: label '12' is not a digit"),
-    (lambda rows: rows[:1] + [rows[1] + "x"] + rows[2:], "line 2: a value is not a number"),
-    (lambda rows: rows[:1] + [rows[1][:-1] + "999"] + rows[2:], "line 2: pixel values must be 0-255"),
-    (lambda rows: rows[:1], "has a header but no rows"),
-    (lambda rows: [], "is empty"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda rows: rows[:2] + [rows[2][: rows[2].rindex(",")]] + rows[3:],
+            "line 3: expected a label and 784",
+        ),
+        (
+            lambda rows: rows[:1] + ["12" + rows[1][1:]] + rows[2:],
+            "line 2: label '12' is not a digit",
+        ),
+        (lambda rows: rows[:1] + [rows[1] + "x"] + rows[2:], "line 2: a value is not a number"),
+        (
+            lambda rows: rows[:1] + [rows[1][:-1] + "999"] + rows[2:],
+            "line 2: pixel values must be 0-255",
+        ),
+        (lambda rows: rows[:1], "has a header but no rows"),
+        (lambda rows: [], "is empty"),
+    ],
+)
 def test_csv_rejects_corrupt_files(tmp_path, mnist_sample, mutate, message):
     images, labels = mnist_sample
     path = write_csv(tmp_path / "train.csv", images[:5], labels[:5])
@@ -169,7 +183,9 @@ def test_feedback_dataset_reads_confirmed_flags(app, client, mnist_sample):
     for i in range(12):
         buffer = io.BytesIO()
         Image.fromarray(np.uint8(255 - images[i] * 255)).resize((140, 140)).save(buffer, "PNG")
-        reply = client.post("/api/predict", data={"image": (io.BytesIO(buffer.getvalue()), "d.png")})
+        reply = client.post(
+            "/api/predict", data={"image": (io.BytesIO(buffer.getvalue()), "d.png")}
+        )
         assert reply.status_code == 200
         pid = reply.get_json()["prediction_id"]
         store_flag(app, pid, int(labels[i]))

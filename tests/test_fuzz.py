@@ -22,22 +22,27 @@ from tests.conftest import migrated_app
 
 # Numbers as an attacker sends them: huge, tiny, negative, fractional, special.
 numbers = st.one_of(
-    st.integers(min_value=-(10 ** 400), max_value=10 ** 400),
+    st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-50, max_value=600),
 )
 anything = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
     max_leaves=30,
 )
 points = st.lists(st.one_of(st.tuples(numbers, numbers).map(list), anything), max_size=30)
 strokes_body = st.fixed_dictionaries(
     {"strokes": st.one_of(st.lists(points, max_size=6), anything)},
-    optional={"width": st.one_of(numbers, anything), "height": st.one_of(numbers, anything),
-              "line_width": st.one_of(numbers, anything), "store": anything,
-              "image": st.one_of(st.text(max_size=60), anything)},
+    optional={
+        "width": st.one_of(numbers, anything),
+        "height": st.one_of(numbers, anything),
+        "line_width": st.one_of(numbers, anything),
+        "store": anything,
+        "image": st.one_of(st.text(max_size=60), anything),
+    },
 )
 
 
@@ -45,8 +50,10 @@ strokes_body = st.fixed_dictionaries(
 def fuzz_client(tmp_path_factory):
     app = migrated_app(tmp_path_factory.mktemp("fuzz"), RATELIMIT_ENABLED=False)
     client = app.test_client()
-    reply = client.post("/api/predict", json={"strokes": [[[60, 50], [200, 50], [120, 230]]],
-                                              "width": 280, "height": 280})
+    reply = client.post(
+        "/api/predict",
+        json={"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280},
+    )
     assert reply.status_code == 200
     return client, reply.get_json()["prediction_id"]
 
@@ -80,14 +87,17 @@ def test_every_json_body_is_answered_cleanly(fuzz_client, path, body):
 
 
 @settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck))
-@given(body=st.one_of(st.fixed_dictionaries({"label": anything}), anything),
-       target=st.one_of(st.just(None), st.integers(min_value=-5, max_value=2 ** 70)))
+@given(
+    body=st.one_of(st.fixed_dictionaries({"label": anything}), anything),
+    target=st.one_of(st.just(None), st.integers(min_value=-5, max_value=2**70)),
+)
 def test_flag_answers_every_body_cleanly(fuzz_client, body, target):
     client, prediction_id = fuzz_client
     started = time.process_time()
     path_id = prediction_id if target is None else target
-    reply = client.post(f"/api/predictions/{path_id}/flag", data=json.dumps(body),
-                        content_type="application/json")
+    reply = client.post(
+        f"/api/predictions/{path_id}/flag", data=json.dumps(body), content_type="application/json"
+    )
     if path_id < 0:  # not a route at all
         assert reply.status_code == 404
         return
@@ -98,7 +108,7 @@ def test_flag_answers_every_body_cleanly(fuzz_client, body, target):
 def pictures(draw) -> bytes:
     """A picture of any format, size and mode: noise, blocks, lines, dots; maybe damaged."""
     height, width = draw(st.integers(1, 320)), draw(st.integers(1, 320))
-    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     kind = draw(st.sampled_from(["noise", "sparse", "blocks", "dots", "blank"]))
     page = np.zeros((height, width), np.uint8)
     if kind == "noise":
@@ -108,15 +118,18 @@ def pictures(draw) -> bytes:
     elif kind == "blocks":
         for _ in range(draw(st.integers(1, 12))):
             y, x = rng.integers(0, height), rng.integers(0, width)
-            page[y:y + rng.integers(1, 60), x:x + rng.integers(1, 60)] = 255
+            page[y : y + rng.integers(1, 60), x : x + rng.integers(1, 60)] = 255
     elif kind == "dots":
         step = draw(st.integers(2, 6))
         page[1::step, 1::step] = 255
     if draw(st.booleans()):
         page = 255 - page
     mode = draw(st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I;16"]))
-    image = Image.fromarray(page).convert(mode if mode != "I;16" else "I").convert(
-        mode if mode != "I;16" else "I;16")
+    image = (
+        Image.fromarray(page)
+        .convert(mode if mode != "I;16" else "I")
+        .convert(mode if mode != "I;16" else "I;16")
+    )
     fmt = draw(st.sampled_from(["PNG", "JPEG", "GIF", "BMP", "WEBP"]))
     if fmt == "JPEG" and mode not in ("L", "RGB"):
         image = image.convert("RGB")
@@ -128,22 +141,26 @@ def pictures(draw) -> bytes:
     data = buffer.getvalue()
     damage = draw(st.sampled_from(["none", "none", "truncate", "flip"]))
     if damage == "truncate":
-        data = data[:draw(st.integers(0, len(data)))]
+        data = data[: draw(st.integers(0, len(data)))]
     elif damage == "flip" and data:
         at = draw(st.integers(0, len(data) - 1))
-        data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+        data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
     return data
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-@given(picture=pictures(), path=st.sampled_from(["/api/predict", "/api/read"]),
-       as_upload=st.booleans())
+@given(
+    picture=pictures(), path=st.sampled_from(["/api/predict", "/api/read"]), as_upload=st.booleans()
+)
 def test_every_picture_is_answered_cleanly(fuzz_client, picture, path, as_upload):
     client, _ = fuzz_client
     started = time.process_time()
     if as_upload:
-        reply = client.post(path, data={"image": (io.BytesIO(picture), "p"), "store": "false"},
-                            content_type="multipart/form-data")
+        reply = client.post(
+            path,
+            data={"image": (io.BytesIO(picture), "p"), "store": "false"},
+            content_type="multipart/form-data",
+        )
     else:
         url = "data:image/png;base64," + base64.b64encode(picture).decode()
         reply = client.post(path, json={"image": url, "store": False})
@@ -154,37 +171,60 @@ field_names = st.one_of(st.sampled_from(["image", "store", "strokes"]), st.text(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-@given(parts=st.lists(st.tuples(field_names, st.booleans(), st.binary(max_size=300)),
-                      max_size=40),
-       boundary=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
-                        max_size=30),
-       path=st.sampled_from(["/api/predict", "/api/read"]))
+@given(
+    parts=st.lists(st.tuples(field_names, st.booleans(), st.binary(max_size=300)), max_size=40),
+    boundary=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30),
+    path=st.sampled_from(["/api/predict", "/api/read"]),
+)
 def test_every_multipart_form_is_answered_cleanly(fuzz_client, parts, boundary, path):
     client, _ = fuzz_client
     body = b""
     for name, is_file, content in parts:
         filename = '; filename="f.png"' if is_file else ""
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}"
-                 "\r\n\r\n").encode("utf-8", "replace") + content + b"\r\n"
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{filename}\r\n\r\n'
+            ).encode("utf-8", "replace")
+            + content
+            + b"\r\n"
+        )
     body += f"--{boundary}--\r\n".encode()
     started = time.process_time()
     reply = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
     _clean(reply, started)
 
 
-query_values = st.one_of(st.text(max_size=30), st.integers(-10, 2 ** 80).map(str),
-                         st.lists(st.integers(-3, 2 ** 70).map(str), max_size=6).map(",".join))
+query_values = st.one_of(
+    st.text(max_size=30),
+    st.integers(-10, 2**80).map(str),
+    st.lists(st.integers(-3, 2**70).map(str), max_size=6).map(",".join),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(path=st.sampled_from(["/dashboard/", "/dashboard/compare", "/dashboard/flags",
-                             "/dashboard/retrain", "/dashboard/runs/1", "/dashboard/runs/1/progress",
-                             "/dashboard/flags/export.csv"]),
-       query=st.dictionaries(st.sampled_from(["runs", "digit", "status", "page", "q", "sort"]),
-                             query_values, max_size=4),
-       tail=st.one_of(st.just(""), st.text(st.characters(min_codepoint=33, max_codepoint=126,
-                                                         exclude_characters="?#%"),
-                                           max_size=20)))
+@given(
+    path=st.sampled_from(
+        [
+            "/dashboard/",
+            "/dashboard/compare",
+            "/dashboard/flags",
+            "/dashboard/retrain",
+            "/dashboard/runs/1",
+            "/dashboard/runs/1/progress",
+            "/dashboard/flags/export.csv",
+        ]
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["runs", "digit", "status", "page", "q", "sort"]), query_values, max_size=4
+    ),
+    tail=st.one_of(
+        st.just(""),
+        st.text(
+            st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="?#%"),
+            max_size=20,
+        ),
+    ),
+)
 def test_the_dashboard_answers_every_query_cleanly(fuzz_client, path, query, tail):
     client, _ = fuzz_client
     started = time.process_time()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import stat
 import time
+from datetime import UTC
 
 import numpy as np
 import pytest
@@ -18,8 +19,12 @@ from tests.conftest import data_url, page_png
 
 def test_far_off_canvas_points_are_refused_fast(client):
     # 193 bytes that used to hold a worker for 30 s: a one-pixel pen over 1e9 pixels.
-    body = {"strokes": [[[1e9, 1e9], [-1e9, 5], [1e9, 1e9], [-1e9, 5], [1e9, 1e9]]],
-            "width": 280, "height": 280, "line_width": 1}
+    body = {
+        "strokes": [[[1e9, 1e9], [-1e9, 5], [1e9, 1e9], [-1e9, 5], [1e9, 1e9]]],
+        "width": 280,
+        "height": 280,
+        "line_width": 1,
+    }
     started = time.perf_counter()
     reply = client.post("/api/predict", json=body)
     assert reply.status_code == 400 and "canvas" in reply.get_json()["error"]
@@ -36,11 +41,14 @@ def test_worst_case_strokes_on_the_canvas_stay_cheap(client):
     assert time.perf_counter() - started < 3.0
 
 
-@pytest.mark.parametrize("body", [
-    {"strokes": [[[10 ** 400, 5]]], "width": 280, "height": 280},
-    {"strokes": [[[5, 5]]], "width": 10 ** 400, "height": 280},
-    {"strokes": [[[5, 5]]], "width": 280, "height": 280, "line_width": -(10 ** 309)},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"strokes": [[[10**400, 5]]], "width": 280, "height": 280},
+        {"strokes": [[[5, 5]]], "width": 10**400, "height": 280},
+        {"strokes": [[[5, 5]]], "width": 280, "height": 280, "line_width": -(10**309)},
+    ],
+)
 def test_integers_beyond_any_float_are_a_400(client, body):
     reply = client.post("/api/predict", json=body)
     assert reply.status_code == 400 and "finite" in reply.get_json()["error"]
@@ -54,8 +62,10 @@ def test_deeply_nested_json_is_a_400(client, path):
     assert reply.is_json and reply.get_json()["error"]
 
 
-@pytest.mark.parametrize("path", ["/api/predictions/9223372036854775808/flag",
-                                  "/api/predictions/99999999999999999999999/flag"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/predictions/9223372036854775808/flag", "/api/predictions/99999999999999999999999/flag"],
+)
 def test_ids_past_64_bits_are_404(client, path):
     reply = client.post(path, json={"label": 1})
     assert reply.status_code == 404 and reply.is_json
@@ -92,15 +102,18 @@ def test_an_install_makes_its_own_secret_key(tmp_path, monkeypatch):
     assert len(key) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert instance_secret_key(tmp_path / "instance") == key  # kept across restarts
     assert instance_secret_key(tmp_path / "other") != key  # no two installs share one
-    app = create_app({"TESTING": True, "SECRET_KEY": None,
-                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app({"TESTING": True, "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] and app.config["SECRET_KEY"] != "dev-only-change-me"
 
 
 def test_imported_run_cannot_serve_files_outside_the_model_folders(app, client):
     with app.app_context():
-        run = TrainingRun(name="evil", status="succeeded", kind="cnn",
-                          artifacts={"version": "x", "dir": "/etc", "files": {"passwd": {}}})
+        run = TrainingRun(
+            name="evil",
+            status="succeeded",
+            kind="cnn",
+            artifacts={"version": "x", "dir": "/etc", "files": {"passwd": {}}},
+        )
         db.session.add(run)
         db.session.commit()
         run_id = run.id
@@ -122,18 +135,23 @@ def test_phone_photos_are_read_upright(client, mnist_sample):
     exif[0x0112] = 6
     buffer = io.BytesIO()
     sideways.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
-    reply = client.post("/api/predict", json={"image": data_url(buffer.getvalue()),
-                                              "store": False})
+    reply = client.post("/api/predict", json={"image": data_url(buffer.getvalue()), "store": False})
     assert reply.status_code == 200
     assert reply.get_json()["digit"] == labels[7]
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/dashboard/flags?status=open", "/dashboard/flags?status=open"),
-    ("https://evil.example/", "/home"), ("//evil.example/", "/home"),
-    ("/\\evil.example", "/home"), ("/ok\r\nSet-Cookie: a=b", "/home"), (None, "/home"),
-    (["/list"], "/home"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/dashboard/flags?status=open", "/dashboard/flags?status=open"),
+        ("https://evil.example/", "/home"),
+        ("//evil.example/", "/home"),
+        ("/\\evil.example", "/home"),
+        ("/ok\r\nSet-Cookie: a=b", "/home"),
+        (None, "/home"),
+        (["/list"], "/home"),
+    ],
+)
 def test_redirect_targets_stay_on_this_site(target, expected):
     from app.auth.access import same_site_path
 
@@ -150,15 +168,22 @@ def test_a_padded_picture_is_stored_small(app, client, mnist_sample):
     png = buffer.getvalue()
     # A private ancillary chunk of random bytes pads it to about 2 MB.
     padding = np.random.default_rng(0).bytes(1_900_000 - len(png))
-    chunk = (len(padding).to_bytes(4, "big") + b"prVt" + padding
-             + zlib.crc32(b"prVt" + padding).to_bytes(4, "big"))
+    chunk = (
+        len(padding).to_bytes(4, "big")
+        + b"prVt"
+        + padding
+        + zlib.crc32(b"prVt" + padding).to_bytes(4, "big")
+    )
     padded = png[:-12] + chunk + png[-12:]
     assert len(padded) > 1_800_000
     # The multipart body built by hand: the test client would spool it to a file.
-    body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.png\""
-            b"\r\nContent-Type: image/png\r\n\r\n" + padded + b"\r\n--b0undary--\r\n")
-    reply = client.post("/api/predict", data=body,
-                        content_type="multipart/form-data; boundary=b0undary")
+    body = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="image"; filename="big.png"'
+        b"\r\nContent-Type: image/png\r\n\r\n" + padded + b"\r\n--b0undary--\r\n"
+    )
+    reply = client.post(
+        "/api/predict", data=body, content_type="multipart/form-data; boundary=b0undary"
+    )
     assert reply.status_code == 200 and reply.get_json()["digit"] == labels[3]
     with app.app_context():
         from app.models import Prediction
@@ -211,8 +236,9 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(tmp_path):
     body = {"strokes": [[[10, 10], [200, 250]]], "width": 280, "height": 280, "store": False}
     for proxies, expected in ((0, 429), (1, 200)):
         (tmp_path / str(proxies)).mkdir()
-        app = migrated_app(tmp_path / str(proxies), API_RATE_LIMIT="1 per minute",
-                           TRUSTED_PROXIES=proxies)
+        app = migrated_app(
+            tmp_path / str(proxies), API_RATE_LIMIT="1 per minute", TRUSTED_PROXIES=proxies
+        )
         client = app.test_client()
         client.post("/api/predict", json=body, headers={"X-Forwarded-For": "10.0.0.1"})
         again = client.post("/api/predict", json=body, headers={"X-Forwarded-For": "10.0.0.2"})
@@ -235,8 +261,12 @@ def test_sign_in_is_throttled_and_failures_are_logged(tmp_path):
 
     from tests.conftest import migrated_app
 
-    app = migrated_app(tmp_path, LOGIN_RATE_LIMIT="3 per minute", WTF_CSRF_ENABLED=False,
-                       ADMIN_PASSWORD_HASH=generate_password_hash("right"))
+    app = migrated_app(
+        tmp_path,
+        LOGIN_RATE_LIMIT="3 per minute",
+        WTF_CSRF_ENABLED=False,
+        ADMIN_PASSWORD_HASH=generate_password_hash("right"),
+    )
     client = app.test_client()
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.WARNING)
@@ -252,7 +282,7 @@ def test_sign_in_is_throttled_and_failures_are_logged(tmp_path):
 
 
 def test_retention_forgets_old_unflagged_drawings_only(app, client, runner):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from app.models import Flag, Prediction
 
@@ -260,7 +290,7 @@ def test_retention_forgets_old_unflagged_drawings_only(app, client, runner):
     ids = [client.post("/api/predict", json=body).get_json()["prediction_id"] for _ in range(3)]
     assert client.post(f"/api/predictions/{ids[1]}/flag", json={"label": 1}).status_code == 201
     with app.app_context():
-        old = datetime.now(timezone.utc) - timedelta(days=100)
+        old = datetime.now(UTC) - timedelta(days=100)
         for pid in ids[:2]:
             db.session.get(Prediction, pid).created_at = old
         db.session.commit()
@@ -274,7 +304,9 @@ def test_retention_forgets_old_unflagged_drawings_only(app, client, runner):
     app.config["FLAGS_PUBLIC"] = True
     assert client.get(f"/dashboard/predictions/{ids[0]}/drawing.png").status_code == 404
     assert client.get(f"/dashboard/predictions/{ids[0]}/input.png").status_code == 404
-    assert runner.invoke(args=["purge", "--days", "90"]).output.startswith("purged the drawings of 0 ")
+    assert runner.invoke(args=["purge", "--days", "90"]).output.startswith(
+        "purged the drawings of 0 "
+    )
 
 
 def test_a_read_only_database_says_so_and_the_worker_recovers(app, client):
@@ -286,7 +318,9 @@ def test_a_read_only_database_says_so_and_the_worker_recovers(app, client):
         db.session.execute(text("PRAGMA query_only = ON"))
         db.session.commit()
     health = client.get("/api/health")
-    assert health.status_code == 503 and health.get_json()["database"] == "the database is read-only"
+    assert (
+        health.status_code == 503 and health.get_json()["database"] == "the database is read-only"
+    )
     with app.app_context():
         db.session.execute(text("PRAGMA query_only = ON"))
         db.session.commit()
@@ -314,8 +348,13 @@ def test_a_read_only_incident_in_a_fresh_worker_clears_at_once(tmp_path):
     if os.geteuid() == 0:  # file modes do not bind root with CAP_DAC_OVERRIDE
         assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop it"
         prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
-    out = subprocess.run([*prefix, sys.executable, "-m", "tests.read_only_incident",
-                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*prefix, sys.executable, "-m", "tests.read_only_incident", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["during"] and set(seen["during"]) == {503}
@@ -362,9 +401,13 @@ def test_only_the_drawer_may_flag_and_never_after_review(app, client):
 def test_drawings_are_the_admins_unless_made_public(app, client):
     body = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280}
     pid = client.post("/api/predict", json=body).get_json()["prediction_id"]
-    for path in ("/dashboard/flags", f"/dashboard/predictions/{pid}/drawing.png",
-                 f"/dashboard/predictions/{pid}/input.png", "/dashboard/flags/export.csv",
-                 "/dashboard/flags/export.zip"):
+    for path in (
+        "/dashboard/flags",
+        f"/dashboard/predictions/{pid}/drawing.png",
+        f"/dashboard/predictions/{pid}/input.png",
+        "/dashboard/flags/export.csv",
+        "/dashboard/flags/export.zip",
+    ):
         reply = client.get(path)
         assert reply.status_code == 302 and "/login" in reply.headers["Location"], path
         assert client.get(path, headers={"Accept": "application/json"}).status_code == 401

@@ -29,9 +29,15 @@ def tiny_csv(tmp_path, mnist_sample):
 
 
 def spec(csv_path, **config) -> RunSpec:
-    return RunSpec(name="job", datasets=["csv"], csv_path=str(csv_path), profile="quick",
-                   config=profile_config("quick", min_steps=0, **config), baselines=False,
-                   baseline_sample=200)
+    return RunSpec(
+        name="job",
+        datasets=["csv"],
+        csv_path=str(csv_path),
+        profile="quick",
+        config=profile_config("quick", min_steps=0, **config),
+        baselines=False,
+        baseline_sample=200,
+    )
 
 
 def run_row(app, run_id: int) -> TrainingRun:
@@ -78,9 +84,12 @@ def test_one_training_at_a_time_for_every_kind_and_entry_point(app, runner, tiny
         for kind in ("cnn", "baselines", "retrain"):
             with pytest.raises(jobs.JobBusy) as refused:
                 jobs.start(spec(tiny_csv), kind)
-            assert refused.value.status == 409 and f"run {first.id} is queued" in refused.value.message
-    busy = runner.invoke(args=["train", "--profile", "quick", "--dataset", "csv",
-                               "--csv", str(tiny_csv)])
+            assert (
+                refused.value.status == 409 and f"run {first.id} is queued" in refused.value.message
+            )
+    busy = runner.invoke(
+        args=["train", "--profile", "quick", "--dataset", "csv", "--csv", str(tiny_csv)]
+    )
     assert busy.exit_code == 1 and "one training at a time" in busy.output
     assert "Traceback" not in busy.output
 
@@ -115,9 +124,13 @@ def test_a_killed_worker_fails_its_run_only_after_its_heartbeat_stops(app, runne
     with app.app_context():
         queued = jobs.submit(spec(tiny_csv, epochs=400), "cnn").id
     env = subprocess_env(app, JOB_HEARTBEAT_SECONDS="0.3", JOB_HEARTBEAT_TIMEOUT="2")
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--poll", "0.2"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker", "--poll", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: run_row(app, queued).epoch >= 1, 120, "the worker's first epoch")
         beat = run_row(app, queued).heartbeat_at
@@ -148,9 +161,14 @@ def test_a_lock_held_past_the_busy_timeout_does_not_end_the_worker(app, tmp_path
     lock = sqlite3.connect(path, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "worker", "--once",
-                                   "--poll", "0.2"], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--once", "--poll", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         time.sleep(4)  # many polls, each past the busy timeout
         assert worker.poll() is None, worker.communicate()[0]
     finally:
@@ -170,15 +188,25 @@ def test_progress_waits_out_a_busy_database(tmp_path, database_url, tiny_csv):
     app = migrated_app(tmp_path, database_url, DATABASE_BUSY_SECONDS=0.2)
     with app.app_context():
         run = jobs.start(spec(tiny_csv), "cnn")
-        lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None,
-                               check_same_thread=False)
+        lock = sqlite3.connect(
+            database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+        )
         lock.execute("BEGIN EXCLUSIVE")
         release = threading.Timer(1.5, lambda: lock.execute("ROLLBACK"))
         release.start()
         try:
-            DatabaseReporter(run).epoch({"fold": None, "epoch": 1, "loss": 0.5, "accuracy": 0.9,
-                                         "val_loss": None, "val_accuracy": None, "lr": 1e-3,
-                                         "seconds": 1.0})
+            DatabaseReporter(run).epoch(
+                {
+                    "fold": None,
+                    "epoch": 1,
+                    "loss": 0.5,
+                    "accuracy": 0.9,
+                    "val_loss": None,
+                    "val_accuracy": None,
+                    "lr": 1e-3,
+                    "seconds": 1.0,
+                }
+            )
         finally:
             release.join()
             lock.close()
@@ -244,8 +272,15 @@ def test_a_busy_worker_stays_alive_through_its_job_heartbeat(app, tiny_csv):
     with app.app_context():
         run = jobs.start(spec(tiny_csv), "cnn")
         long_ago = utcnow() - timedelta(hours=1)
-        db.session.add(Worker(name=run.owner, kinds=["cnn"], poll_seconds=2.0,
-                              started_at=long_ago, last_seen=long_ago))
+        db.session.add(
+            Worker(
+                name=run.owner,
+                kinds=["cnn"],
+                poll_seconds=2.0,
+                started_at=long_ago,
+                last_seen=long_ago,
+            )
+        )
         db.session.commit()
         assert jobs.live_workers() == []
         with jobs.Heartbeat(run.id, run.owner, 0.05):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -19,15 +19,24 @@ from app.models import Flag, Number, Prediction
 from app.services.retention import PURGED, purge
 from tests.utils.flags import store_flag
 
-DRAWN_7 = {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280,
-           "line_width": 18}
+DRAWN_7 = {
+    "strokes": [[[60, 50], [200, 50], [120, 230]]],
+    "width": 280,
+    "height": 280,
+    "line_width": 18,
+}
 
 
 def test_stored_strokes_are_rounded_thinned_and_kept_on_the_canvas(app, client):
     rng = np.random.default_rng(0)
     # 19,000 points along a 7, a few hundredths of a pixel apart, at full float precision.
     t = np.sort(rng.random(19_000))
-    xs = 60 + 140 * np.minimum(t * 2, 1) - 80 * np.maximum(t * 2 - 1, 0) + rng.normal(0, 0.01, t.size)
+    xs = (
+        60
+        + 140 * np.minimum(t * 2, 1)
+        - 80 * np.maximum(t * 2 - 1, 0)
+        + rng.normal(0, 0.01, t.size)
+    )
     ys = 50 + 180 * np.maximum(t * 2 - 1, 0) + rng.normal(0, 0.01, t.size)
     stroke = np.stack([xs, ys], 1).tolist() + [[118.0, 330.0]]  # the pen slid off the pad
     body = {"strokes": [stroke], "width": 280, "height": 280, "line_width": 18}
@@ -66,7 +75,7 @@ def test_retention_ends_dismissed_and_unreviewed_flags_but_keeps_confirmed_ones(
     ids = [client.post("/api/predict", json=DRAWN_7).get_json()["prediction_id"] for _ in range(4)]
     for pid, status in zip(ids, ("open", "dismissed", "confirmed")):
         store_flag(app, pid, 1, status)
-    later = datetime.now(timezone.utc) + timedelta(days=91)
+    later = datetime.now(UTC) + timedelta(days=91)
     with app.app_context():
         # Changing an open flag's digit does not renew it.
         db.session.get(Prediction, ids[0]).flag.label = 4
@@ -75,7 +84,7 @@ def test_retention_ends_dismissed_and_unreviewed_flags_but_keeps_confirmed_ones(
         rows = [db.session.get(Prediction, pid) for pid in ids]
         assert [r.drawing_type == PURGED for r in rows] == [True, True, False, True]
         assert [f.status for f in db.session.query(Flag)] == ["confirmed"]
-        assert purge(90, now=datetime.now(timezone.utc)) == 0  # nothing younger goes
+        assert purge(90, now=datetime.now(UTC)) == 0  # nothing younger goes
 
 
 def test_a_retried_request_stores_nothing_twice(app, client):
@@ -83,13 +92,22 @@ def test_a_retried_request_stores_nothing_twice(app, client):
     first = client.post("/api/predict", json=DRAWN_7, headers=key).get_json()
     again = client.post("/api/predict", json=DRAWN_7, headers=key).get_json()
     assert first["prediction_id"] == again["prediction_id"] and again["digit"] == first["digit"]
-    other = client.post("/api/predict", json=DRAWN_7, headers={"Idempotency-Key": "page1-digit-1-4"})
+    other = client.post(
+        "/api/predict", json=DRAWN_7, headers={"Idempotency-Key": "page1-digit-1-4"}
+    )
     assert other.get_json()["prediction_id"] != first["prediction_id"]
     # Another browser's key is its own.
     stranger = app.test_client().post("/api/predict", json=DRAWN_7, headers=key).get_json()
-    assert stranger["prediction_id"] not in (first["prediction_id"], other.get_json()["prediction_id"])
-    number = {"strokes": [[[40, 20], [40, 120]], [[120, 20], [180, 20], [140, 120]]],
-              "width": 300, "height": 140, "line_width": 10}
+    assert stranger["prediction_id"] not in (
+        first["prediction_id"],
+        other.get_json()["prediction_id"],
+    )
+    number = {
+        "strokes": [[[40, 20], [40, 120]], [[120, 20], [180, 20], [140, 120]]],
+        "width": 300,
+        "height": 140,
+        "line_width": 10,
+    }
     read_key = {"Idempotency-Key": "page1-number-2-1"}
     a = client.post("/api/read", json=number, headers=read_key).get_json()
     b = client.post("/api/read", json=number, headers=read_key).get_json()
@@ -104,8 +122,12 @@ def test_a_retried_request_stores_nothing_twice(app, client):
 
 def test_a_digit_read_off_a_very_wide_reading_stays_exportable(app, client):
     # The audit's: points far past both edges of a 4096-wide pad, stored as a digit.
-    body = {"strokes": [[[-2000, 10], [6000, 90]], [[100, 10], [100, 90]]], "width": 4096,
-            "height": 100, "line_width": 4}
+    body = {
+        "strokes": [[[-2000, 10], [6000, 90]], [[100, 10], [100, 90]]],
+        "width": 4096,
+        "height": 100,
+        "line_width": 4,
+    }
     answer = client.post("/api/read", json=body)
     assert answer.status_code == 200
     for digit in answer.get_json()["digits"]:
@@ -118,15 +140,22 @@ def test_a_digit_read_off_a_very_wide_reading_stays_exportable(app, client):
     assert client.get(f"/dashboard/predictions/{first}/drawing.png").status_code == 200
     exported = client.get("/dashboard/flags/export.zip")
     assert exported.status_code == 200
-    assert any(n.endswith("drawing.png") for n in zipfile.ZipFile(io.BytesIO(exported.data)).namelist())
+    assert any(
+        n.endswith("drawing.png") for n in zipfile.ZipFile(io.BytesIO(exported.data)).namelist()
+    )
 
 
 def test_a_form_of_too_many_parts_says_so(client):
     boundary = "b0undary"
-    parts = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
-                    for i in range(1200))
-    reply = client.post("/api/predict", data=parts + f"--{boundary}--\r\n",
-                        content_type=f"multipart/form-data; boundary={boundary}")
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
+        for i in range(1200)
+    )
+    reply = client.post(
+        "/api/predict",
+        data=parts + f"--{boundary}--\r\n",
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert reply.status_code == 413 and "parts" in reply.get_json()["error"]
 
 

@@ -64,29 +64,48 @@ def test_upgrading_keeps_every_row_that_refers_to_an_altered_table(tmp_path, dat
 
     from app import create_app
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "CANDIDATES_DIR": str(tmp_path / "models")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "CANDIDATES_DIR": str(tmp_path / "models"),
+        }
+    )
     with app.app_context():
         upgrade(revision="42d1deda9159")  # runs, epochs and baselines; predictions and flags
-        db.session.execute(db.text(
-            "INSERT INTO predictions (id, created_at, drawing, drawing_type, input_png, digit, "
-            "confidence, probabilities_json, model_version) VALUES (1, '2026-01-01', x'00', "
-            "'image/png', x'00', 7, 0.9, '[]', 'v1')"))
-        db.session.execute(db.text(
-            "INSERT INTO flags (id, prediction_id, label, status, created_at, updated_at) "
-            "VALUES (1, 1, 1, 'confirmed', '2026-01-01', '2026-01-01')"))
-        db.session.execute(db.text(
-            "INSERT INTO training_runs (id, name, status, profile, kind, created_at, epoch, "
-            "total_epochs, dataset, datasets, params, versions, layers, label_distribution, "
-            "metrics, mistakes) VALUES (1, 'old', 'succeeded', 'full', 'cnn', '2026-01-01', 1, 1, "
-            "'mnist', '[]', '{}', '{}', '[]', '[]', '{}', '[]')"))
-        db.session.execute(db.text(
-            "INSERT INTO run_epochs (run_id, epoch, loss, accuracy, lr, seconds) "
-            "VALUES (1, 1, 0.5, 0.9, 0.001, 1.0)"))
+        db.session.execute(
+            db.text(
+                "INSERT INTO predictions (id, created_at, drawing, drawing_type, input_png, digit, "
+                "confidence, probabilities_json, model_version) VALUES (1, '2026-01-01', x'00', "
+                "'image/png', x'00', 7, 0.9, '[]', 'v1')"
+            )
+        )
+        db.session.execute(
+            db.text(
+                "INSERT INTO flags (id, prediction_id, label, status, created_at, updated_at) "
+                "VALUES (1, 1, 1, 'confirmed', '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            db.text(
+                "INSERT INTO training_runs (id, name, status, profile, kind, created_at, epoch, "
+                "total_epochs, dataset, datasets, params, versions, layers, label_distribution, "
+                "metrics, mistakes) VALUES (1, 'old', 'succeeded', 'full', 'cnn', '2026-01-01', 1, 1, "
+                "'mnist', '[]', '{}', '{}', '[]', '[]', '{}', '[]')"
+            )
+        )
+        db.session.execute(
+            db.text(
+                "INSERT INTO run_epochs (run_id, epoch, loss, accuracy, lr, seconds) "
+                "VALUES (1, 1, 0.5, 0.9, 0.001, 1.0)"
+            )
+        )
         db.session.commit()
         upgrade()  # every later migration, the ones that alter these tables among them
-        counts = {table: db.session.execute(db.text(f"SELECT COUNT(*) FROM {table}")).scalar()
-                  for table in ("predictions", "flags", "training_runs", "run_epochs")}
+        counts = {
+            table: db.session.execute(db.text(f"SELECT COUNT(*) FROM {table}")).scalar()
+            for table in ("predictions", "flags", "training_runs", "run_epochs")
+        }
         assert counts == {"predictions": 1, "flags": 1, "training_runs": 1, "run_epochs": 1}
         assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1
         downgrade(revision="42d1deda9159")

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from trainer import negatives, online
-from trainer.calibration import (NOT_A_DIGIT, apply_temperature, fit_temperature, reliability,
-                                 verdict)
+from trainer.calibration import (
+    NOT_A_DIGIT,
+    apply_temperature,
+    fit_temperature,
+    reliability,
+    verdict,
+)
 from trainer.preprocessing import preprocess_strokes
 
 
@@ -74,8 +79,12 @@ def test_renderings_differ_but_are_reproducible(samples):
 
 
 def test_negatives_have_ink_and_unseen_fonts_stay_unseen():
-    images = np.stack([preprocess_strokes(online.place_on_pad(d, np.random.default_rng(i)))
-                       for i, d in enumerate(negatives.negative_drawings(40, seed=2))])
+    images = np.stack(
+        [
+            preprocess_strokes(online.place_on_pad(d, np.random.default_rng(i)))
+            for i, d in enumerate(negatives.negative_drawings(40, seed=2))
+        ]
+    )
     assert images.shape == (40, 28, 28) and (images.reshape(40, -1).max(1) > 0.5).all()
     assert not set(negatives.HELDOUT_FONTS) & set(negatives.TRAIN_FONTS)
     assert not set(negatives.LETTERS) & set("OoIlSsZzBbGgqDdLJjiy")

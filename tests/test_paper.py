@@ -30,25 +30,37 @@ def digits_of(mnist_sample, labels: list[int], k: int = 3):
 
 
 def read(client, png: bytes) -> dict:
-    reply = client.post("/api/read", data={"image": (io.BytesIO(png), "photo.png"),
-                                           "store": "false"},
-                        content_type="multipart/form-data")
+    reply = client.post(
+        "/api/read",
+        data={"image": (io.BytesIO(png), "photo.png"), "store": "false"},
+        content_type="multipart/form-data",
+    )
     assert reply.status_code == 200, reply.get_json()
     return reply.get_json()
 
 
-@pytest.mark.parametrize("background, pen, tilt", [
-    ("guilloche", "black", 0.0),
-    ("ruled", "black", 0.0),
-    ("plain", "blue", 0.0),
-    ("underline", "dark blue", 3.0),
-    ("box", "black", -2.5),
-    ("grid", "blue", 1.5),
-])
+@pytest.mark.parametrize(
+    "background, pen, tilt",
+    [
+        ("guilloche", "black", 0.0),
+        ("ruled", "black", 0.0),
+        ("plain", "blue", 0.0),
+        ("underline", "dark blue", 3.0),
+        ("box", "black", -2.5),
+        ("grid", "blue", 1.5),
+    ],
+)
 def test_a_number_on_paper_is_read_exactly(client, mnist_sample, background, pen, tilt):
     images, labels = digits_of(mnist_sample, NUMBER)
-    made = paper.page(images, labels, np.random.default_rng(11), background=background, pen=pen,
-                      tilt=tilt, separators=False)
+    made = paper.page(
+        images,
+        labels,
+        np.random.default_rng(11),
+        background=background,
+        pen=pen,
+        tilt=tilt,
+        separators=False,
+    )
     answer = read(client, made.png)
     assert answer["text"] == made.text == "38052", (background, answer["written"])
     assert answer["separators"] == []
@@ -57,8 +69,15 @@ def test_a_number_on_paper_is_read_exactly(client, mnist_sample, background, pen
 def test_a_tilted_photo_under_a_shadow_is_read(client, mnist_sample):
     images, labels = digits_of(mnist_sample, [7, 4, 1, 9], k=5)
     for seed in range(3):  # the shadow falls somewhere else each time
-        made = paper.page(images, labels, np.random.default_rng(100 + seed), background="ruled",
-                          pen="blue", tilt=-3.5, separators=False)
+        made = paper.page(
+            images,
+            labels,
+            np.random.default_rng(100 + seed),
+            background="ruled",
+            pen="blue",
+            tilt=-3.5,
+            separators=False,
+        )
         assert read(client, made.png)["text"] == "7419", seed
 
 
@@ -67,8 +86,15 @@ def test_a_tilted_photo_under_a_shadow_is_read(client, mnist_sample):
 @pytest.mark.parametrize("seed", [0, 1, 2, 4, 6, 9, 10, 12])
 def test_separators_and_a_trailing_mark_are_written_but_not_digits(client, mnist_sample, seed):
     images, labels = digits_of(mnist_sample, [1, 2, 4, 2, 8], k=2)
-    made = paper.page(images, labels, np.random.default_rng(seed), background="plain",
-                      pen="black", tilt=0.0, separators=True)
+    made = paper.page(
+        images,
+        labels,
+        np.random.default_rng(seed),
+        background="plain",
+        pen="black",
+        tilt=0.0,
+        separators=True,
+    )
     answer = read(client, made.png)
     assert made.written[:6] in ("12.428", "12,428", "12'428")
     assert answer["text"] == "12428"
@@ -95,8 +121,15 @@ def test_a_clean_canvas_picture_keeps_todays_path_to_the_byte(client, mnist_samp
 
 def test_a_photo_is_not_taken_for_a_clean_canvas(mnist_sample):
     images, labels = digits_of(mnist_sample, NUMBER)
-    made = paper.page(images, labels, np.random.default_rng(3), background="plain", pen="black",
-                      tilt=0.0, separators=False)
+    made = paper.page(
+        images,
+        labels,
+        np.random.default_rng(3),
+        background="plain",
+        pen="black",
+        tilt=0.0,
+        separators=False,
+    )
     gray = np.asarray(Image.open(io.BytesIO(made.png)).convert("L"), np.float32) / 255
     assert not document.is_clean(gray, float(np.median(gray[0])))
     ink = document.find_ink(gray)
@@ -107,8 +140,15 @@ def test_a_photo_is_not_taken_for_a_clean_canvas(mnist_sample):
 def test_a_tightly_cropped_photo_keeps_its_ones(client, mnist_sample):
     """A 1 as tall as the picture is a digit, not a box's side."""
     images, labels = digits_of(mnist_sample, [1, 7, 1], k=1)
-    made = paper.page(images, labels, np.random.default_rng(8), background="plain", pen="black",
-                      tilt=0.0, separators=False)
+    made = paper.page(
+        images,
+        labels,
+        np.random.default_rng(8),
+        background="plain",
+        pen="black",
+        tilt=0.0,
+        separators=False,
+    )
     photo = Image.open(io.BytesIO(made.png)).convert("L")
     dark = np.flatnonzero((np.asarray(photo) < 100).any(axis=1))
     cropped = photo.crop((0, max(0, dark[0] - 2), photo.width, dark[-1] + 3))

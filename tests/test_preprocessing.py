@@ -19,13 +19,16 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def big(digit: np.ndarray, factor: int = 8) -> Image.Image:
     return Image.fromarray(np.uint8(digit * 255)).resize(
-        (28 * factor, 28 * factor), Image.Resampling.BICUBIC)
+        (28 * factor, 28 * factor), Image.Resampling.BICUBIC
+    )
 
 
 def on_page(ink: Image.Image, long_side: int, at: tuple[int, int], size: int = 400) -> Image.Image:
     ink = ink.crop(ink.getbbox())
     scale = long_side / max(ink.size)
-    ink = ink.resize((round(ink.width * scale), round(ink.height * scale)), Image.Resampling.BICUBIC)
+    ink = ink.resize(
+        (round(ink.width * scale), round(ink.height * scale)), Image.Resampling.BICUBIC
+    )
     page = Image.new("L", (size, size), 0)
     page.paste(ink, at)
     return page
@@ -50,9 +53,18 @@ def test_mnist_digits_are_nearly_unchanged(mnist_sample):
     assert np.median(sims) > 0.93
 
 
-@pytest.mark.parametrize("render", [
-    "dark_on_light", "shifted_small", "large", "thick", "thin", "transparent", "jpeg",
-])
+@pytest.mark.parametrize(
+    "render",
+    [
+        "dark_on_light",
+        "shifted_small",
+        "large",
+        "thick",
+        "thin",
+        "transparent",
+        "jpeg",
+    ],
+)
 def test_renderings_land_close_to_the_original(mnist_sample, render):
     images, _ = mnist_sample
     sims = []
@@ -77,7 +89,8 @@ def test_renderings_land_close_to_the_original(mnist_sample, render):
         else:
             buffer = io.BytesIO()
             Image.eval(on_page(ink, 220, (90, 30)), lambda v: 255 - v).convert("RGB").save(
-                buffer, "JPEG", quality=70)
+                buffer, "JPEG", quality=70
+            )
             picture = Image.open(io.BytesIO(buffer.getvalue()))
         sims.append(similarity(P.preprocess_image(picture), P.preprocess_array(digit)))
     assert np.median(sims) > 0.85, render
@@ -125,24 +138,30 @@ def test_faint_noise_is_ignored():
     assert rows[-1] - rows[0] + 1 >= 19
 
 
-@pytest.mark.parametrize("picture", [
-    Image.new("L", (100, 100), 255),
-    Image.new("RGBA", (100, 100), (0, 0, 0, 0)),
-    Image.new("L", (100, 100), 0),
-])
+@pytest.mark.parametrize(
+    "picture",
+    [
+        Image.new("L", (100, 100), 255),
+        Image.new("RGBA", (100, 100), (0, 0, 0, 0)),
+        Image.new("L", (100, 100), 0),
+    ],
+)
 def test_blank_pictures_are_empty(picture):
     with pytest.raises(P.EmptyDrawing):
         P.preprocess_image(picture)
 
 
-@pytest.mark.parametrize("strokes,message", [
-    ([[[1, float("nan")]]], "finite"),
-    ([[[1, float("inf")]]], "finite"),
-    ([[["a", 2]]], "numbers"),
-    ([[[1, 2, 3]]], "pair"),
-    ("nope", "list"),
-    ([[[1, 2]] * 30], "too many"),
-])
+@pytest.mark.parametrize(
+    "strokes,message",
+    [
+        ([[[1, float("nan")]]], "finite"),
+        ([[[1, float("inf")]]], "finite"),
+        ([[["a", 2]]], "numbers"),
+        ([[[1, 2, 3]]], "pair"),
+        ("nope", "list"),
+        ([[[1, 2]] * 30], "too many"),
+    ],
+)
 def test_bad_strokes_are_refused(strokes, message):
     with pytest.raises(P.PreprocessError, match=message):
         P.parse_strokes(strokes, 100, 100, max_points=20)

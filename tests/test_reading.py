@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -34,8 +34,17 @@ def zero(x):
 
 
 def two(x):
-    return [[[x + 5, 100], [x + 30, 63], [x + 70, 60], [x + 95, 95], [x + 85, 140], [x, 220],
-             [x + 100, 220]]]
+    return [
+        [
+            [x + 5, 100],
+            [x + 30, 63],
+            [x + 70, 60],
+            [x + 95, 95],
+            [x + 85, 140],
+            [x, 220],
+            [x + 100, 220],
+        ]
+    ]
 
 
 def body(strokes, **extra) -> dict:
@@ -62,12 +71,14 @@ def number_picture(mnist_sample, digits: str, size: int = 40) -> Image.Image:
     for d in digits:
         ink = Image.fromarray(np.uint8(images[int(np.flatnonzero(labels == int(d))[0])] * 255))
         ink = ink.crop(ink.getbbox())
-        crops.append(np.asarray(ink.resize((max(1, round(ink.width * size / ink.height)), size)),
-                                np.float32) / 255)
+        crops.append(
+            np.asarray(ink.resize((max(1, round(ink.width * size / ink.height)), size)), np.float32)
+            / 255
+        )
     page = np.zeros((size + 30, sum(c.shape[1] + 14 for c in crops) + 30), np.float32)
     x = 20
     for crop in crops:
-        page[15:15 + size, x:x + crop.shape[1]] = crop
+        page[15 : 15 + size, x : x + crop.shape[1]] = crop
         x += crop.shape[1] + 14
     return Image.fromarray(np.uint8(255 - page * 255))
 
@@ -77,13 +88,27 @@ def test_a_number_is_read_left_to_right_digit_by_digit(app, client):
     reply = client.post("/api/read", json=body(SEVENTY_ONE))
     assert reply.status_code == 200
     answer = reply.get_json()
-    assert set(answer) == {"text", "written", "number_id", "digits", "separators",
-                           "model_version", "size"}
+    assert set(answer) == {
+        "text",
+        "written",
+        "number_id",
+        "digits",
+        "separators",
+        "model_version",
+        "size",
+    }
     assert answer["text"] == answer["written"] == "171" and answer["size"] == [900, 280]
     assert answer["separators"] == []
     assert isinstance(answer["number_id"], int)
-    always = {"digit", "confidence", "probabilities", "verdict", "box", "prediction_id",
-              "preprocessed"}
+    always = {
+        "digit",
+        "confidence",
+        "probabilities",
+        "verdict",
+        "box",
+        "prediction_id",
+        "preprocessed",
+    }
     for digit, said in zip(answer["digits"], "171"):
         assert always <= set(digit) <= always | {"alternatives", "not_a_digit_probability"}
         assert digit["digit"] == int(said) and digit["verdict"] == "sure"
@@ -128,8 +153,11 @@ def test_a_picture_as_upload_or_data_url(app, client, mnist_sample):
     by_url = client.post("/api/read", json={"image": png_data_url(picture)}).get_json()
     buffer = io.BytesIO()
     picture.save(buffer, "PNG")
-    upload = client.post("/api/read", data={"image": (io.BytesIO(buffer.getvalue()), "n.png")},
-                         content_type="multipart/form-data").get_json()
+    upload = client.post(
+        "/api/read",
+        data={"image": (io.BytesIO(buffer.getvalue()), "n.png")},
+        content_type="multipart/form-data",
+    ).get_json()
     assert by_url["text"] == upload["text"] == "2026"
     assert by_url["size"] == list(picture.size)
     assert [d["box"] for d in by_url["digits"]] == [d["box"] for d in upload["digits"]]
@@ -150,8 +178,9 @@ def test_a_mark_that_is_no_digit_reads_as_a_question_mark(client):
 # ------------------------------------------------------------------ replaces
 def test_each_stroke_updates_the_same_number(app, client):
     first = client.post("/api/read", json=body(one(100) + seven(220)[:1])).get_json()
-    second = client.post("/api/read", json=body(one(100) + seven(220),
-                                                replaces=first["number_id"])).get_json()
+    second = client.post(
+        "/api/read", json=body(one(100) + seven(220), replaces=first["number_id"])
+    ).get_json()
     third = client.post("/api/read", json=body(SEVENTY_ONE, replaces=first["number_id"])).get_json()
     assert first["number_id"] == second["number_id"] == third["number_id"]
     assert second["text"] == "17" and third["text"] == "171"
@@ -169,8 +198,10 @@ def test_fewer_digits_after_a_stroke_drop_the_extra_rows(app, client):
     assert again["text"] == "1" and again["number_id"] == first["number_id"]
     with app.app_context():
         assert count(Prediction) == 1
-        assert db.session.get(Number, first["number_id"]).digits[0].id == \
-            again["digits"][0]["prediction_id"]
+        assert (
+            db.session.get(Number, first["number_id"]).digits[0].id
+            == again["digits"][0]["prediction_id"]
+        )
 
 
 def test_replacing_keeps_flagged_digits(app, client):
@@ -178,8 +209,9 @@ def test_replacing_keeps_flagged_digits(app, client):
     seven_id = first["digits"][1]["prediction_id"]
     assert client.post(f"/api/predictions/{seven_id}/flag", json={"label": 1}).status_code == 201
     # The last 1 becomes a 2; then the 7 is erased too.
-    changed = client.post("/api/read", json=body(one(100) + seven(220) + two(400),
-                                                 replaces=first["number_id"])).get_json()
+    changed = client.post(
+        "/api/read", json=body(one(100) + seven(220) + two(400), replaces=first["number_id"])
+    ).get_json()
     assert changed["text"] == "172"
     assert changed["digits"][1]["prediction_id"] == seven_id  # the same drawing, kept as flagged
     assert changed["digits"][1]["flag"] == 1  # and the reply says so
@@ -196,8 +228,7 @@ def test_replacing_keeps_flagged_digits(app, client):
 def test_replaces_of_someone_elses_reading_makes_a_new_one(app, client):
     theirs = client.post("/api/read", json=body(SEVENTY_ONE)).get_json()
     stranger = app.test_client()
-    mine = stranger.post("/api/read", json=body(one(100),
-                                                replaces=theirs["number_id"])).get_json()
+    mine = stranger.post("/api/read", json=body(one(100), replaces=theirs["number_id"])).get_json()
     assert mine["number_id"] != theirs["number_id"]
     with app.app_context():
         assert db.session.get(Number, theirs["number_id"]).text == "171"
@@ -248,7 +279,7 @@ def test_retention_purges_unflagged_digits_and_keeps_confirmed_ones(app, client)
     ids = [d["prediction_id"] for d in answer["digits"]]
     store_flag(app, ids[1], 1, status="confirmed")
     with app.app_context():
-        assert purge(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 2
+        assert purge(30, now=datetime.now(UTC) + timedelta(days=31)) == 2
         rows = [db.session.get(Prediction, i) for i in ids]
         assert [r.drawing_type == PURGED for r in rows] == [True, False, True]
         assert rows[1].input_png and rows[1].drawing
@@ -290,26 +321,31 @@ def blank_png(size=(200, 80)) -> str:
     return png_data_url(Image.new("L", size, 255))
 
 
-@pytest.mark.parametrize("kwargs,status,fragment", [
-    ({"json": {"strokes": [], **CANVAS}}, 422, "empty"),
-    ({"json": {"image": blank_png()}}, 422, "empty"),
-    ({"json": {"strokes": [[[1, 2]]], "width": 5000, "height": 100}}, 413, "4096"),
-    ({"json": {"image": blank_png((5000, 10))}}, 413, "4096"),
-    ({"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413, "larger"),
-    ({"json": {"strokes": "abc", **CANVAS}}, 400, "list"),
-    ({"json": {"strokes": [[[1, "NaN"]]], **CANVAS}}, 400, "numbers"),
-    ({"json": {"strokes": [[[5000, 10]]], **CANVAS}}, 400, "canvas"),
-    ({"json": {"image": "data:image/png;base64,!!notbase64"}}, 400, "base64"),
-    ({"json": {"strokes": [[[1, 2]]], **CANVAS, "store": "yes"}}, 400, "store"),
-    ({"json": {"something": 1}}, 400, "image"),
-    ({"json": [1, 2]}, 400, "JSON object"),
-    ({"data": "not json", "content_type": "application/json"}, 400, "JSON"),
-    ({"data": {"file": (b"x", "a.png")}, "content_type": "multipart/form-data"}, 400, "image"),
-])
+@pytest.mark.parametrize(
+    "kwargs,status,fragment",
+    [
+        ({"json": {"strokes": [], **CANVAS}}, 422, "empty"),
+        ({"json": {"image": blank_png()}}, 422, "empty"),
+        ({"json": {"strokes": [[[1, 2]]], "width": 5000, "height": 100}}, 413, "4096"),
+        ({"json": {"image": blank_png((5000, 10))}}, 413, "4096"),
+        ({"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413, "larger"),
+        ({"json": {"strokes": "abc", **CANVAS}}, 400, "list"),
+        ({"json": {"strokes": [[[1, "NaN"]]], **CANVAS}}, 400, "numbers"),
+        ({"json": {"strokes": [[[5000, 10]]], **CANVAS}}, 400, "canvas"),
+        ({"json": {"image": "data:image/png;base64,!!notbase64"}}, 400, "base64"),
+        ({"json": {"strokes": [[[1, 2]]], **CANVAS, "store": "yes"}}, 400, "store"),
+        ({"json": {"something": 1}}, 400, "image"),
+        ({"json": [1, 2]}, 400, "JSON object"),
+        ({"data": "not json", "content_type": "application/json"}, 400, "JSON"),
+        ({"data": {"file": (b"x", "a.png")}, "content_type": "multipart/form-data"}, 400, "image"),
+    ],
+)
 def test_bad_input_is_a_clear_json_error(app, client, kwargs, status, fragment):
     if isinstance(kwargs.get("data"), dict):  # a fresh upload for each run of the case
-        kwargs = {**kwargs,
-                  "data": {k: (io.BytesIO(v[0]), v[1]) for k, v in kwargs["data"].items()}}
+        kwargs = {
+            **kwargs,
+            "data": {k: (io.BytesIO(v[0]), v[1]) for k, v in kwargs["data"].items()},
+        }
     reply = client.post("/api/read", **kwargs)
     assert reply.status_code == status
     assert fragment.lower() in reply.get_json()["error"].lower()
@@ -319,13 +355,15 @@ def test_bad_input_is_a_clear_json_error(app, client, kwargs, status, fragment):
 
 def test_more_than_ten_digits_is_422(app, client):
     eleven = [line for i in range(11) for line in one(20 + 78 * i)]
-    reply = client.post("/api/read", json={"strokes": eleven, "width": 900, "height": 280,
-                                           "line_width": 12})
+    reply = client.post(
+        "/api/read", json={"strokes": eleven, "width": 900, "height": 280, "line_width": 12}
+    )
     assert reply.status_code == 422
     error = reply.get_json()["error"]
     assert "11 digits" in error and "at most 10" in error
-    ten = client.post("/api/read", json={"strokes": eleven[:10], "width": 900, "height": 280,
-                                         "line_width": 12})
+    ten = client.post(
+        "/api/read", json={"strokes": eleven[:10], "width": 900, "height": 280, "line_width": 12}
+    )
     assert ten.status_code == 200 and ten.get_json()["text"] == "1" * 10
     with app.app_context():
         assert count(Number) == 1
@@ -337,8 +375,9 @@ def test_read_counts_against_the_api_rate_limit(tmp_path):
 
     app = migrated_app(tmp_path, API_RATE_LIMIT="2 per minute")
     client = app.test_client()
-    codes = [client.post("/api/read", json=body(one(100), store=False)).status_code
-             for _ in range(3)]
+    codes = [
+        client.post("/api/read", json=body(one(100), store=False)).status_code for _ in range(3)
+    ]
     assert codes == [200, 200, 429]
 
 
@@ -365,8 +404,10 @@ def test_a_failed_store_leaves_no_number_and_no_digit(app, client, monkeypatch):
 def test_random_scribbles_are_read_or_refused_never_an_error(client):
     rng = np.random.default_rng(5)
     for _ in range(40):
-        strokes = [(rng.uniform([0, 0], [900, 280], (int(rng.integers(1, 30)), 2))).tolist()
-                   for _ in range(int(rng.integers(1, 25)))]
+        strokes = [
+            (rng.uniform([0, 0], [900, 280], (int(rng.integers(1, 30)), 2))).tolist()
+            for _ in range(int(rng.integers(1, 25)))
+        ]
         reply = client.post("/api/read", json=body(strokes, store=False))
         assert reply.status_code in (200, 422), reply.get_json()
         if reply.status_code == 200:

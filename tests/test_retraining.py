@@ -34,8 +34,9 @@ def flag_and_confirm(app, client, images, labels, n=30):
 
 
 def served_version(client, images):
-    return client.post("/api/predict", json={"image": data_url(page_png(images[0])),
-                                             "store": False}).get_json()["model_version"]
+    return client.post(
+        "/api/predict", json={"image": data_url(page_png(images[0])), "store": False}
+    ).get_json()["model_version"]
 
 
 def _suite(mnist, flags, uji=0.99):
@@ -62,9 +63,14 @@ def test_gate_rules():
 def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     images, labels = mnist_sample
     csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
-    assert "no confirmed flags" in runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path)]).output
+    assert (
+        "no confirmed flags"
+        in runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path)]).output
+    )
     flag_and_confirm(app, client, images, labels)
-    result = runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path), "--epochs", "1"])
+    result = runner.invoke(
+        args=["retrain", "--base", "csv", "--csv", str(csv_path), "--epochs", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "gate:" in result.output
     with app.app_context():
@@ -73,8 +79,13 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         gate = run.metrics["gate"]
         for who in ("candidate", "active"):  # both on the whole yardstick, held-out flags too
             parts = gate[who]["parts"]
-            assert set(parts) >= {"mnist", "online:uji", "online:pendigits",
-                                  "negatives:letters", "flags"}
+            assert set(parts) >= {
+                "mnist",
+                "online:uji",
+                "online:pendigits",
+                "negatives:letters",
+                "flags",
+            }
             assert parts["mnist"]["samples"] == 10_000
             assert all(0 <= p["right"] <= 1 for p in parts.values())
         assert gate["active_version"] == seeded and gate["holdout_flags"] > 0
@@ -105,8 +116,16 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         gate_reason = registry.get_version(new_version).reason
     refused = runner.invoke(args=["models", "promote", new_version])
     assert refused.exit_code != 0 and "--reason" in refused.output  # a reason is required
-    promoted = runner.invoke(args=["models", "promote", new_version, "--override-gate",
-                                   "--reason", "try it on the live traffic"])
+    promoted = runner.invoke(
+        args=[
+            "models",
+            "promote",
+            new_version,
+            "--override-gate",
+            "--reason",
+            "try it on the live traffic",
+        ]
+    )
     assert promoted.exit_code == 0, promoted.output
     with app.app_context():
         v = registry.get_version(new_version)
@@ -114,7 +133,10 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         assert v.gate_passed is gate["promoted"]
         if gate["promoted"]:  # active already: the gate's activation stands
             assert (v.activation, v.activated_by, v.activation_reason) == (
-                "gate", "the gate", gate["reason"])
+                "gate",
+                "the gate",
+                gate["reason"],
+            )
         else:
             assert (v.activation, v.activation_reason) == ("promote", "try it on the live traffic")
             assert "(flask models)" in v.activated_by
@@ -123,23 +145,34 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
 
     with app.app_context():  # the version no longer served is let go
         paths = {v.version: v.path for v in db.session.query(ModelVersion)}
-    assert paths[new_version] in serving.loaded_dirs() and paths[seeded] not in serving.loaded_dirs()
+    assert (
+        paths[new_version] in serving.loaded_dirs() and paths[seeded] not in serving.loaded_dirs()
+    )
     stored = client.post("/api/predict", json={"image": data_url(page_png(images[1]))}).get_json()
     assert stored["model_version"] == new_version
-    assert runner.invoke(args=["models", "rollback", seeded, "-r", "the flags were wrong"]).exit_code == 0
+    assert (
+        runner.invoke(args=["models", "rollback", seeded, "-r", "the flags were wrong"]).exit_code
+        == 0
+    )
     assert served_version(client, images) == seeded
     listing = runner.invoke(args=["models", "list"]).output
     assert f"* {seeded}" in listing and new_version in listing
     assert "rollback" in listing and "the flags were wrong" in listing
 
     # A second training is refused while one is queued.
-    assert "queued run" in runner.invoke(args=["retrain", "--queue", "--base", "csv", "--csv", str(csv_path)]).output
+    assert (
+        "queued run"
+        in runner.invoke(
+            args=["retrain", "--queue", "--base", "csv", "--csv", str(csv_path)]
+        ).output
+    )
     busy = runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path)])
     assert busy.exit_code != 0 and "one training at a time" in busy.output
 
 
-def test_corrupt_model_is_refused_and_the_previous_keeps_serving(app, client, runner, seeded,
-                                                                 mnist_sample, tmp_path):
+def test_corrupt_model_is_refused_and_the_previous_keeps_serving(
+    app, client, runner, seeded, mnist_sample, tmp_path
+):
     images, _ = mnist_sample
     broken = tmp_path / "broken"
     shutil.copytree(ROOT / "models" / "default", broken)
@@ -161,15 +194,32 @@ def test_corrupt_model_is_refused_and_the_previous_keeps_serving(app, client, ru
     assert served_version(client, images) == seeded
 
 
-def test_killed_training_leaves_the_active_model(app, client, runner, seeded, mnist_sample, tmp_path):
+def test_killed_training_leaves_the_active_model(
+    app, client, runner, seeded, mnist_sample, tmp_path
+):
     images, labels = mnist_sample
     csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
     flag_and_confirm(app, client, images, labels, n=10)
     app.config.update(JOB_HEARTBEAT_SECONDS=0.5, JOB_HEARTBEAT_TIMEOUT=3)
     env = subprocess_env(app, JOB_HEARTBEAT_SECONDS="0.5", JOB_HEARTBEAT_TIMEOUT="3")
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "retrain", "--base", "csv", "--csv",
-                             str(csv_path), "--epochs", "50"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "retrain",
+            "--base",
+            "csv",
+            "--csv",
+            str(csv_path),
+            "--epochs",
+            "50",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -207,7 +257,9 @@ def test_dashboard_retrain_and_activate_need_the_admin(app, client, runner, seed
     images, labels = mnist_sample
     flag_and_confirm(app, client, images, labels, n=12)
     app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash("admin password")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)
+    ).group(1)
     headers = {"X-CSRFToken": token, "Accept": "application/json"}
     assert client.post("/dashboard/retrain", headers=headers).status_code == 401
     client.post("/login", data={"csrf_token": token, "password": "admin password"})
@@ -226,6 +278,7 @@ def test_dashboard_retrain_and_activate_need_the_admin(app, client, runner, seed
         assert run.status == "queued" and run.kind == "retrain"
     unknown = client.post("/dashboard/models/nope/activate", headers=headers, json={"reason": "x"})
     assert unknown.status_code == 404 and "no model version" in unknown.get_json()["error"]
-    active = client.post(f"/dashboard/models/{seeded}/activate", headers=headers,
-                         json={"reason": "again"})
+    active = client.post(
+        f"/dashboard/models/{seeded}/activate", headers=headers, json={"reason": "again"}
+    )
     assert active.status_code == 409 and "already the active version" in active.get_json()["error"]

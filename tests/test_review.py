@@ -26,7 +26,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app(tmp_path, database_url):
-    return migrated_app(tmp_path, database_url, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD))
+    return migrated_app(
+        tmp_path, database_url, ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD)
+    )
 
 
 def csrf_token(client, path="/login") -> str:
@@ -36,7 +38,9 @@ def csrf_token(client, path="/login") -> str:
 
 def sign_in(client) -> str:
     token = csrf_token(client)
-    reply = client.post("/login", data={"csrf_token": token, "password": PASSWORD, "next": "/dashboard/flags"})
+    reply = client.post(
+        "/login", data={"csrf_token": token, "password": PASSWORD, "next": "/dashboard/flags"}
+    )
     assert reply.status_code == 302 and reply.headers["Location"].endswith("/dashboard/flags")
     return csrf_token(client, "/dashboard/flags")
 
@@ -76,19 +80,24 @@ def test_wrong_password_is_refused(client):
 
 def test_login_never_redirects_off_site(client):
     token = csrf_token(client)
-    reply = client.post("/login", data={"csrf_token": token, "password": PASSWORD,
-                                        "next": "//evil.example/x"})
+    reply = client.post(
+        "/login", data={"csrf_token": token, "password": PASSWORD, "next": "//evil.example/x"}
+    )
     assert reply.headers["Location"] == "/dashboard"
 
 
 def test_review_needs_the_admin(app, client, flagged):
     ids, _ = flagged
     token = csrf_token(client)
-    reply = client.post(f"/dashboard/flags/{ids[0]}/review", json={"action": "confirm"},
-                        headers={"X-CSRFToken": token})
+    reply = client.post(
+        f"/dashboard/flags/{ids[0]}/review",
+        json={"action": "confirm"},
+        headers={"X-CSRFToken": token},
+    )
     assert reply.status_code == 401 and "sign in" in reply.get_json()["error"]
-    form = client.post(f"/dashboard/flags/{ids[0]}/review",
-                       data={"csrf_token": token, "action": "confirm"})
+    form = client.post(
+        f"/dashboard/flags/{ids[0]}/review", data={"csrf_token": token, "action": "confirm"}
+    )
     assert form.status_code == 302 and "/login" in form.headers["Location"]
     assert flag_row(app, ids[0])[0] == "open"
     hidden = client.get("/dashboard/flags")  # people's drawings are the admin's
@@ -115,19 +124,29 @@ def test_review_actions_change_the_database(app, client, flagged):
     assert reply.status_code == 200 and reply.get_json()["status"] == "confirmed"
     assert flag_row(app, ids[0]) == ("confirmed", labels[0])
     new_label = (int(labels[1]) + 3) % 10
-    assert client.post(url(ids[1]), json={"action": "relabel", "label": new_label},
-                       headers=headers).get_json()["label"] == new_label
+    assert (
+        client.post(
+            url(ids[1]), json={"action": "relabel", "label": new_label}, headers=headers
+        ).get_json()["label"]
+        == new_label
+    )
     assert flag_row(app, ids[1]) == ("confirmed", new_label)
     assert client.post(url(ids[2]), json={"action": "dismiss"}, headers=headers).status_code == 200
     assert flag_row(app, ids[2])[0] == "dismissed"
     # A plain form (no script) does the same and comes back to the grid.
-    form = client.post(url(ids[3]), data={"csrf_token": token, "action": "dismiss",
-                                          "back": "/dashboard/flags?status=open"})
+    form = client.post(
+        url(ids[3]),
+        data={"csrf_token": token, "action": "dismiss", "back": "/dashboard/flags?status=open"},
+    )
     assert form.status_code == 302 and form.headers["Location"] == "/dashboard/flags?status=open"
     assert flag_row(app, ids[3])[0] == "dismissed"
     # Bad input: 400 with a message, unknown flag 404; nothing changes.
-    for body in ({"action": "relabel", "label": 12}, {"action": "relabel", "label": "x"},
-                 {"action": "relabel", "label": True}, {"action": "explode"}):
+    for body in (
+        {"action": "relabel", "label": 12},
+        {"action": "relabel", "label": "x"},
+        {"action": "relabel", "label": True},
+        {"action": "explode"},
+    ):
         bad = client.post(url(ids[4]), json=body, headers=headers)
         assert bad.status_code == 400 and bad.get_json()["error"]
     assert flag_row(app, ids[4]) == ("open", labels[4])
@@ -151,8 +170,10 @@ def test_feedback_confusion_counts_predicted_against_corrected(app, client, flag
         for f in flags:
             expected[f.label, f.prediction.digit] += 1
     page = client.get("/dashboard/flags").get_data(as_text=True)
-    table = page[page.index('id="feedback-confusion"'):]
-    counts = [int(c) for c in re.findall(r'<td class="heat[^"]*"[^>]*data-count="(\d+)"', table)[:100]]
+    table = page[page.index('id="feedback-confusion"') :]
+    counts = [
+        int(c) for c in re.findall(r'<td class="heat[^"]*"[^>]*data-count="(\d+)"', table)[:100]
+    ]
     assert np.array_equal(np.array(counts).reshape(10, 10), expected)
     assert f"{len(ids)} corrections" in table
 
@@ -161,8 +182,11 @@ def test_exports_round_trip_through_the_csv_loader(app, client, flagged, tmp_pat
     ids, labels = flagged
     token = sign_in(client)
     for flag_id in ids[:4]:
-        client.post(f"/dashboard/flags/{flag_id}/review", json={"action": "confirm"},
-                    headers={"X-CSRFToken": token})
+        client.post(
+            f"/dashboard/flags/{flag_id}/review",
+            json={"action": "confirm"},
+            headers={"X-CSRFToken": token},
+        )
     reply = client.get("/dashboard/flags/export.csv")
     assert reply.status_code == 200 and reply.mimetype == "text/csv"
     path = tmp_path / "flags.csv"
@@ -183,7 +207,10 @@ def test_exports_round_trip_through_the_csv_loader(app, client, flagged, tmp_pat
 def test_drawings_are_served_as_png(client, flagged):
     ids, _ = flagged
     sign_in(client)
-    for path in (f"/dashboard/predictions/{ids[0]}/drawing.png", f"/dashboard/predictions/{ids[0]}/input.png"):
+    for path in (
+        f"/dashboard/predictions/{ids[0]}/drawing.png",
+        f"/dashboard/predictions/{ids[0]}/input.png",
+    ):
         reply = client.get(path)
         assert reply.status_code == 200 and reply.data[:4] == b"\x89PNG"
     assert client.get("/dashboard/predictions/999/drawing.png").status_code == 404
@@ -211,7 +238,9 @@ def test_sign_out_voids_every_copy_of_the_admin_cookie(app, client):
     assert copied.get("/dashboard/flags").status_code == 200  # the stolen copy works...
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     refused = copied.get("/dashboard/flags")
-    assert refused.status_code == 302 and "/login" in refused.headers["Location"]  # ...until sign-out
+    assert (
+        refused.status_code == 302 and "/login" in refused.headers["Location"]
+    )  # ...until sign-out
 
 
 def test_a_password_change_signs_the_admin_out(app, client):
@@ -284,8 +313,9 @@ def test_paging_keeps_the_filter(app, client):
     assert '<option value="open" selected>' in last  # the filter still reads "open"
     assert f"of {len(expected)} flags that match" in last
     # Both filters together: "not a digit" and open, over two pages.
-    expected = [i for i, (label, status) in zip(ids, MANY)
-                if label == 10 and status == "open"][::-1]
+    expected = [i for i, (label, status) in zip(ids, MANY) if label == 10 and status == "open"][
+        ::-1
+    ]
     seen, urls = walk_older(client, "/dashboard/flags?digit=none&status=open")
     assert seen == expected and len(urls) == 2
     assert all("digit=none" in url and "status=open" in url for url in urls[1:])
@@ -314,25 +344,37 @@ def test_a_flag_that_is_no_digit_reads_so_everywhere_on_the_page(app, client):
     none_id, four_id = store_many_flags(app, [(10, "open"), (4, "open")])
     token = sign_in(client)
     page = client.get("/dashboard/flags").get_data(as_text=True)
-    card = re.search(rf'<li class="flag-card[^"]*" id="flag-{none_id}".*?</li>', page, re.S).group(0)
+    card = re.search(rf'<li class="flag-card[^"]*" id="flag-{none_id}".*?</li>', page, re.S).group(
+        0
+    )
     assert "corrected to not a digit, open" in card
-    assert re.search(r'<strong class="flag-label is-none" title="corrected">not a digit</strong>', card)
+    assert re.search(
+        r'<strong class="flag-label is-none" title="corrected">not a digit</strong>', card
+    )
     assert '<option value="none" selected>not a digit</option>' in card  # the relabel select
     assert ">10<" not in card and "corrected to 10" not in card
     filtered = client.get("/dashboard/flags?digit=none").get_data(as_text=True)
     assert grid_ids(filtered) == [none_id]
     # The feedback table: ten columns of answers, and a row for "not a digit".
-    table = page[page.index('id="feedback-confusion"'):]
-    table = table[:table.index("</table>")]
-    assert len(re.findall(r'<th scope="col"><span class="visually-hidden">predicted </span>', table)) == 10
+    table = page[page.index('id="feedback-confusion"') :]
+    table = table[: table.index("</table>")]
+    assert (
+        len(re.findall(r'<th scope="col"><span class="visually-hidden">predicted </span>', table))
+        == 10
+    )
     assert '<span class="visually-hidden">corrected </span>not a digit</th>' in table
     # Relabelling to "not a digit" and back, by script and by form.
     url = f"/dashboard/flags/{four_id}/review"
-    reply = client.post(url, json={"action": "relabel", "label": "none"},
-                        headers={"X-CSRFToken": token})
+    reply = client.post(
+        url, json={"action": "relabel", "label": "none"}, headers={"X-CSRFToken": token}
+    )
     assert reply.get_json() | {"predicted": None} == {
-        "id": four_id, "status": "confirmed", "label": "none", "label_words": "not a digit",
-        "predicted": None}
+        "id": four_id,
+        "status": "confirmed",
+        "label": "none",
+        "label_words": "not a digit",
+        "predicted": None,
+    }
     assert flag_row(app, four_id) == ("confirmed", 10)
     client.post(url, data={"csrf_token": token, "action": "relabel", "label": "7"})
     assert flag_row(app, four_id) == ("confirmed", 7)

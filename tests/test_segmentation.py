@@ -8,9 +8,9 @@ from PIL import Image
 
 from app.services.predictor import Predictor
 from trainer import segmentation
-from trainer.segmentation.pictures import PictureInk, components
 from trainer.calibration import verdict
 from trainer.preprocessing import EmptyDrawing, Strokes, preprocess_strokes
+from trainer.segmentation.pictures import PictureInk, components
 
 CANVAS = (900, 280)
 PEN = 16
@@ -32,27 +32,47 @@ def one(x, top=60, h=160):
 
 
 def two(x, top=60, h=160, w=100):
-    return [[(x + 0.05 * w, top + 0.25 * h), (x + 0.3 * w, top + 0.02 * h), (x + 0.7 * w, top),
-             (x + 0.95 * w, top + 0.22 * h), (x + 0.85 * w, top + 0.5 * h), (x, top + h),
-             (x + w, top + h)]]
+    return [
+        [
+            (x + 0.05 * w, top + 0.25 * h),
+            (x + 0.3 * w, top + 0.02 * h),
+            (x + 0.7 * w, top),
+            (x + 0.95 * w, top + 0.22 * h),
+            (x + 0.85 * w, top + 0.5 * h),
+            (x, top + h),
+            (x + w, top + h),
+        ]
+    ]
 
 
 def three(x, top=60, h=160, w=100):
-    return [[(x, top + 0.1 * h), (x + 0.5 * w, top), (x + w, top + 0.2 * h),
-             (x + 0.4 * w, top + 0.48 * h), (x + w, top + 0.7 * h), (x + 0.6 * w, top + h),
-             (x, top + 0.9 * h)]]
+    return [
+        [
+            (x, top + 0.1 * h),
+            (x + 0.5 * w, top),
+            (x + w, top + 0.2 * h),
+            (x + 0.4 * w, top + 0.48 * h),
+            (x + w, top + 0.7 * h),
+            (x + 0.6 * w, top + h),
+            (x, top + 0.9 * h),
+        ]
+    ]
 
 
 def four(x, top=60, h=160, w=100):
     """In two strokes: the slant and the bar, then the upright."""
-    return [[(x + 55, top), (x, top + 0.65 * h), (x + w, top + 0.65 * h)],
-            [(x + 0.7 * w, top + 0.2 * h), (x + 0.7 * w, top + h)]]
+    return [
+        [(x + 55, top), (x, top + 0.65 * h), (x + w, top + 0.65 * h)],
+        [(x + 0.7 * w, top + 0.2 * h), (x + 0.7 * w, top + h)],
+    ]
 
 
 def seven(x, top=60, h=160, w=100):
     """The body, then the bar across it."""
-    return [[(x, top), (x + w, top), (x + 0.35 * w, top + h)],
-            [(x + 0.3 * w, top + 0.5 * h), (x + 0.85 * w, top + 0.5 * h)]]
+    return [
+        [(x, top), (x + w, top), (x + 0.35 * w, top + h)],
+        [(x + 0.3 * w, top + 0.5 * h), (x + 0.85 * w, top + 0.5 * h)],
+    ]
 
 
 def zero(x, top=60, h=160, w=100):
@@ -64,8 +84,12 @@ def read(lines, score, **kwargs):
 
 
 def text(digits) -> str:
-    return "".join("?" if verdict(d.probabilities)[0] == "not_a_digit"
-                   else str(int(np.argmax(d.probabilities[:10]))) for d in digits)
+    return "".join(
+        "?"
+        if verdict(d.probabilities)[0] == "not_a_digit"
+        else str(int(np.argmax(d.probabilities[:10])))
+        for d in digits
+    )
 
 
 def points_of(digit) -> int:
@@ -110,14 +134,15 @@ def test_a_number_drawn_right_to_left_reads_left_to_right(score):
 
 def test_a_dot_between_digits_is_no_digit(score):
     found = segmentation.read_strokes(
-        Strokes(one(150) + [[(262.0, 215.0)]] + two(300), *CANVAS, PEN), score)
+        Strokes(one(150) + [[(262.0, 215.0)]] + two(300), *CANVAS, PEN), score
+    )
     assert [s.text for s in found.separators] == ["."]
-    assert found.written([str(int(np.argmax(d.probabilities[:10]))) for d in found.digits]) \
-        == "1.2"
+    assert found.written([str(int(np.argmax(d.probabilities[:10]))) for d in found.digits]) == "1.2"
     digits = found.digits
     assert text(digits) == "12"
-    assert all((262.0, 215.0) not in [tuple(p) for line in d.strokes.lines for p in line]
-               for d in digits)
+    assert all(
+        (262.0, 215.0) not in [tuple(p) for line in d.strokes.lines for p in line] for d in digits
+    )
     assert points_of(digits[0]) == 3  # the 1 alone
 
 
@@ -132,8 +157,15 @@ def test_more_than_ten_digits_are_refused_before_the_model_runs():
 
     with pytest.raises(segmentation.TooManyDigits, match="at least 11 digits"):
         read(sum((one(30 + 78 * i) for i in range(11)), []), no_model)
-    assert len(read(sum((one(30 + 78 * i) for i in range(10)), []),
-                    lambda x: np.eye(11)[np.ones(len(x), int)])) == 10
+    assert (
+        len(
+            read(
+                sum((one(30 + 78 * i) for i in range(10)), []),
+                lambda x: np.eye(11)[np.ones(len(x), int)],
+            )
+        )
+        == 10
+    )
 
 
 def test_each_digit_is_preprocessed_exactly_as_a_digit_drawn_alone(score):
@@ -168,14 +200,16 @@ def picture(mnist_sample, picks: list[int], gaps: list[int], size: int = 40) -> 
     for i in picks:
         ink = Image.fromarray(np.uint8(images[i] * 255))
         ink = ink.crop(ink.getbbox())
-        crops.append(np.asarray(ink.resize((max(1, round(ink.width * size / ink.height)), size)),
-                                np.float32) / 255)
+        crops.append(
+            np.asarray(ink.resize((max(1, round(ink.width * size / ink.height)), size)), np.float32)
+            / 255
+        )
     width = sum(c.shape[1] for c in crops) + sum(gaps) + 40
     page = np.zeros((size + 30, width), np.float32)
     x = 20
     for crop, gap in zip(crops, [0] + gaps):
         x += gap
-        region = page[15:15 + size, x:x + crop.shape[1]]
+        region = page[15 : 15 + size, x : x + crop.shape[1]]
         np.maximum(region, crop, out=region)
         x += crop.shape[1]
     return Image.fromarray(np.uint8(255 - page * 255))

@@ -34,13 +34,16 @@ def activate(app, name: str) -> None:
 
 def predict_version(client, mnist_sample) -> str:
     images, _ = mnist_sample
-    reply = client.post("/api/predict", json={"image": data_url(page_png(images[0])), "store": False})
+    reply = client.post(
+        "/api/predict", json={"image": data_url(page_png(images[0])), "store": False}
+    )
     assert reply.status_code == 200, reply.get_json()
     return reply.get_json()["model_version"]
 
 
 def test_a_corrupt_active_model_keeps_the_last_good_one_and_health_says_so(
-        app, client, seeded, tmp_path, mnist_sample):
+    app, client, seeded, tmp_path, mnist_sample
+):
     broken = copy_of_bundled(tmp_path / "broken", "cnn-broken")
     with app.app_context():
         registry.register(broken)
@@ -48,8 +51,9 @@ def test_a_corrupt_active_model_keeps_the_last_good_one_and_health_says_so(
     assert predict_version(client, mnist_sample) == seeded
     corrupt(broken)  # after registration: the disk went bad
     with app.app_context():
-        db.session.query(ModelFile).filter(ModelFile.version_id == registry.get_version(
-            "cnn-broken").id).delete()
+        db.session.query(ModelFile).filter(
+            ModelFile.version_id == registry.get_version("cnn-broken").id
+        ).delete()
         db.session.commit()
     activate(app, "cnn-broken")
     assert predict_version(client, mnist_sample) == seeded
@@ -62,7 +66,8 @@ def test_a_corrupt_active_model_keeps_the_last_good_one_and_health_says_so(
 
 
 def test_a_fresh_worker_that_cannot_load_the_active_model_serves_the_bundled_one(
-        app, seeded, tmp_path, mnist_sample, database_url):
+    app, seeded, tmp_path, mnist_sample, database_url
+):
     broken = copy_of_bundled(tmp_path / "broken", "cnn-broken")
     with app.app_context():
         registry.register(broken)
@@ -79,12 +84,14 @@ def test_a_fresh_worker_that_cannot_load_the_active_model_serves_the_bundled_one
 
 
 def test_a_version_missing_on_this_host_is_served_from_the_database(
-        app, client, seeded, tmp_path, mnist_sample):
+    app, client, seeded, tmp_path, mnist_sample
+):
     other = copy_of_bundled(tmp_path / "trained-elsewhere", "cnn-other")
     with app.app_context():
         version = registry.register(other)
-        stored = {f.name: f.sha256 for f in db.session.query(ModelFile).filter_by(
-            version_id=version.id)}
+        stored = {
+            f.name: f.sha256 for f in db.session.query(ModelFile).filter_by(version_id=version.id)
+        }
     assert {"model.json", "model.tflite"} <= set(stored)
     shutil.rmtree(other)  # the folder only ever existed on the worker's host
     with app.app_context():
@@ -96,7 +103,8 @@ def test_a_version_missing_on_this_host_is_served_from_the_database(
 
 
 def test_a_corrupt_local_copy_is_served_from_the_database_and_health_says_so(
-        app, client, seeded, tmp_path, mnist_sample, caplog):
+    app, client, seeded, tmp_path, mnist_sample, caplog
+):
     other = copy_of_bundled(tmp_path / "mine", "cnn-mine")
     with app.app_context():
         registry.register(other)
@@ -113,14 +121,20 @@ def test_a_corrupt_local_copy_is_served_from_the_database_and_health_says_so(
 
 
 @pytest.mark.databases("postgresql")
-def test_two_web_hosts_on_one_postgresql_both_see_a_promotion(
-        app, seeded, tmp_path, mnist_sample):
+def test_two_web_hosts_on_one_postgresql_both_see_a_promotion(app, seeded, tmp_path, mnist_sample):
     other = copy_of_bundled(tmp_path / "trained-on-the-worker", "cnn-other")
     with app.app_context():
         registry.register(other)
     shutil.rmtree(other)
-    hosts = [start_gunicorn(app, WEB_CONCURRENCY="1", MODEL_CACHE_DIR=str(tmp_path / f"cache-{i}"),
-                            INSTANCE_PATH=str(tmp_path / f"host-{i}")) for i in (1, 2)]
+    hosts = [
+        start_gunicorn(
+            app,
+            WEB_CONCURRENCY="1",
+            MODEL_CACHE_DIR=str(tmp_path / f"cache-{i}"),
+            INSTANCE_PATH=str(tmp_path / f"host-{i}"),
+        )
+        for i in (1, 2)
+    ]
     images, _ = mnist_sample
     body = {"image": data_url(page_png(images[0])), "store": False}
     try:
@@ -132,8 +146,10 @@ def test_two_web_hosts_on_one_postgresql_both_see_a_promotion(
         seen = {}
         while len(seen) < 2 and time.monotonic() - promoted < 15:
             for _, base in hosts:
-                if base not in seen and post_json(base + "/api/predict", body)[1][
-                        "model_version"] == "cnn-other":
+                if (
+                    base not in seen
+                    and post_json(base + "/api/predict", body)[1]["model_version"] == "cnn-other"
+                ):
                     seen[base] = time.monotonic() - promoted
             time.sleep(0.05)
         # Within the check interval, plus loading the files and the interpreter on a busy machine.

@@ -17,15 +17,16 @@ from trainer.datasets import load_mnist
 def _run(app) -> TrainingRun:
     with app.app_context():
         run = db.session.query(TrainingRun).order_by(TrainingRun.id.desc()).first()
-        run.baselines, run.epochs  # load them while the session is open
+        _ = run.baselines, run.epochs  # load them while the session is open
         return run
 
 
 def test_quick_cnn_on_uci_digits_beats_its_baselines(app, runner):
     # The seeds' own dataset: 1,348 training images. A short run used to serve
     # a network at chance (batch-norm statistics never settled).
-    result = runner.invoke(args=["train", "--profile", "quick", "--dataset", "uci-digits",
-                                 "--name", "uci"])
+    result = runner.invoke(
+        args=["train", "--profile", "quick", "--dataset", "uci-digits", "--name", "uci"]
+    )
     assert result.exit_code == 0, result.output
     run = _run(app)
     assert run.status == "succeeded" and run.test_size == 449  # 25% of 1,797
@@ -42,8 +43,19 @@ def test_quick_cnn_on_a_small_csv_beats_its_baselines(app, runner, tmp_path):
     rng = np.random.default_rng(3)
     pick = rng.choice(len(mnist.train), 3000, replace=False)
     path = write_csv(tmp_path / "digits.csv", mnist.train.images[pick], mnist.train.labels[pick])
-    result = runner.invoke(args=["train", "--profile", "quick", "--dataset", "csv",
-                                 "--csv", str(path), "--name", "small csv"])
+    result = runner.invoke(
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(path),
+            "--name",
+            "small csv",
+        ]
+    )
     assert result.exit_code == 0, result.output
     run = _run(app)
     assert run.test_size == 600 and run.test_accuracy > 0.90
@@ -54,9 +66,17 @@ def test_quick_cnn_on_a_small_csv_beats_its_baselines(app, runner, tmp_path):
 def test_a_run_far_below_its_baselines_is_suspect(app):
     with app.app_context():
         run = TrainingRun(name="broken", status="succeeded", kind="cnn", test_accuracy=0.16)
-        run.baselines.append(BaselineResult(name="svm_rbf", accuracy=0.97, macro_f1=0.97,
-                                            fit_seconds=1, predict_ms_per_image=0.1,
-                                            train_samples=10, test_samples=10))
+        run.baselines.append(
+            BaselineResult(
+                name="svm_rbf",
+                accuracy=0.97,
+                macro_f1=0.97,
+                fit_seconds=1,
+                predict_ms_per_image=0.1,
+                train_samples=10,
+                test_samples=10,
+            )
+        )
         db.session.add(run)
         db.session.commit()
         assert "near chance" in run.suspect
@@ -73,8 +93,9 @@ def tiny_online(tmp_path):
     uji = json.loads((source / online.SOURCES["uji"]).read_text())["rawData"]
     folder = tmp_path / "online"
     folder.mkdir()
-    (folder / online.SOURCES["uji"]).write_text(json.dumps(
-        {"rawData": {digit: items[:30] for digit, items in uji.items()}}))
+    (folder / online.SOURCES["uji"]).write_text(
+        json.dumps({"rawData": {digit: items[:30] for digit, items in uji.items()}})
+    )
     kept, keep_writers, per_writer = [], set(), {}
     block: list[str] = []
     for line in (source / online.SOURCES["pendigits"]).read_text().splitlines() + [".SEGMENT"]:
@@ -93,12 +114,31 @@ def tiny_online(tmp_path):
 
 
 def test_mnist_plus_online_records_each_source_of_held_out_writers(
-        app, runner, tiny_online, monkeypatch):
+    app, runner, tiny_online, monkeypatch
+):
     monkeypatch.setenv(online.ONLINE_ENV, str(tiny_online))
-    result = runner.invoke(args=[
-        "train", "--profile", "quick", "--dataset", "mnist+online+negatives",
-        "--epochs", "1", "--min-steps", "0", "--val-split", "0.05", "--online-weight", "2",
-        "--negatives", "300", "--no-baselines", "--name", "mixed"])
+    result = runner.invoke(
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "mnist+online+negatives",
+            "--epochs",
+            "1",
+            "--min-steps",
+            "0",
+            "--val-split",
+            "0.05",
+            "--online-weight",
+            "2",
+            "--negatives",
+            "300",
+            "--no-baselines",
+            "--name",
+            "mixed",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "held out online:uji" in result.output
     run = _run(app)

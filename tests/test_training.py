@@ -21,16 +21,40 @@ def tiny_csv(tmp_path, mnist_sample):
 
 
 def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
-    result = runner.invoke(args=[
-        "train", "--profile", "quick", "--dataset", "csv", "--csv", str(tiny_csv),
-        "--epochs", "1", "--min-steps", "0", "--val-split", "0.1", "--kfold", "2", "--name", "tiny",
-        "--seed", "4"])
+    result = runner.invoke(
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(tiny_csv),
+            "--epochs",
+            "1",
+            "--min-steps",
+            "0",
+            "--val-split",
+            "0.1",
+            "--kfold",
+            "2",
+            "--name",
+            "tiny",
+            "--seed",
+            "4",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "epoch  1 [1/3]" in result.output  # progress lines: main run, then two folds
     assert "candidate model" in result.output
     with app.app_context():
         run = db.session.query(TrainingRun).one()
-        assert (run.name, run.status, run.error, run.profile) == ("tiny", "succeeded", None, "quick")
+        assert (run.name, run.status, run.error, run.profile) == (
+            "tiny",
+            "succeeded",
+            None,
+            "quick",
+        )
         assert run.dataset == "csv" and run.datasets[0]["name"] == "csv:tiny.csv"
         assert run.train_size == 240 and run.test_size == 60  # stratified 20% test split
         assert run.duration_seconds > 0 and run.finished_at >= run.started_at
@@ -47,16 +71,22 @@ def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
         metrics = run.metrics
         assert np.array(metrics["confusion_matrix"]).sum() == 60
         assert run.test_accuracy == metrics["accuracy"]
-        assert run.test_accuracy == pytest.approx(
-            np.trace(metrics["confusion_matrix"]) / 60)
+        assert run.test_accuracy == pytest.approx(np.trace(metrics["confusion_matrix"]) / 60)
         assert run.macro_f1 == metrics["macro"]["f1"]
         assert len(metrics["per_class"]) == 10 and "precision" in metrics["report"]
         assert 0.5 <= metrics["macro"]["roc_auc"] <= 1.0
         assert len(run.kfold["folds"]) == 2 and sum(f["test"] for f in run.kfold["folds"]) == 240
-        assert run.kfold["mean"] == pytest.approx(np.mean([f["accuracy"] for f in run.kfold["folds"]]))
+        assert run.kfold["mean"] == pytest.approx(
+            np.mean([f["accuracy"] for f in run.kfold["folds"]])
+        )
         wrong = 60 - np.trace(metrics["confusion_matrix"])
         assert len(run.mistakes) == min(24, wrong)
-        assert {b.name for b in run.baselines} == {"logistic_regression", "svm_rbf", "random_forest", "knn"}
+        assert {b.name for b in run.baselines} == {
+            "logistic_regression",
+            "svm_rbf",
+            "random_forest",
+            "knn",
+        }
         for b in run.baselines:
             assert 0.3 < b.accuracy <= 1 and b.train_samples == 240 and b.test_samples == 60
             assert b.fit_seconds >= 0 and b.predict_ms_per_image > 0
@@ -90,8 +120,19 @@ def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
 
 
 def test_baselines_alone_are_a_run(app, runner, tiny_csv):
-    result = runner.invoke(args=["baselines", "--dataset", "csv", "--csv", str(tiny_csv),
-                                 "--sample", "100", "--name", "classical"])
+    result = runner.invoke(
+        args=[
+            "baselines",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(tiny_csv),
+            "--sample",
+            "100",
+            "--name",
+            "classical",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         run = db.session.query(TrainingRun).one()
@@ -103,8 +144,19 @@ def test_baselines_alone_are_a_run(app, runner, tiny_csv):
 def test_a_failed_run_is_recorded_with_its_error(app, runner, tmp_path):
     broken = tmp_path / "broken.csv"
     broken.write_text("label,pixel0\n3,0\n")
-    result = runner.invoke(args=["train", "--profile", "quick", "--dataset", "csv",
-                                 "--csv", str(broken), "--name", "broken"])
+    result = runner.invoke(
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(broken),
+            "--name",
+            "broken",
+        ]
+    )
     assert result.exit_code != 0
     assert "failed" in result.output and "line 2" in result.output
     with app.app_context():
@@ -134,8 +186,19 @@ def test_profiles_and_overrides():
 
 def test_train_help_documents_the_options(runner):
     text = runner.invoke(args=["train", "--help"]).output
-    for option in ("--dataset", "--data-dir", "--epochs", "--batch-size", "--lr", "--val-split",
-                   "--seed", "--augment / --no-augment", "--kfold", "--name", "--profile"):
+    for option in (
+        "--dataset",
+        "--data-dir",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--val-split",
+        "--seed",
+        "--augment / --no-augment",
+        "--kfold",
+        "--name",
+        "--profile",
+    ):
         assert option in text
 
 
@@ -150,11 +213,14 @@ def test_seed_stores_the_bundled_run_once(app, runner):
         assert run.model_version == model_meta["version"]
         assert run.test_accuracy == pytest.approx(model_meta["test_accuracy"])
         assert run.profile == "full" and run.status == "succeeded"
-        assert len(run.main_epochs) == (run.params["epochs"] + run.params["polish_epochs"]) * \
-            run.params.get("ensemble", 1)
+        assert len(run.main_epochs) == (
+            run.params["epochs"] + run.params["polish_epochs"]
+        ) * run.params.get("ensemble", 1)
         assert len(run.baselines) == 4 and len(run.mistakes) > 0
-        assert run.artifacts["files"]["model.tflite"]["sha256"] == \
-            model_meta["files"]["model.tflite"]["sha256"]
+        assert (
+            run.artifacts["files"]["model.tflite"]["sha256"]
+            == model_meta["files"]["model.tflite"]["sha256"]
+        )
 
 
 def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
@@ -163,12 +229,20 @@ def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
     from trainer.train import TrainConfig, train
 
     images, labels = mnist_sample
-    data = Dataset("sample", Split(images[:200], labels[:200]), Split(images[200:240], labels[200:240]))
+    data = Dataset(
+        "sample", Split(images[:200], labels[:200]), Split(images[200:240], labels[200:240])
+    )
     base = Path(__file__).resolve().parents[1] / "models" / "default" / "model.keras"
     runs = {}
     for freeze in (True, False):
-        cfg = TrainConfig(epochs=0, polish_epochs=1, val_split=0.0, lr=0.02, init_from=str(base),
-                          freeze_batchnorm=freeze)
+        cfg = TrainConfig(
+            epochs=0,
+            polish_epochs=1,
+            val_split=0.0,
+            lr=0.02,
+            init_from=str(base),
+            freeze_batchnorm=freeze,
+        )
         runs[freeze] = train(data, cfg).model
     import keras
 
@@ -180,7 +254,9 @@ def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
     original = keras.saving.load_model(base)
     for freeze, model in runs.items():
         bn = layer(model, "stage2_bn1")
-        moved = not np.allclose(bn.moving_mean.numpy(), layer(original, "stage2_bn1").moving_mean.numpy())
+        moved = not np.allclose(
+            bn.moving_mean.numpy(), layer(original, "stage2_bn1").moving_mean.numpy()
+        )
         assert moved is not freeze
         conv = layer(model, "stage2_conv1").kernel.numpy()
         assert not np.allclose(conv, layer(original, "stage2_conv1").kernel.numpy())

@@ -14,8 +14,15 @@ from app.extensions import db
 from app.models import Prediction, TrainingRun
 from tests.conftest import migrated_app
 from tests.utils.models import model_copy, soft_model
-from trainer.calibration import (DEFAULT_RULE, LIKELY_MASS, MAX_DIGITS_REFUSED, SURE_CANDIDATES,
-                                 SURE_PRECISION, VerdictRule, choose_rule)
+from trainer.calibration import (
+    DEFAULT_RULE,
+    LIKELY_MASS,
+    MAX_DIGITS_REFUSED,
+    SURE_CANDIDATES,
+    SURE_PRECISION,
+    VerdictRule,
+    choose_rule,
+)
 
 PAD = {"width": 400, "height": 400, "line_width": 25}
 SEVEN = [[[110, 90], [290, 90], [240, 170], [190, 260], [160, 330]]]
@@ -36,14 +43,17 @@ def test_a_clear_seven_is_sure(app, client):
         assert db.session.get(Prediction, body["prediction_id"]).verdict == "sure"
 
 
-@pytest.mark.parametrize("what, strokes", [
-    ("a tap", [[[200, 200]]]),
-    ("two taps", [[[120, 200]], [[260, 210]]]),
-    ("a horizontal line", [[[80, 200], [320, 205]]]),
-    ("a letter A", [[[110, 330], [200, 70], [290, 330]], [[150, 230], [250, 230]]]),
-    ("a triangle", [[[200, 80], [320, 310], [80, 310], [200, 80]]]),
-    ("a letter M", [[[90, 320], [110, 90], [200, 250], [290, 90], [310, 320]]]),
-])
+@pytest.mark.parametrize(
+    "what, strokes",
+    [
+        ("a tap", [[[200, 200]]]),
+        ("two taps", [[[120, 200]], [[260, 210]]]),
+        ("a horizontal line", [[[80, 200], [320, 205]]]),
+        ("a letter A", [[[110, 330], [200, 70], [290, 330]], [[150, 230], [250, 230]]]),
+        ("a triangle", [[[200, 80], [320, 310], [80, 310], [200, 80]]]),
+        ("a letter M", [[[90, 320], [110, 90], [200, 250], [290, 90], [310, 320]]]),
+    ],
+)
 def test_drawings_that_are_no_digit_are_refused(app, client, what, strokes):
     body = predict(client, strokes)
     assert body["verdict"] == "not_a_digit", (what, body["digit"], body["confidence"])
@@ -76,8 +86,10 @@ def test_the_models_own_rule_decides_what_is_sure(tmp_path):
     (tmp_path / "a").mkdir()
     base = predict(migrated_app(tmp_path / "a").test_client(), SEVEN)
     assert base["verdict"] == "sure"
-    for sure_at, said in ((min(1.0, base["confidence"] + 1e-4), "unsure"),
-                          (base["confidence"] - 1e-3, "sure")):
+    for sure_at, said in (
+        (min(1.0, base["confidence"] + 1e-4), "unsure"),
+        (base["confidence"] - 1e-3, "sure"),
+    ):
         rule = json.loads((Path(Config.MODEL_DIR) / "model.json").read_text())["verdict_rule"]
         copy = model_copy(tmp_path / f"rule-{said}", verdict_rule={**rule, "sure_at": sure_at})
         (tmp_path / said).mkdir()
@@ -112,49 +124,68 @@ def test_choose_rule_meets_the_precision_on_every_set():
         assert (probs[sure, :10].argmax(1) == labels[sure]).mean() >= SURE_PRECISION
         assert (probs[:, 10] >= rule.reject_at).mean() <= MAX_DIGITS_REFUSED
     # The lowest threshold that does: one step lower fails on some set.
-    lower = SURE_CANDIDATES[SURE_CANDIDATES < rule.sure_at]
+    lower = SURE_CANDIDATES[rule.sure_at > SURE_CANDIDATES]
     if len(lower):
         worst = min(
             (probs[m, :10].argmax(1) == labels[m]).mean()
             for probs, labels in sets.values()
-            for m in [(probs[:, :10].max(1) >= lower[-1]) & (probs[:, 10] < rule.reject_at)])
+            for m in [(probs[:, :10].max(1) >= lower[-1]) & (probs[:, 10] < rule.reject_at)]
+        )
         assert worst < SURE_PRECISION
 
 
 def _ellipse(cx, cy, rx, ry, n=40):
-    return [[cx + rx * math.cos(t), cy + ry * math.sin(t)]
-            for t in np.linspace(-math.pi / 2, 1.5 * math.pi, n)]
+    return [
+        [cx + rx * math.cos(t), cy + ry * math.sin(t)]
+        for t in np.linspace(-math.pi / 2, 1.5 * math.pi, n)
+    ]
 
 
 @pytest.mark.parametrize("share", [0.08, 0.12, 0.15, 0.2])
 def test_a_tall_narrow_zero_is_a_zero(client, share):
     # One stroke, a share of a 360 px pad wide and nearly its height: once
     # fitted into 20 pixels its hole closed and it read as "1, sure".
-    body = client.post("/api/predict", json={
-        "strokes": [_ellipse(180, 250, 360 * share / 2, 180)], "width": 360, "height": 500,
-        "line_width": 22}).get_json()
+    body = client.post(
+        "/api/predict",
+        json={
+            "strokes": [_ellipse(180, 250, 360 * share / 2, 180)],
+            "width": 360,
+            "height": 500,
+            "line_width": 22,
+        },
+    ).get_json()
     assert (body["digit"], body["verdict"]) == (0, "sure"), body
 
 
 def test_a_straight_one_is_never_widened_into_a_zero(client):
-    for stroke in ([[180, 70], [180, 430]], [[200, 70], [160, 430]],
-                   [[150, 140], [190, 70], [190, 430]]):
-        body = client.post("/api/predict", json={
-            "strokes": [stroke], "width": 360, "height": 500, "line_width": 22}).get_json()
+    for stroke in (
+        [[180, 70], [180, 430]],
+        [[200, 70], [160, 430]],
+        [[150, 140], [190, 70], [190, 430]],
+    ):
+        body = client.post(
+            "/api/predict",
+            json={"strokes": [stroke], "width": 360, "height": 500, "line_width": 22},
+        ).get_json()
         assert body["digit"] == 1, (stroke, body)
 
 
-QUESTION_HOOK = [[180 + 70 * math.cos(t), 170 - 70 * math.sin(t)]
-                 for t in np.linspace(math.pi, -math.pi / 2, 30)] + [[180, 300]]
+QUESTION_HOOK = [
+    [180 + 70 * math.cos(t), 170 - 70 * math.sin(t)] for t in np.linspace(math.pi, -math.pi / 2, 30)
+] + [[180, 300]]
 
 
-@pytest.mark.parametrize("what, strokes", [
-    ("with its dot", [QUESTION_HOOK, [[180, 380], [181, 381]]]),
-    ("without its dot", [QUESTION_HOOK]),
-])
+@pytest.mark.parametrize(
+    "what, strokes",
+    [
+        ("with its dot", [QUESTION_HOOK, [[180, 380], [181, 381]]]),
+        ("without its dot", [QUESTION_HOOK]),
+    ],
+)
 def test_a_question_mark_is_never_sure(client, what, strokes):
-    body = client.post("/api/predict", json={
-        "strokes": strokes, "width": 360, "height": 500, "line_width": 22}).get_json()
+    body = client.post(
+        "/api/predict", json={"strokes": strokes, "width": 360, "height": 500, "line_width": 22}
+    ).get_json()
     assert body["verdict"] != "sure", (what, body)
 
 

@@ -97,5 +97,12 @@ def augment_batch(images: tf.Tensor, cfg: AugmentConfig = AugmentConfig()) -> tf
 
 
 # For the final, low learning-rate epochs: small warps, strokes as drawn.
-LIGHT = AugmentConfig(rotation_deg=8.0, shear=0.15, scale=(0.9, 1.08), aspect=0.08,
-                      shift_px=1.5, thickness_p=0.0, lowres_p=0.0)
+LIGHT = AugmentConfig(
+    rotation_deg=8.0,
+    shear=0.15,
+    scale=(0.9, 1.08),
+    aspect=0.08,
+    shift_px=1.5,
+    thickness_p=0.0,
+    lowres_p=0.0,
+)

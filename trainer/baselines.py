@@ -9,7 +9,7 @@ tested on the whole test split.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from sklearn import metrics
@@ -28,7 +28,8 @@ DEFAULT_SAMPLE = 10_000
 def baseline_models(seed: int = 0) -> dict[str, object]:
     return {
         "logistic_regression": make_pipeline(
-            StandardScaler(), LogisticRegression(C=0.05, max_iter=300, random_state=seed)),
+            StandardScaler(), LogisticRegression(C=0.05, max_iter=300, random_state=seed)
+        ),
         "svm_rbf": SVC(kernel="rbf", C=5.0, gamma="scale", random_state=seed),
         "random_forest": RandomForestClassifier(n_estimators=200, n_jobs=-1, random_state=seed),
         "knn": KNeighborsClassifier(n_neighbors=3, weights="distance", n_jobs=-1),
@@ -42,16 +43,21 @@ def stratified_sample(labels: np.ndarray, size: int, seed: int = 0) -> np.ndarra
     from sklearn.model_selection import train_test_split
 
     try:
-        chosen, _ = train_test_split(np.arange(len(labels)), train_size=size,
-                                     stratify=labels, random_state=seed)
+        chosen, _ = train_test_split(
+            np.arange(len(labels)), train_size=size, stratify=labels, random_state=seed
+        )
     except ValueError:  # a digit too rare to stratify: sample plainly
         chosen = np.random.default_rng(seed).choice(len(labels), size, replace=False)
     return np.sort(chosen)
 
 
-def run_baselines(data: Dataset, sample: int = DEFAULT_SAMPLE, seed: int = 0,
-                  names: list[str] | None = None,
-                  on_result: Callable[[dict], None] | None = None) -> list[dict]:
+def run_baselines(
+    data: Dataset,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    names: list[str] | None = None,
+    on_result: Callable[[dict], None] | None = None,
+) -> list[dict]:
     """Fit and test every baseline; one result dict per model."""
     idx = stratified_sample(data.train.labels, sample, seed)
     x_train = data.train.images[idx].reshape(len(idx), -1)
@@ -71,8 +77,11 @@ def run_baselines(data: Dataset, sample: int = DEFAULT_SAMPLE, seed: int = 0,
         result = {
             "name": name,
             "accuracy": float(metrics.accuracy_score(y_test, predicted)),
-            "macro_f1": float(metrics.f1_score(y_test, predicted, average="macro",
-                                               labels=list(range(10)), zero_division=0)),
+            "macro_f1": float(
+                metrics.f1_score(
+                    y_test, predicted, average="macro", labels=list(range(10)), zero_division=0
+                )
+            ),
             "fit_seconds": fit_seconds,
             "predict_ms_per_image": 1000 * predict_seconds / max(1, len(y_test)),
             "train_samples": int(len(idx)),

@@ -58,8 +58,11 @@ class VerdictRule:
             return DEFAULT_RULE
         if not (0 < sure_at <= 1 and 0 < reject_at <= 1):
             return DEFAULT_RULE
-        extra = {k: value.get(k) for k in ("sure_right", "coverage", "digits_refused")
-                 if isinstance(value.get(k), (int, float))}
+        extra = {
+            k: value.get(k)
+            for k in ("sure_right", "coverage", "digits_refused")
+            if isinstance(value.get(k), (int, float))
+        }
         return cls(sure_at, reject_at, str(value.get("chosen_on") or "model.json"), **extra)
 
 
@@ -83,8 +86,9 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     rows = np.arange(len(labels))
 
     def loss(t: float) -> float:
-        return float(-np.log(np.clip(apply_temperature(probabilities, t)[rows, labels],
-                                     1e-12, 1.0)).mean())
+        return float(
+            -np.log(np.clip(apply_temperature(probabilities, t)[rows, labels], 1e-12, 1.0)).mean()
+        )
 
     # The loss is unimodal in log T: golden-section search.
     lo, hi = np.log(0.3), np.log(10.0)
@@ -109,18 +113,21 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
     for lo, hi in zip(edges[:-1], edges[1:]):
         inside = (confidence > lo) & (confidence <= hi)
         count = int(inside.sum())
-        row = {"lo": float(lo), "hi": float(hi), "count": count,
-               "confidence": float(confidence[inside].mean()) if count else None,
-               "accuracy": float(correct[inside].mean()) if count else None}
+        row = {
+            "lo": float(lo),
+            "hi": float(hi),
+            "count": count,
+            "confidence": float(confidence[inside].mean()) if count else None,
+            "accuracy": float(correct[inside].mean()) if count else None,
+        }
         if count:
             ece += count / len(p) * abs(row["confidence"] - row["accuracy"])
         rows.append(row)
     return {"ece": float(ece), "samples": int(len(p)), "bins": rows}
 
 
-def verdict(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE
-            ) -> tuple[str, list[int]]:
-    """"sure", "unsure" (with the likely digits, most likely first) or "not_a_digit".
+def verdict(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE) -> tuple[str, list[int]]:
+    """ "sure", "unsure" (with the likely digits, most likely first) or "not_a_digit".
 
     `probabilities` are calibrated: ten digits, or eleven with "not a digit" last.
     """
@@ -133,26 +140,32 @@ def verdict(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE
         return "sure", []
     shares = digit_probabilities(digits)[order]
     count = int(np.searchsorted(np.cumsum(shares), LIKELY_MASS - 1e-9)) + 1
-    return "unsure", [int(d) for d in order[:max(2, min(count, NOT_A_DIGIT))]]
+    return "unsure", [int(d) for d in order[: max(2, min(count, NOT_A_DIGIT))]]
 
 
 def verdicts(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE) -> list[str]:
     """The verdict of each row (vectorised: the alternatives are left out)."""
     p = np.asarray(probabilities, np.float64).reshape(-1, np.shape(probabilities)[-1])
-    refused = (p[:, NOT_A_DIGIT] >= rule.reject_at) if p.shape[1] > NOT_A_DIGIT else \
-        np.zeros(len(p), bool)
+    refused = (
+        (p[:, NOT_A_DIGIT] >= rule.reject_at)
+        if p.shape[1] > NOT_A_DIGIT
+        else np.zeros(len(p), bool)
+    )
     sure = p[:, :NOT_A_DIGIT].max(axis=1) >= rule.sure_at
     return ["not_a_digit" if r else "sure" if s else "unsure" for r, s in zip(refused, sure)]
 
 
-SURE_CANDIDATES = np.unique(np.concatenate([np.linspace(0.5, 0.99, 50),
-                                            1 - np.logspace(-2, -5, 31)]))
+SURE_CANDIDATES = np.unique(
+    np.concatenate([np.linspace(0.5, 0.99, 50), 1 - np.logspace(-2, -5, 31)])
+)
 REJECT_CANDIDATES = np.linspace(0.5, 0.99, 50)
 
 
-def choose_rule(held_out: dict[str, tuple[np.ndarray, np.ndarray]],
-                precision: float = SURE_PRECISION,
-                max_refused: float = MAX_DIGITS_REFUSED) -> VerdictRule:
+def choose_rule(
+    held_out: dict[str, tuple[np.ndarray, np.ndarray]],
+    precision: float = SURE_PRECISION,
+    max_refused: float = MAX_DIGITS_REFUSED,
+) -> VerdictRule:
     """The verdict's thresholds, chosen on sets of people the model never saw.
 
     `held_out` maps a set's name to its calibrated probabilities and labels
@@ -177,9 +190,14 @@ def choose_rule(held_out: dict[str, tuple[np.ndarray, np.ndarray]],
             return np.zeros(len(probs), bool)
         return probs[:, NOT_A_DIGIT] >= at
 
-    reject_at = next((float(r) for r in REJECT_CANDIDATES
-                      if all(refused(p, r).mean() <= max_refused for p, _ in sets.values())),
-                     float(REJECT_CANDIDATES[-1]))
+    reject_at = next(
+        (
+            float(r)
+            for r in REJECT_CANDIDATES
+            if all(refused(p, r).mean() <= max_refused for p, _ in sets.values())
+        ),
+        float(REJECT_CANDIDATES[-1]),
+    )
 
     def sure_scores(at: float) -> tuple[float, float]:
         worst, answered, total = 1.0, 0, 0
@@ -191,12 +209,13 @@ def choose_rule(held_out: dict[str, tuple[np.ndarray, np.ndarray]],
             answered, total = answered + int(sure.sum()), total + len(labels)
         return worst, answered / total
 
-    sure_at = next((float(t) for t in SURE_CANDIDATES if sure_scores(t)[0] >= precision),
-                   float(SURE_CANDIDATES[-1]))
+    sure_at = next(
+        (float(t) for t in SURE_CANDIDATES if sure_scores(t)[0] >= precision),
+        float(SURE_CANDIDATES[-1]),
+    )
     worst, coverage = sure_scores(sure_at)
     digits_refused = max(float(refused(p, reject_at).mean()) for p, _ in sets.values())
-    return VerdictRule(sure_at, reject_at, ", ".join(sets), worst,
-                       coverage, digits_refused)
+    return VerdictRule(sure_at, reject_at, ", ".join(sets), worst, coverage, digits_refused)
 
 
 def digit_probabilities(probabilities: np.ndarray) -> np.ndarray:

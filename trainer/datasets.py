@@ -11,14 +11,14 @@ mixtures of them.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
-import os
-import csv
 import io
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -64,8 +64,9 @@ class Dataset:
     previews: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[dict]:
-        return self.sources or [{"name": self.name, "train": len(self.train),
-                                 "test": len(self.test), "weight": 1}]
+        return self.sources or [
+            {"name": self.name, "train": len(self.train), "test": len(self.test), "weight": 1}
+        ]
 
     def train_for_epoch(self, epoch: int) -> Split:
         return self.renderer(epoch) if self.renderer else self.train
@@ -100,7 +101,12 @@ def read_idx(path: Path, expected_md5: str | None = None) -> np.ndarray:
 
 
 def _find(directory: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    for name in (
+        stem,
+        stem + ".gz",
+        stem.replace("-idx", ".idx"),
+        stem.replace("-idx", ".idx") + ".gz",
+    ):
         candidate = directory / name
         if candidate.exists():
             return candidate
@@ -140,8 +146,12 @@ def _mnist_from_arrays(arrays: dict[str, np.ndarray]) -> Dataset:
         if labels.max(initial=0) > 9:
             raise DatasetError(f"MNIST {part} labels must be digits 0-9")
         splits[part] = Split(images.astype(np.float32) / 255.0, labels.astype(np.int64))
-    return Dataset("mnist", splits["train"], splits["test"],
-                   previews={"mnist": preview_grid(splits["train"].images, splits["train"].labels)})
+    return Dataset(
+        "mnist",
+        splits["train"],
+        splits["test"],
+        previews={"mnist": preview_grid(splits["train"].images, splits["train"].labels)},
+    )
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None) -> Dataset:
@@ -170,12 +180,15 @@ LABEL_COLUMNS = {"label", "labels", "digit", "class", "target", "y"}
 def _check_labels(labels: np.ndarray, where: str) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(f"{where}: labels must be digits 0-9, found {int(labels.min())}..{int(labels.max())}")
+        raise DatasetError(
+            f"{where}: labels must be digits 0-9, found {int(labels.min())}..{int(labels.max())}"
+        )
     return labels.astype(np.int64)
 
 
-def split_arrays(name: str, images: np.ndarray, labels: np.ndarray,
-                 test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+def split_arrays(
+    name: str, images: np.ndarray, labels: np.ndarray, test_fraction: float = 0.2, seed: int = 0
+) -> Dataset:
     """A train/test split stratified by digit (reproducible with the seed)."""
     labels = _check_labels(labels, name)
     if len(images) != len(labels):
@@ -187,7 +200,7 @@ def split_arrays(name: str, images: np.ndarray, labels: np.ndarray,
     wanted = counts * test_fraction
     shares = np.floor(wanted).astype(np.int64)
     short = int(round(len(labels) * test_fraction)) - int(shares.sum())
-    shares[np.argsort(shares - wanted, kind="stable")[:max(0, short)]] += 1
+    shares[np.argsort(shares - wanted, kind="stable")[: max(0, short)]] += 1
     test_idx = []
     for digit in range(10):
         members = np.flatnonzero(labels == digit)
@@ -197,8 +210,12 @@ def split_arrays(name: str, images: np.ndarray, labels: np.ndarray,
     is_test[np.asarray(test_idx, dtype=np.int64)] = True
     images = np.asarray(images, np.float32)
     train = Split(images[~is_test], labels[~is_test])
-    return Dataset(name, train, Split(images[is_test], labels[is_test]),
-                   previews={name: preview_grid(train.images, train.labels)})
+    return Dataset(
+        name,
+        train,
+        Split(images[is_test], labels[is_test]),
+        previews={name: preview_grid(train.images, train.labels)},
+    )
 
 
 def load_uci_digits(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
@@ -209,12 +226,21 @@ def load_uci_digits(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
     from trainer.preprocessing import preprocess_array
 
     digits = load_digits()
-    images = np.stack([
-        # Upsampling first gives the 20x20 fit smooth edges instead of 8x8 blocks.
-        preprocess_array(np.asarray(Image.fromarray(np.uint8(im / 16 * 255)).resize(
-            (64, 64), Image.Resampling.BILINEAR), np.float32) / 255.0)
-        for im in digits.images
-    ])
+    images = np.stack(
+        [
+            # Upsampling first gives the 20x20 fit smooth edges instead of 8x8 blocks.
+            preprocess_array(
+                np.asarray(
+                    Image.fromarray(np.uint8(im / 16 * 255)).resize(
+                        (64, 64), Image.Resampling.BILINEAR
+                    ),
+                    np.float32,
+                )
+                / 255.0
+            )
+            for im in digits.images
+        ]
+    )
     return split_arrays("uci-digits", images, digits.target, test_fraction, seed)
 
 
@@ -237,15 +263,18 @@ def read_csv_digits(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         names = [c.lower() for c in first]
         named = [i for i, n in enumerate(names) if n in LABEL_COLUMNS]
         if not named and len(first) == 784:
-            raise DatasetError(f"{path} has 784 pixel columns and no label column "
-                               "(an unlabelled test file cannot be trained on)")
+            raise DatasetError(
+                f"{path} has 784 pixel columns and no label column "
+                "(an unlabelled test file cannot be trained on)"
+            )
         label_col = named[0] if named else 0
         rows = rows[1:]
     labels, pixels = [], []
     for line, row in enumerate(rows, start=2 if has_header else 1):
         if len(row) != 785:
-            raise DatasetError(f"{path} line {line}: expected a label and 784 pixels, "
-                               f"found {len(row)} values")
+            raise DatasetError(
+                f"{path} line {line}: expected a label and 784 pixels, found {len(row)} values"
+            )
         try:
             values = [float(v) for v in row]
         except ValueError:
@@ -288,24 +317,32 @@ def mix(base: Dataset, extra: Dataset, weight: int = 1) -> Dataset:
 
     def for_epoch(epoch: int) -> Split:
         parts = [base.train_for_epoch(epoch)] + [
-            extra.train_for_epoch(epoch * weight + i) for i in range(weight)]
-        return Split(np.concatenate([p.images for p in parts]),
-                     np.concatenate([p.labels for p in parts]))
+            extra.train_for_epoch(epoch * weight + i) for i in range(weight)
+        ]
+        return Split(
+            np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts])
+        )
 
     fresh = base.renderer is not None or extra.renderer is not None
     sources = base.describe() + [dict(s, weight=weight) for s in extra.describe()]
-    return Dataset(f"{base.name}+{extra.name}", for_epoch(0), base.test, sources,
-                   holdout={**base.holdout, **extra.holdout},
-                   renderer=for_epoch if fresh else None,
-                   previews={**base.previews, **extra.previews})
+    return Dataset(
+        f"{base.name}+{extra.name}",
+        for_epoch(0),
+        base.test,
+        sources,
+        holdout={**base.holdout, **extra.holdout},
+        renderer=for_epoch if fresh else None,
+        previews={**base.previews, **extra.previews},
+    )
 
 
 # Drawn datasets have no test split of their own: they are measured on held-out sets.
 _EMPTY = Split(np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64))
 
 
-def rendered(drawings: list, labels: np.ndarray, seed: int,
-             renderings: int) -> tuple[Split, Callable[[int], Split]]:
+def rendered(
+    drawings: list, labels: np.ndarray, seed: int, renderings: int
+) -> tuple[Split, Callable[[int], Split]]:
     """Drawings rendered `renderings` times through the pad's path; epochs cycle them."""
     from trainer.online import render_many
 
@@ -320,8 +357,9 @@ def load_online(seed: int = 0, renderings: int = 3, directory=None) -> Dataset:
     from trainer.online import SOURCES, read_online, render_many, split_by_writer
 
     train, held = split_by_writer(read_online(directory))
-    first, renderer = rendered([s.strokes for s in train],
-                               np.array([s.label for s in train]), seed, renderings)
+    first, renderer = rendered(
+        [s.strokes for s in train], np.array([s.label for s in train]), seed, renderings
+    )
     holdout = {}
     for source, samples in held.items():
         images = render_many([s.strokes for s in samples], [10_000 + seed])[0]
@@ -330,13 +368,20 @@ def load_online(seed: int = 0, renderings: int = 3, directory=None) -> Dataset:
     for source in SOURCES:
         mine = np.array([s.source == source for s in train])
         previews[f"online:{source}"] = preview_grid(first.images[mine], first.labels[mine])
-    sources = [{"name": f"online:{source}", "train": int(sum(s.source == source for s in train)),
-                "test": len(held[source]), "weight": 1,
-                "writers": len({s.writer for s in train if s.source == source}),
-                "heldout_writers": len({s.writer for s in held[source]})}
-               for source in SOURCES]
-    return Dataset("online", first, _EMPTY, sources, holdout=holdout, renderer=renderer,
-                   previews=previews)
+    sources = [
+        {
+            "name": f"online:{source}",
+            "train": int(sum(s.source == source for s in train)),
+            "test": len(held[source]),
+            "weight": 1,
+            "writers": len({s.writer for s in train if s.source == source}),
+            "heldout_writers": len({s.writer for s in held[source]}),
+        }
+        for source in SOURCES
+    ]
+    return Dataset(
+        "online", first, _EMPTY, sources, holdout=holdout, renderer=renderer, previews=previews
+    )
 
 
 def load_negatives(seed: int = 0, renderings: int = 3, count: int = 6000) -> Dataset:
@@ -348,10 +393,15 @@ def load_negatives(seed: int = 0, renderings: int = 3, count: int = 6000) -> Dat
     first, renderer = rendered(drawings, np.full(count, NOT_A_DIGIT), seed, renderings)
     letters = render_letters(seed)
     holdout = {"negatives:letters": Split(letters, np.full(len(letters), NOT_A_DIGIT, np.int64))}
-    return Dataset("negatives", first, _EMPTY,
-                   [{"name": "negatives", "train": count, "test": len(letters), "weight": 1}],
-                   holdout=holdout, renderer=renderer,
-                   previews={"negatives": preview_grid(first.images, first.labels, per_class=40)})
+    return Dataset(
+        "negatives",
+        first,
+        _EMPTY,
+        [{"name": "negatives", "train": count, "test": len(letters), "weight": 1}],
+        holdout=holdout,
+        renderer=renderer,
+        previews={"negatives": preview_grid(first.images, first.labels, per_class=40)},
+    )
 
 
 def preview_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) -> str:
@@ -365,15 +415,22 @@ def preview_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 12) ->
         picked = images[labels == label][:per_class]
         row = np.zeros((28, 28 * per_class), np.float32)
         for i, image in enumerate(picked):
-            row[:, 28 * i: 28 * (i + 1)] = image
+            row[:, 28 * i : 28 * (i + 1)] = image
         rows.append(row)
     if not rows:
         return ""
     return base64.b64encode(to_png(np.concatenate(rows))).decode()
 
 
-def load_named(name: str, *, data_dir=None, csv_path=None, seed: int = 0,
-               feedback: Dataset | None = None, negatives: int = 6000) -> Dataset:
+def load_named(
+    name: str,
+    *,
+    data_dir=None,
+    csv_path=None,
+    seed: int = 0,
+    feedback: Dataset | None = None,
+    negatives: int = 6000,
+) -> Dataset:
     """One dataset by its name (see DATASETS)."""
     if name == "mnist":
         return load_mnist(data_dir)

@@ -104,8 +104,10 @@ def _without_lines(ink: np.ndarray, height: int) -> np.ndarray:
     thick = ndimage.binary_dilation(level, structure=np.ones((3, 1), bool))
     horizontal = _long_runs(thick, length) & level
     thick = ndimage.binary_dilation(level, structure=np.ones((1, 3), bool))
-    tall = max(int(VERTICAL_SHARE * height), int(DIGIT_TO_LINE * _digit_height(
-        level & ~horizontal, height)))
+    tall = max(
+        int(VERTICAL_SHARE * height),
+        int(DIGIT_TO_LINE * _digit_height(level & ~horizontal, height)),
+    )
     vertical = _long_runs(thick.T, tall).T & level if tall < height else np.zeros_like(level)
     if not (horizontal.any() or vertical.any()):
         return ink
@@ -113,8 +115,9 @@ def _without_lines(ink: np.ndarray, height: int) -> np.ndarray:
     # Where a stroke crosses a line, its ink lies on both sides of the line:
     # that part of the line is the stroke's, and stays.
     reach = max(3, height // 30)
-    lines = (horizontal & ~_crossed(rest, horizontal, reach, 0)) \
-        | (vertical & ~_crossed(rest, vertical, reach, 1))
+    lines = (horizontal & ~_crossed(rest, horizontal, reach, 0)) | (
+        vertical & ~_crossed(rest, vertical, reach, 1)
+    )
     if angle:
         lines = ndimage.binary_dilation(_turned(lines, -angle), structure=np.ones((3, 3), bool))
     return ink & ~lines
@@ -144,7 +147,7 @@ def _long_runs(mask: np.ndarray, length: int) -> np.ndarray:
     flat_ends = rows[keep] * (w + 1) + ends[keep]
     np.add.at(out, flat_starts, 1)
     np.add.at(out, flat_ends, -1)
-    return (np.cumsum(out).reshape(h, w + 1)[:, :w] > 0)
+    return np.cumsum(out).reshape(h, w + 1)[:, :w] > 0
 
 
 # Tilts tried when levelling a picture (degrees): every degree, then the

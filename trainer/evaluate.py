@@ -25,7 +25,8 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     probabilities = np.asarray(probabilities, dtype=np.float64)
     predicted = probabilities.argmax(axis=1)
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        labels, predicted, labels=DIGITS, zero_division=0)
+        labels, predicted, labels=DIGITS, zero_division=0
+    )
     per_class = []
     aucs = []
     for digit in DIGITS:
@@ -34,34 +35,48 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
         if 0 < positives.sum() < len(labels):
             auc = float(metrics.roc_auc_score(positives, probabilities[:, digit]))
             aucs.append(auc)
-        per_class.append({
-            "digit": digit, "precision": float(precision[digit]), "recall": float(recall[digit]),
-            "f1": float(f1[digit]), "support": int(support[digit]), "roc_auc": auc,
-        })
+        per_class.append(
+            {
+                "digit": digit,
+                "precision": float(precision[digit]),
+                "recall": float(recall[digit]),
+                "f1": float(f1[digit]),
+                "support": int(support[digit]),
+                "roc_auc": auc,
+            }
+        )
     averages = {}
     for average in ("macro", "weighted"):
         p, r, f, _ = metrics.precision_recall_fscore_support(
-            labels, predicted, labels=DIGITS, average=average, zero_division=0)
+            labels, predicted, labels=DIGITS, average=average, zero_division=0
+        )
         averages[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
     averages["macro"]["roc_auc"] = float(np.mean(aucs)) if aucs else None
     clipped = np.clip(probabilities, 1e-7, 1.0)
     return {
         "accuracy": float(metrics.accuracy_score(labels, predicted)),
-        "loss": float(metrics.log_loss(labels, clipped / clipped.sum(1, keepdims=True),
-                                       labels=DIGITS)),
+        "loss": float(
+            metrics.log_loss(labels, clipped / clipped.sum(1, keepdims=True), labels=DIGITS)
+        ),
         "samples": int(len(labels)),
         "per_class": per_class,
         "macro": averages["macro"],
         "weighted": averages["weighted"],
         "confusion_matrix": metrics.confusion_matrix(labels, predicted, labels=DIGITS).tolist(),
         "report": metrics.classification_report(
-            labels, predicted, labels=DIGITS, target_names=[str(d) for d in DIGITS],
-            digits=4, zero_division=0),
+            labels,
+            predicted,
+            labels=DIGITS,
+            target_names=[str(d) for d in DIGITS],
+            digits=4,
+            zero_division=0,
+        ),
     }
 
 
-def confident_mistakes(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
-                       limit: int = 24) -> list[dict]:
+def confident_mistakes(
+    images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, limit: int = 24
+) -> list[dict]:
     """The wrong answers the model was surest of, most confident first, with their images."""
     from trainer.preprocessing import to_png
 
@@ -69,13 +84,16 @@ def confident_mistakes(images: np.ndarray, labels: np.ndarray, probabilities: np
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
     order = wrong[np.argsort(-confidence, kind="stable")][:limit]
-    return [{
-        "index": int(i),
-        "true": int(labels[i]),
-        "predicted": int(predicted[i]),
-        "confidence": float(probabilities[i, predicted[i]]),
-        "png": base64.b64encode(to_png(images[i])).decode(),
-    } for i in order]
+    return [
+        {
+            "index": int(i),
+            "true": int(labels[i]),
+            "predicted": int(predicted[i]),
+            "confidence": float(probabilities[i, predicted[i]]),
+            "png": base64.b64encode(to_png(images[i])).decode(),
+        }
+        for i in order
+    ]
 
 
 def set_scores(probabilities: np.ndarray, labels: np.ndarray, rule=None) -> dict:
@@ -88,14 +106,20 @@ def set_scores(probabilities: np.ndarray, labels: np.ndarray, rule=None) -> dict
 
     labels = np.asarray(labels, np.int64)
     said = verdicts(probabilities, rule or DEFAULT_RULE)
-    share = {v: (sum(s == v for s in said) / len(said)) if said else None
-             for v in ("sure", "unsure", "not_a_digit")}
+    share = {
+        v: (sum(s == v for s in said) / len(said)) if said else None
+        for v in ("sure", "unsure", "not_a_digit")
+    }
     digits = labels != NOT_A_DIGIT
     accuracy = None
     if digits.any():
         accuracy = float((probabilities[digits, :10].argmax(1) == labels[digits]).mean())
-    return {"samples": int(len(labels)), "accuracy": accuracy,
-            "refused": share["not_a_digit"], "unsure": share["unsure"]}
+    return {
+        "samples": int(len(labels)),
+        "accuracy": accuracy,
+        "refused": share["not_a_digit"],
+        "unsure": share["unsure"],
+    }
 
 
 def label_distribution(labels: np.ndarray) -> list[int]:

@@ -24,8 +24,17 @@ from trainer.train import TrainConfig
 
 PROFILES: dict[str, TrainConfig] = {
     # Small network, no augmentation, three epochs: a check in about a minute.
-    "quick": TrainConfig(epochs=3, polish_epochs=0, batch_size=128, lr=3e-3, val_split=0.0,
-                         augment=False, width=16, first_stage_convs=1, min_steps=400),
+    "quick": TrainConfig(
+        epochs=3,
+        polish_epochs=0,
+        batch_size=128,
+        lr=3e-3,
+        val_split=0.0,
+        augment=False,
+        width=16,
+        first_stage_convs=1,
+        min_steps=400,
+    ),
     # The bundled model's recipe: heavy augmentation for drawn digits, then a
     # short polish at a low learning rate.
     "full": TrainConfig(min_steps=1500),
@@ -56,12 +65,17 @@ class RunSpec:
     version: str | None = None
 
     def params(self) -> dict:
-        return {"profile": self.profile, **asdict(self.config), "kfold": self.kfold,
-                "train_cnn": self.train_cnn, "baselines": self.baselines,
-                "baseline_sample": self.baseline_sample,
-                "feedback_weight": self.feedback_weight if "feedback" in self.datasets else None,
-                "online_weight": self.online_weight if "online" in self.datasets else None,
-                "negatives": self.negatives if "negatives" in self.datasets else None}
+        return {
+            "profile": self.profile,
+            **asdict(self.config),
+            "kfold": self.kfold,
+            "train_cnn": self.train_cnn,
+            "baselines": self.baselines,
+            "baseline_sample": self.baseline_sample,
+            "feedback_weight": self.feedback_weight if "feedback" in self.datasets else None,
+            "online_weight": self.online_weight if "online" in self.datasets else None,
+            "negatives": self.negatives if "negatives" in self.datasets else None,
+        }
 
 
 def profile_config(profile: str, **overrides) -> TrainConfig:
@@ -91,9 +105,17 @@ def load_data(spec: RunSpec, feedback: Dataset | None = None) -> Dataset:
     """
     if not spec.datasets:
         raise DatasetError("no dataset given")
-    loaded = [load_named(name, data_dir=spec.data_dir, csv_path=spec.csv_path,
-                         seed=spec.config.seed, feedback=feedback, negatives=spec.negatives)
-              for name in spec.datasets]
+    loaded = [
+        load_named(
+            name,
+            data_dir=spec.data_dir,
+            csv_path=spec.csv_path,
+            seed=spec.config.seed,
+            feedback=feedback,
+            negatives=spec.negatives,
+        )
+        for name in spec.datasets
+    ]
     data = loaded[0]
     weights = {"feedback": spec.feedback_weight, "online": spec.online_weight}
     for name, extra in zip(spec.datasets[1:], loaded[1:]):
@@ -117,12 +139,14 @@ def layer_summary(model) -> list[dict]:
     rows = []
     for layer in model.layers:
         shape = getattr(layer, "output", None)
-        rows.append({
-            "name": layer.name,
-            "type": type(layer).__name__,
-            "output_shape": str(tuple(shape.shape)) if shape is not None else "",
-            "params": int(layer.count_params()),
-        })
+        rows.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": str(tuple(shape.shape)) if shape is not None else "",
+                "params": int(layer.count_params()),
+            }
+        )
     return rows
 
 
@@ -137,19 +161,36 @@ def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) ->
     folds = []
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=cfg.seed)
     for number, (train_idx, test_idx) in enumerate(
-            splitter.split(np.zeros(len(data.train)), data.train.labels), start=1):
+        splitter.split(np.zeros(len(data.train)), data.train.labels), start=1
+    ):
         reporter.phase(f"fold {number} of {k}")
-        fold_data = Dataset(f"{data.name}-fold{number}",
-                            Split(data.train.images[train_idx], data.train.labels[train_idx]),
-                            Split(data.train.images[test_idx], data.train.labels[test_idx]))
-        result = train(fold_data, replace(cfg, val_split=0.0),
-                       on_epoch=lambda row, n=number: reporter.epoch({**row, "fold": n}))
-        folds.append({"fold": number, "accuracy": result.test_accuracy, "loss": result.test_loss,
-                      "train": int(len(train_idx)), "test": int(len(test_idx)),
-                      "seconds": round(result.seconds, 1)})
+        fold_data = Dataset(
+            f"{data.name}-fold{number}",
+            Split(data.train.images[train_idx], data.train.labels[train_idx]),
+            Split(data.train.images[test_idx], data.train.labels[test_idx]),
+        )
+        result = train(
+            fold_data,
+            replace(cfg, val_split=0.0),
+            on_epoch=lambda row, n=number: reporter.epoch({**row, "fold": n}),
+        )
+        folds.append(
+            {
+                "fold": number,
+                "accuracy": result.test_accuracy,
+                "loss": result.test_loss,
+                "train": int(len(train_idx)),
+                "test": int(len(test_idx)),
+                "seconds": round(result.seconds, 1),
+            }
+        )
     accuracies = np.array([f["accuracy"] for f in folds])
-    return {"k": k, "folds": folds, "mean": float(accuracies.mean()),
-            "std": float(accuracies.std(ddof=1))}
+    return {
+        "k": k,
+        "folds": folds,
+        "mean": float(accuracies.mean()),
+        "std": float(accuracies.std(ddof=1)),
+    }
 
 
 def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) -> dict:
@@ -168,8 +209,9 @@ def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) 
     temperature = 1.0
     if result.val_probabilities is not None:
         temperature = fit_temperature(result.val_probabilities, result.val_labels)
-    rule = rule_on_writers(lambda images: apply_temperature(probabilities_of(images),
-                                                            temperature), data_dir)
+    rule = rule_on_writers(
+        lambda images: apply_temperature(probabilities_of(images), temperature), data_dir
+    )
     sets = {"test": (result.test_probabilities, data.test.labels)}
     for name, split in data.holdout.items():
         sets[name] = (probabilities_of(split.images), split.labels)
@@ -179,20 +221,32 @@ def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) 
         scores[name] = set_scores(calibrated, labels, rule)
         digits = labels < 10
         if digits.any():
-            ece[name] = {"before": reliability(probs[digits], labels[digits]),
-                         "after": reliability(calibrated[digits], labels[digits])}
+            ece[name] = {
+                "before": reliability(probs[digits], labels[digits]),
+                "after": reliability(calibrated[digits], labels[digits]),
+            }
     # The reliability diagram: people the model never saw, where there are some.
     shown = next((n for n in ece if n.startswith("online:")), "test")
     calibration = {
         "temperature": temperature,
         "fitted_on": int(len(result.val_labels)) if result.val_labels is not None else 0,
-        "ece": {n: {"before": e["before"]["ece"], "after": e["after"]["ece"]}
-                for n, e in ece.items()},
-        "reliability": {"set": shown, "before": ece[shown]["before"]["bins"],
-                        "after": ece[shown]["after"]["bins"]} if shown in ece else None,
+        "ece": {
+            n: {"before": e["before"]["ece"], "after": e["after"]["ece"]} for n, e in ece.items()
+        },
+        "reliability": {
+            "set": shown,
+            "before": ece[shown]["before"]["bins"],
+            "after": ece[shown]["after"]["bins"],
+        }
+        if shown in ece
+        else None,
     }
-    return {"calibration": calibration, "verdict_rule": rule.as_json(),
-            "holdout": {n: scores[n] for n in data.holdout}, "test_verdicts": scores["test"]}
+    return {
+        "calibration": calibration,
+        "verdict_rule": rule.as_json(),
+        "holdout": {n: scores[n] for n in data.holdout},
+        "test_verdicts": scores["test"],
+    }
 
 
 def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> dict:
@@ -204,9 +258,13 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
     reporter = reporter or Reporter()
     started = time.monotonic()
     record: dict = {
-        "name": spec.name, "profile": spec.profile, "params": spec.params(),
-        "seed": spec.config.seed, "datasets": data.describe(),
-        "train_size": int(len(data.train)), "test_size": int(len(data.test)),
+        "name": spec.name,
+        "profile": spec.profile,
+        "params": spec.params(),
+        "seed": spec.config.seed,
+        "datasets": data.describe(),
+        "train_size": int(len(data.train)),
+        "test_size": int(len(data.test)),
         "label_distribution": label_distribution(data.train.labels),
         "versions": library_versions(),
     }
@@ -216,7 +274,9 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
         from trainer.train import predict_probabilities, train
 
         reporter.phase("training")
-        result = train(data, spec.config, on_epoch=lambda row: reporter.epoch({**row, "fold": None}))
+        result = train(
+            data, spec.config, on_epoch=lambda row: reporter.epoch({**row, "fold": None})
+        )
         record["history"] = result.history
         record["train_seconds"] = round(result.seconds, 1)
         record["layers"] = layer_summary(result.model)
@@ -224,40 +284,62 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
         reporter.phase("evaluating")
         probs = result.test_probabilities
         record["metrics"] = classification_metrics(data.test.labels, digit_probabilities(probs))
-        record["mistakes"] = confident_mistakes(data.test.images, data.test.labels,
-                                                digit_probabilities(probs))
-        judged = judge(lambda images: predict_probabilities(result.model, images), data, result,
-                       spec.data_dir)
+        record["mistakes"] = confident_mistakes(
+            data.test.images, data.test.labels, digit_probabilities(probs)
+        )
+        judged = judge(
+            lambda images: predict_probabilities(result.model, images), data, result, spec.data_dir
+        )
         record["metrics"].update(judged)
         record["metrics"]["previews"] = data.previews
         if spec.kfold:
             record["kfold"] = kfold_scores(data, spec.config, spec.kfold, reporter)
         if spec.out_dir:
             reporter.phase("exporting")
-            meta = export_model(result.model, Path(spec.out_dir), version=spec.version, extra={
-                "test_accuracy": record["metrics"]["accuracy"],
-                "test_loss": record["metrics"]["loss"],
-                "train_seconds": record["train_seconds"], "run_name": spec.name,
-                "datasets": record["datasets"], "config": asdict(spec.config),
-                "history": result.history,
-                "classes": int(probs.shape[1]),
-                "temperature": judged["calibration"]["temperature"],
-                "verdict_rule": judged["verdict_rule"],
-                "holdout": judged["holdout"],
-                **({"credits": ONLINE_CREDITS} if "online" in spec.datasets else {}),
-            }, representative=data.train.images[::97],
-               int8_sets={"test": (data.test.images, data.test.labels),
-                          **{n: (h.images, h.labels) for n, h in data.holdout.items()}})
-            record["artifacts"] = {"version": meta["version"], "dir": str(spec.out_dir),
-                                   "files": meta["files"], "serve": meta.get("serve")}
+            meta = export_model(
+                result.model,
+                Path(spec.out_dir),
+                version=spec.version,
+                extra={
+                    "test_accuracy": record["metrics"]["accuracy"],
+                    "test_loss": record["metrics"]["loss"],
+                    "train_seconds": record["train_seconds"],
+                    "run_name": spec.name,
+                    "datasets": record["datasets"],
+                    "config": asdict(spec.config),
+                    "history": result.history,
+                    "classes": int(probs.shape[1]),
+                    "temperature": judged["calibration"]["temperature"],
+                    "verdict_rule": judged["verdict_rule"],
+                    "holdout": judged["holdout"],
+                    **({"credits": ONLINE_CREDITS} if "online" in spec.datasets else {}),
+                },
+                representative=data.train.images[::97],
+                int8_sets={
+                    "test": (data.test.images, data.test.labels),
+                    **{n: (h.images, h.labels) for n, h in data.holdout.items()},
+                },
+            )
+            record["artifacts"] = {
+                "version": meta["version"],
+                "dir": str(spec.out_dir),
+                "files": meta["files"],
+                "serve": meta.get("serve"),
+            }
             if "quantized" in meta:
                 record["metrics"]["quantized"] = meta["quantized"]
     if spec.baselines:
         reporter.phase("baselines")
         # Baselines learn digits; drawings that are no digit are the CNN's alone.
-        digits = Dataset(data.name, Split(data.train.images[data.train.labels < 10],
-                                          data.train.labels[data.train.labels < 10]), data.test)
-        record["baselines"] = run_baselines(digits, spec.baseline_sample, spec.config.seed,
-                                            on_result=reporter.baseline)
+        digits = Dataset(
+            data.name,
+            Split(
+                data.train.images[data.train.labels < 10], data.train.labels[data.train.labels < 10]
+            ),
+            data.test,
+        )
+        record["baselines"] = run_baselines(
+            digits, spec.baseline_sample, spec.config.seed, on_result=reporter.baseline
+        )
     record["duration_seconds"] = round(time.monotonic() - started, 1)
     return record

@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 MODEL_KERAS = "model.keras"
@@ -91,7 +91,9 @@ def choose_served(float_model: bytes, int8_model: bytes, sets: dict) -> dict:
             started = time.perf_counter()
             probs = tflite_probabilities(content, images[digits])
             row[kind] = float((probs[:, :10].argmax(1) == np.asarray(labels)[digits]).mean())
-            row[f"{kind}_ms_per_image"] = 1000 * (time.perf_counter() - started) / max(1, digits.sum())
+            row[f"{kind}_ms_per_image"] = (
+                1000 * (time.perf_counter() - started) / max(1, digits.sum())
+            )
         report["sets"][name] = row
         worst = max(worst, row["float32"] - row["int8"])
     report["largest_loss"] = worst
@@ -99,8 +101,14 @@ def choose_served(float_model: bytes, int8_model: bytes, sets: dict) -> dict:
     return report
 
 
-def export_model(model, out_dir: Path, version: str | None = None, extra: dict | None = None,
-                 int8_sets: dict | None = None, representative=None) -> dict:
+def export_model(
+    model,
+    out_dir: Path,
+    version: str | None = None,
+    extra: dict | None = None,
+    int8_sets: dict | None = None,
+    representative=None,
+) -> dict:
     """Write model.keras, model.tflite and model.json into out_dir atomically.
 
     With `representative` images, an int8 model is written beside the float
@@ -109,7 +117,7 @@ def export_model(model, out_dir: Path, version: str | None = None, extra: dict |
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    version = version or datetime.now(timezone.utc).strftime("cnn-%Y%m%d-%H%M%S")
+    version = version or datetime.now(UTC).strftime("cnn-%Y%m%d-%H%M%S")
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
     try:
         model.save(staging / MODEL_KERAS)
@@ -124,7 +132,7 @@ def export_model(model, out_dir: Path, version: str | None = None, extra: dict |
             serve = quantized["served"]
         meta = {
             "version": version,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "parameters": int(model.count_params()),
             "serve": serve,
             "files": {

@@ -14,9 +14,14 @@ def _conv_block(x, filters: int, convs: int, name: str):
     return x
 
 
-def build_model(width: int = 32, dense: int = 128, dropout: float = 0.4,
-                first_stage_convs: int = 2, last_stage_convs: int = 1,
-                classes: int = 10) -> keras.Model:
+def build_model(
+    width: int = 32,
+    dense: int = 128,
+    dropout: float = 0.4,
+    first_stage_convs: int = 2,
+    last_stage_convs: int = 1,
+    classes: int = 10,
+) -> keras.Model:
     """Three convolutional stages with batch norm and dropout, then a dense head.
 
     Convolutions at full 28x28 resolution cost the most time; the quick

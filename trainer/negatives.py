@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 
-
 # Letters that look like no digit (O, I, l, S, Z, B, G, b, g, q... do).
 LETTERS = "ACEFHKMNPRTUVWXYacefhkmnprtuvwx"
 # Marks that look like no digit: a question mark is a 7 or a 2 without its dot.
@@ -35,8 +34,9 @@ def glyph(font: str, letter: str) -> list[np.ndarray]:
 
         hf = HersheyFonts()
         hf.load_default_font(font)
-        _glyph_cache[key] = [np.asarray(s, np.float32) for s in hf.strokes_for_text(letter)
-                             if len(s) > 0]
+        _glyph_cache[key] = [
+            np.asarray(s, np.float32) for s in hf.strokes_for_text(letter) if len(s) > 0
+        ]
     return _glyph_cache[key]
 
 
@@ -64,8 +64,12 @@ def hand_wobble(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.
     for s in strokes:
         dense = _densify(s, size / 40) if len(s) > 1 else s
         t = np.linspace(0, 1, len(dense))[:, None]
-        tremor = amp * np.hstack([np.sin(7 * t + phase[0]) + np.sin(13 * t + phase[1]),
-                                  np.sin(5 * t + phase[2]) + np.sin(11 * t + phase[3])])
+        tremor = amp * np.hstack(
+            [
+                np.sin(7 * t + phase[0]) + np.sin(13 * t + phase[1]),
+                np.sin(5 * t + phase[2]) + np.sin(11 * t + phase[3]),
+            ]
+        )
         out.append(((dense - centre) @ matrix.T + tremor).astype(np.float32))
     return out
 
@@ -92,10 +96,15 @@ def shape(rng: np.random.Generator) -> list[np.ndarray]:
         strokes = _polygon(10, rng, star=True)
     elif kind == 3:  # a cross: x or +
         if rng.random() < 0.5:
-            strokes = [np.array([[0, 0], [1, 1]], np.float32), np.array([[1, 0], [0, 1]], np.float32)]
+            strokes = [
+                np.array([[0, 0], [1, 1]], np.float32),
+                np.array([[1, 0], [0, 1]], np.float32),
+            ]
         else:
-            strokes = [np.array([[0.5, 0], [0.5, 1]], np.float32),
-                       np.array([[0, 0.5], [1, 0.5]], np.float32)]
+            strokes = [
+                np.array([[0.5, 0], [0.5, 1]], np.float32),
+                np.array([[0, 0.5], [1, 0.5]], np.float32),
+            ]
     elif kind == 4:  # a wave
         t = np.linspace(0, rng.uniform(2, 5) * np.pi, 60)
         strokes = [np.stack([t / np.pi, 0.4 * np.sin(t)], 1).astype(np.float32)]
@@ -109,12 +118,17 @@ def shape(rng: np.random.Generator) -> list[np.ndarray]:
         y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
         strokes = [np.stack([x, y], 1).astype(np.float32)]
     elif kind == 7:  # an arrow
-        strokes = [np.array([[0, 0.5], [1, 0.5]], np.float32),
-                   np.array([[0.7, 0.2], [1, 0.5], [0.7, 0.8]], np.float32)]
+        strokes = [
+            np.array([[0, 0.5], [1, 0.5]], np.float32),
+            np.array([[0.7, 0.2], [1, 0.5], [0.7, 0.8]], np.float32),
+        ]
     else:  # a zigzag
         n = int(rng.integers(4, 9))
-        strokes = [np.stack([np.arange(n) / 2, (np.arange(n) % 2) * rng.uniform(0.6, 1.2)],
-                            1).astype(np.float32)]
+        strokes = [
+            np.stack([np.arange(n) / 2, (np.arange(n) % 2) * rng.uniform(0.6, 1.2)], 1).astype(
+                np.float32
+            )
+        ]
     return hand_wobble(strokes, rng)
 
 
@@ -180,14 +194,19 @@ def negative_drawings(count: int, seed: int, fonts=TRAIN_FONTS) -> list[list[np.
     return [negative_drawing(rng, fonts) for _ in range(count)]
 
 
-def render_letters(seed: int, fonts=HELDOUT_FONTS, per_letter: int = 4,
-                   letters: str = LETTERS) -> np.ndarray:
+def render_letters(
+    seed: int, fonts=HELDOUT_FONTS, per_letter: int = 4, letters: str = LETTERS
+) -> np.ndarray:
     """Every letter of `letters` from the given fonts, `per_letter` hands each."""
     from trainer.online import render
 
     rng = np.random.default_rng(seed)
-    drawings = [hand_wobble(glyph(font, ch), rng)
-                for font in fonts for ch in letters for _ in range(per_letter)]
+    drawings = [
+        hand_wobble(glyph(font, ch), rng)
+        for font in fonts
+        for ch in letters
+        for _ in range(per_letter)
+    ]
     return render(drawings, seed)
 
 

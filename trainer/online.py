@@ -25,8 +25,9 @@ import numpy as np
 from trainer.preprocessing import Strokes, preprocess_strokes
 
 ONLINE_ENV = "ONLINE_DIGITS_DIR"
-DEFAULT_ONLINE_DIR = (Path(__file__).resolve().parent.parent.parent
-                      / "shared" / "data" / "online-digits")
+DEFAULT_ONLINE_DIR = (
+    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "online-digits"
+)
 SOURCES = {"uji": "ujipenchars2.json", "pendigits": "pendigits-train.unipen"}
 # Whole writers kept out of training, per source.
 HOLDOUT_WRITERS = {"uji": 12, "pendigits": 6}
@@ -58,7 +59,8 @@ def online_dir(explicit: str | os.PathLike | None = None) -> Path:
             return Path(candidate)
     raise OnlineDataError(
         f"the online digits are not found: set {ONLINE_ENV} to the folder holding "
-        + " and ".join(SOURCES.values()))
+        + " and ".join(SOURCES.values())
+    )
 
 
 def read_uji(path: Path) -> list[PenSample]:
@@ -120,9 +122,9 @@ def read_online(directory: str | os.PathLike | None = None) -> list[PenSample]:
     return read_uji(folder / SOURCES["uji"]) + read_pendigits(folder / SOURCES["pendigits"])
 
 
-def split_by_writer(samples: list[PenSample],
-                    holdout: dict[str, int] = HOLDOUT_WRITERS
-                    ) -> tuple[list[PenSample], dict[str, list[PenSample]]]:
+def split_by_writer(
+    samples: list[PenSample], holdout: dict[str, int] = HOLDOUT_WRITERS
+) -> tuple[list[PenSample], dict[str, list[PenSample]]]:
     """Training samples, and the held-out writers' samples per source.
 
     The last writers of each source (in the collection's own order) are held
@@ -133,7 +135,7 @@ def split_by_writer(samples: list[PenSample],
     for source, count in holdout.items():
         mine = [s for s in samples if s.source == source]
         writers = sorted({s.writer for s in mine}, key=lambda w: (len(w), w))
-        kept_out = set(writers[len(writers) - count:]) if count else set()
+        kept_out = set(writers[len(writers) - count :]) if count else set()
         held[source] = [s for s in mine if s.writer in kept_out]
         train += [s for s in mine if s.writer not in kept_out]
     return train, held
@@ -147,8 +149,9 @@ def pad_line_width(width: float, height: float) -> int:
     return max(6, round(min(width, height) / 16))
 
 
-def place_on_pad(strokes, rng: np.random.Generator, *, canvas=(320, 500),
-                 fill=(0.35, 0.85)) -> Strokes:
+def place_on_pad(
+    strokes, rng: np.random.Generator, *, canvas=(320, 500), fill=(0.35, 0.85)
+) -> Strokes:
     """Put strokes on a random pad-sized canvas as a person would draw them.
 
     The canvas side, the drawing's height (a share of the canvas), its place
@@ -189,7 +192,7 @@ def render_many(drawings, seeds: list[int]) -> list[np.ndarray]:
     The result depends only on the drawings and the seeds, not on the cores.
     """
     jobs = [(seed, start) for seed in seeds for start in range(0, len(drawings), _CHUNK)]
-    args = [(drawings[start:start + _CHUNK], seed * 7919 + start) for seed, start in jobs]
+    args = [(drawings[start : start + _CHUNK], seed * 7919 + start) for seed, start in jobs]
     workers = min(os.cpu_count() or 1, len(jobs))
     if workers > 1 and len(drawings) * len(seeds) > 2 * _CHUNK:
         import multiprocessing

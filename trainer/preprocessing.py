@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
@@ -160,9 +161,7 @@ def ink_array(image: Image.Image) -> np.ndarray:
     Transparent pixels are paper. Polarity is detected: whichever level the
     border of the picture mostly has is the paper, the other is the ink.
     """
-    if image.mode in ("RGBA", "LA", "PA") or (
-        image.mode == "P" and "transparency" in image.info
-    ):
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
         alpha = rgba[..., 3]
         gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -267,7 +266,8 @@ def _widen_narrow_loop(crop: np.ndarray) -> np.ndarray:
     if w >= MIN_LOOP_WIDTH * h or two_stroke_rows(crop > 0.5) < TWO_STROKE_ROWS:
         return crop
     wide = Image.fromarray(np.uint8(np.clip(crop, 0, 1) * 255)).resize(
-        (max(w + 1, round(MIN_LOOP_WIDTH * h)), h), Image.Resampling.BILINEAR)
+        (max(w + 1, round(MIN_LOOP_WIDTH * h)), h), Image.Resampling.BILINEAR
+    )
     return np.asarray(wide, np.float32) / 255.0
 
 
@@ -296,9 +296,7 @@ def normalise(ink: np.ndarray) -> np.ndarray:
     h, w = arr.shape
     scale = FIT_BOX / max(h, w)
     fh, fw = max(1, round(h * scale)), max(1, round(w * scale))
-    fitted = Image.fromarray(np.uint8(arr * 255)).resize(
-        (fw, fh), Image.Resampling.LANCZOS
-    )
+    fitted = Image.fromarray(np.uint8(arr * 255)).resize((fw, fh), Image.Resampling.LANCZOS)
     small = np.asarray(fitted, dtype=np.float32) / 255.0
     return centre_by_mass(small)
 
@@ -361,8 +359,10 @@ def parse_strokes(
         raise ImageTooLarge(f"width and height must be at most {MAX_SIDE}")
     lw = None if line_width is None else _positive_number(line_width, "line_width")
     if lw is not None and lw > MAX_PEN_SHARE * min(w, h):
-        raise TooComplex(f"line_width must be at most {MAX_PEN_SHARE:g} of the canvas's "
-                         f"short side ({MAX_PEN_SHARE * min(w, h):g} here)")
+        raise TooComplex(
+            f"line_width must be at most {MAX_PEN_SHARE:g} of the canvas's "
+            f"short side ({MAX_PEN_SHARE * min(w, h):g} here)"
+        )
     if not isinstance(raw, list):
         raise PreprocessError("strokes must be a list of strokes")
     if len(raw) > MAX_STROKES:
@@ -386,8 +386,10 @@ def parse_strokes(
             if not (x_range[0] <= x <= x_range[1] and y_range[0] <= y <= y_range[1]):
                 raise PreprocessError("stroke points must lie on the canvas (or just off its edge)")
             # Off the edge the pad shows nothing: the point is kept at the edge.
-            kept = (round(min(max(x, 0.0), w), POINT_DECIMALS),
-                    round(min(max(y, 0.0), h), POINT_DECIMALS))
+            kept = (
+                round(min(max(x, 0.0), w), POINT_DECIMALS),
+                round(min(max(y, 0.0), h), POINT_DECIMALS),
+            )
             if line and abs(kept[0] - line[-1][0]) + abs(kept[1] - line[-1][1]) < MIN_POINT_STEP:
                 last = kept  # a stroke still ends where the pen lifted
                 continue
@@ -426,4 +428,3 @@ def to_png(mnist: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.uint8(np.clip(mnist, 0, 1) * 255 + 0.5)).save(buffer, "PNG")
     return buffer.getvalue()
-

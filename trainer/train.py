@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -89,8 +89,9 @@ def _datasets(data: Dataset, cfg: TrainConfig, light: bool = False, epoch: int =
         .batch(cfg.batch_size)
     )
     if cfg.augment:
-        train = train.map(lambda a, b: (augment_batch(a, aug_cfg), b),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+        train = train.map(
+            lambda a, b: (augment_batch(a, aug_cfg), b), num_parallel_calls=tf.data.AUTOTUNE
+        )
     train = train.prefetch(tf.data.AUTOTUNE)
     val = None
     if len(val_idx):
@@ -120,8 +121,9 @@ def all_layers(model):
             yield from all_layers(layer)
 
 
-def recalibrate_batchnorm(model, images: np.ndarray, batch: int = 1024,
-                          limit: int = 16_384, seed: int = 0) -> None:
+def recalibrate_batchnorm(
+    model, images: np.ndarray, batch: int = 1024, limit: int = 16_384, seed: int = 0
+) -> None:
     """Set every batch-norm layer's statistics to their exact training-set values.
 
     A running mean over up to `limit` training images, in training mode
@@ -129,8 +131,11 @@ def recalibrate_batchnorm(model, images: np.ndarray, batch: int = 1024,
     """
     import keras
 
-    norms = [layer for layer in all_layers(model)
-             if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    norms = [
+        layer
+        for layer in all_layers(model)
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+    ]
     if not norms or not len(images):
         return
     pick = np.random.default_rng(seed).permutation(len(images))[:limit]
@@ -139,7 +144,7 @@ def recalibrate_batchnorm(model, images: np.ndarray, batch: int = 1024,
         for i, start in enumerate(range(0, len(pick), batch)):
             for layer in norms:
                 layer.momentum = i / (i + 1)  # an exact running mean of the chunks
-            chunk = images[np.sort(pick[start:start + batch])][..., None]
+            chunk = images[np.sort(pick[start : start + batch])][..., None]
             model(chunk, training=True)
     finally:
         for layer, momentum in zip(norms, saved):
@@ -154,8 +159,7 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
     started = time.monotonic()
     members = []
     for member in range(max(1, cfg.ensemble)):
-        members.append(_train_one(data, cfg, result, on_epoch,
-                                  member, max(1, cfg.ensemble)))
+        members.append(_train_one(data, cfg, result, on_epoch, member, max(1, cfg.ensemble)))
     if len(members) == 1:
         model = members[0]
     else:
@@ -182,13 +186,21 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
 
 def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
     """The model's output for (n, 28, 28) images, in batches (no Keras predict loop)."""
-    outs = [np.asarray(model(images[i:i + 1000][..., None], training=False))
-            for i in range(0, len(images), 1000)]
+    outs = [
+        np.asarray(model(images[i : i + 1000][..., None], training=False))
+        for i in range(0, len(images), 1000)
+    ]
     return np.concatenate(outs) if outs else np.zeros((0, 10), np.float32)
 
 
-def _train_one(data: Dataset, cfg: TrainConfig, result: TrainResult,
-               on_epoch: EpochCallback | None, member: int, members: int):
+def _train_one(
+    data: Dataset,
+    cfg: TrainConfig,
+    result: TrainResult,
+    on_epoch: EpochCallback | None,
+    member: int,
+    members: int,
+):
     import keras
 
     from trainer.model import build_model
@@ -209,8 +221,12 @@ def _train_one(data: Dataset, cfg: TrainConfig, result: TrainResult,
     if cfg.init_from:
         model = keras.saving.load_model(cfg.init_from)
     else:
-        model = build_model(width=cfg.width, first_stage_convs=cfg.first_stage_convs,
-                            last_stage_convs=cfg.last_stage_convs, classes=class_count(data))
+        model = build_model(
+            width=cfg.width,
+            first_stage_convs=cfg.first_stage_convs,
+            last_stage_convs=cfg.last_stage_convs,
+            classes=class_count(data),
+        )
     if cfg.freeze_batchnorm:
         for layer in all_layers(model):
             if isinstance(layer, keras.layers.BatchNormalization):
@@ -249,22 +265,38 @@ def _train_one(data: Dataset, cfg: TrainConfig, result: TrainResult,
         """`count` epochs; drawn data gets a fresh rendering for each."""
         if data.renderer is None:
             datasets = first or _datasets(data, cfg, light=light)
-            model.fit(datasets[0], validation_data=datasets[1], epochs=count, verbose=0,
-                      shuffle=False, callbacks=[Progress()])
+            model.fit(
+                datasets[0],
+                validation_data=datasets[1],
+                epochs=count,
+                verbose=0,
+                shuffle=False,
+                callbacks=[Progress()],
+            )
             return
         for epoch in range(count):
             index = len(result.history)
             datasets = first if (first and epoch == 0) else _datasets(data, cfg, light, index)
-            model.fit(datasets[0], validation_data=datasets[1], epochs=1, verbose=0,
-                      shuffle=False, callbacks=[Progress()])
+            model.fit(
+                datasets[0],
+                validation_data=datasets[1],
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[Progress()],
+            )
 
     if epochs:
         fit(epochs, light=False, first=(train_ds, val_ds))
     if cfg.polish_epochs:
         polish = keras.optimizers.schedules.CosineDecay(
-            cfg.lr / 20, steps_per_epoch * cfg.polish_epochs, alpha=0.01)
-        model.compile(optimizer=keras.optimizers.Adam(polish),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            cfg.lr / 20, steps_per_epoch * cfg.polish_epochs, alpha=0.01
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(polish),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         fit(cfg.polish_epochs, light=True)
     if not cfg.freeze_batchnorm:
         recalibrate_batchnorm(model, data.train_for_epoch(0).images, seed=cfg.seed)

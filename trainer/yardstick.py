@@ -15,13 +15,14 @@ no digit is right when it is refused. Nothing here knows about Flask.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -60,8 +61,7 @@ def label(name: str) -> str:
 # Rendering the held-out drawings takes half a minute: the result is kept on
 # disk, under a name that changes with everything it depends on.
 CACHE_ENV = "DIGITPAD_CACHE_DIR"
-_RENDERING_CODE = ("preprocessing.py", "online.py", "negatives.py", "document.py",
-                   "yardstick.py")
+_RENDERING_CODE = ("preprocessing.py", "online.py", "negatives.py", "document.py", "yardstick.py")
 
 
 def cache_dir() -> Path:
@@ -80,10 +80,8 @@ def _cache_key(data_dir: str | None, online_dir: str | None) -> str:
         digest.update((here / name).read_bytes())
     folders = []
     for find, explicit in ((mnist_dir, data_dir), (find_online, online_dir)):
-        try:
+        with contextlib.suppress(DatasetError, OnlineDataError, OSError):
             folders.append(find(explicit))
-        except (DatasetError, OnlineDataError, OSError):
-            pass
     for folder in folders:
         for path in sorted(Path(folder).rglob("*")) if folder else []:
             if path.is_file():
@@ -93,8 +91,9 @@ def _cache_key(data_dir: str | None, online_dir: str | None) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def fixed_sets(data_dir: str | None = None, online_dir: str | None = None
-               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def fixed_sets(
+    data_dir: str | None = None, online_dir: str | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The suite's fixed parts as 28x28 images and labels (once per machine, then from disk).
 
     A part whose data cannot be found is left out: it reads as not measured.
@@ -102,17 +101,24 @@ def fixed_sets(data_dir: str | None = None, online_dir: str | None = None
     path = cache_dir() / f"yardstick-{_cache_key(data_dir, online_dir)}.npz"
     try:
         with np.load(path) as cached:
-            sets = {name: (cached[f"{name}/images"], cached[f"{name}/labels"])
-                    for name in BY_NAME if f"{name}/images" in cached}
+            sets = {
+                name: (cached[f"{name}/images"], cached[f"{name}/labels"])
+                for name in BY_NAME
+                if f"{name}/images" in cached
+            }
     except (OSError, ValueError, KeyError):
         sets = _render_sets(data_dir, online_dir)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz",
-                                             delete=False) as out:
-                np.savez_compressed(out, **{f"{n}/{k}": v for n, (images, labels) in sets.items()
-                                            for k, v in (("images", images),
-                                                         ("labels", labels))})
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as out:
+                np.savez_compressed(
+                    out,
+                    **{
+                        f"{n}/{k}": v
+                        for n, (images, labels) in sets.items()
+                        for k, v in (("images", images), ("labels", labels))
+                    },
+                )
             os.replace(out.name, path)
         except OSError:
             pass  # a read-only home: render again next time
@@ -122,8 +128,9 @@ def fixed_sets(data_dir: str | None = None, online_dir: str | None = None
     return sets
 
 
-def _render_sets(data_dir: str | None, online_dir: str | None
-                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _render_sets(
+    data_dir: str | None, online_dir: str | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The suite's fixed parts rendered anew."""
     from trainer.datasets import DatasetError, load_mnist_idx, mnist_dir
     from trainer.negatives import render_letters, render_marks
@@ -143,8 +150,9 @@ def _render_sets(data_dir: str | None, online_dir: str | None
         held = {}
     for source, samples in held.items():
         # In this process (a web worker may measure too): no pool of processes.
-        images = np.concatenate([render([s.strokes for s in samples], SEED + r)
-                                 for r in range(RENDERINGS)])
+        images = np.concatenate(
+            [render([s.strokes for s in samples], SEED + r) for r in range(RENDERINGS)]
+        )
         labels = np.tile(np.array([s.label for s in samples], np.int64), RENDERINGS)
         sets[f"online:{source}"] = (images, labels)
     no_digit = np.concatenate([render_letters(SEED), render_marks(SEED)])
@@ -152,20 +160,25 @@ def _render_sets(data_dir: str | None, online_dir: str | None
     return sets
 
 
-def rule_on_writers(calibrated_of: Callable[[np.ndarray], np.ndarray],
-                    data_dir: str | None = None) -> VerdictRule:
+def rule_on_writers(
+    calibrated_of: Callable[[np.ndarray], np.ndarray], data_dir: str | None = None
+) -> VerdictRule:
     """A model's verdict rule, chosen on the suite's held-out writers (`choose_rule`).
 
     `calibrated_of(images)` gives the model's calibrated probabilities. The
     same writers for every model, whatever it was trained on.
     """
     suite = fixed_sets(data_dir)
-    return choose_rule({name: (calibrated_of(images), labels)
-                        for name, (images, labels) in suite.items() if name in WRITERS})
+    return choose_rule(
+        {
+            name: (calibrated_of(images), labels)
+            for name, (images, labels) in suite.items()
+            if name in WRITERS
+        }
+    )
 
 
-def score(probabilities: np.ndarray, labels: np.ndarray, rule: VerdictRule,
-          digits: bool) -> dict:
+def score(probabilities: np.ndarray, labels: np.ndarray, rule: VerdictRule, digits: bool) -> dict:
     """One part judged as a person meets it (calibrated probabilities)."""
     p = np.asarray(probabilities, np.float64)
     labels = np.asarray(labels, np.int64)
@@ -176,21 +189,31 @@ def score(probabilities: np.ndarray, labels: np.ndarray, rule: VerdictRule,
     if not n:
         return {"samples": 0, "right": None}
     if not digits:
-        return {"samples": n, "right": float(refused.mean()), "refused": float(refused.mean()),
-                "sure": float(sure.mean())}
+        return {
+            "samples": n,
+            "right": float(refused.mean()),
+            "refused": float(refused.mean()),
+            "sure": float(sure.mean()),
+        }
     # A flag that says "no digit" is right when refused; a digit when read as itself.
     no_digit = labels == NOT_A_DIGIT
     read = p[:, :NOT_A_DIGIT].argmax(1) == labels
     right = np.where(no_digit, refused, read & ~refused)
-    return {"samples": n, "right": float(right.mean()), "refused": float(refused[~no_digit].mean())
-            if (~no_digit).any() else None,
-            "sure": float(sure.mean()),
-            "sure_right": float(right[sure].mean()) if sure.any() else None,
-            "unsure": float((said == "unsure").mean())}
+    return {
+        "samples": n,
+        "right": float(right.mean()),
+        "refused": float(refused[~no_digit].mean()) if (~no_digit).any() else None,
+        "sure": float(sure.mean()),
+        "sure_right": float(right[sure].mean()) if sure.any() else None,
+        "unsure": float((said == "unsure").mean()),
+    }
 
 
-def measure(probabilities_of: Callable[[np.ndarray], np.ndarray], rule: VerdictRule,
-            sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+def measure(
+    probabilities_of: Callable[[np.ndarray], np.ndarray],
+    rule: VerdictRule,
+    sets: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> dict:
     """Every part of `sets` scored with a model's calibrated `probabilities_of(images)`."""
     parts = {}
     for name, (images, labels) in sets.items():
@@ -210,6 +233,8 @@ def worse_parts(candidate: dict, active: dict, margin: float) -> list[str]:
             continue
         drop = a["right"] - c["right"]
         if drop > margin + 1e-12:
-            found.append(f"{part.label}: {c['right']:.2%} against the active model's "
-                         f"{a['right']:.2%} ({drop * 100:.2f} points lower)")
+            found.append(
+                f"{part.label}: {c['right']:.2%} against the active model's "
+                f"{a['right']:.2%} ({drop * 100:.2f} points lower)"
+            )
     return found

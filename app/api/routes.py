@@ -69,12 +69,14 @@ def _submission(replaces_what: str, whole: bool) -> _Submission:
     if not isinstance(store, bool):
         raise AppError('"store" must be true or false')
     replaces = payload.get("replaces")
-    if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
-                                 or not 0 < replaces < 2**63):
+    if replaces is not None and (
+        isinstance(replaces, bool) or not isinstance(replaces, int) or not 0 < replaces < 2**63
+    ):
         raise AppError(f'"replaces" must be the {replaces_what}')
     if "image" in payload:
-        return _Submission(store, replaces,
-                           picture=drawings.from_base64(payload["image"], whole), key=key)
+        return _Submission(
+            store, replaces, picture=drawings.from_base64(payload["image"], whole), key=key
+        )
     if "strokes" in payload:
         return _Submission(store, replaces, strokes=payload, key=key)
     raise AppError('send "image" (a data URL or base64) or "strokes"')
@@ -98,10 +100,16 @@ def predict():
     drawing, 503 if no model can be loaded.
     """
     sent = _submission("id of an earlier prediction", whole=True)
-    drawing = sent.picture or drawings.from_strokes(sent.strokes,
-                                                    current_app.config["MAX_STROKE_POINTS"])
-    result = predictions.predict(drawing, store=sent.store, replaces=sent.replaces,
-                                 author=_author(sent), request_key=sent.key)
+    drawing = sent.picture or drawings.from_strokes(
+        sent.strokes, current_app.config["MAX_STROKE_POINTS"]
+    )
+    result = predictions.predict(
+        drawing,
+        store=sent.store,
+        replaces=sent.replaces,
+        author=_author(sent),
+        request_key=sent.key,
+    )
     return jsonify(result.as_json())
 
 
@@ -118,9 +126,12 @@ def read():
     no model can be loaded.
     """
     sent = _submission("number_id of an earlier reading", whole=False)
-    source = sent.picture or drawings.parse_strokes(sent.strokes, current_app.config["MAX_STROKE_POINTS"])
-    result = reading.read(source, store=sent.store, replaces=sent.replaces, author=_author(sent),
-                          request_key=sent.key)
+    source = sent.picture or drawings.parse_strokes(
+        sent.strokes, current_app.config["MAX_STROKE_POINTS"]
+    )
+    result = reading.read(
+        source, store=sent.store, replaces=sent.replaces, author=_author(sent), request_key=sent.key
+    )
     return jsonify(result.as_json())
 
 
@@ -137,8 +148,9 @@ def flag(prediction_id: int):
     stored = predictions.flag(prediction_id, label, author_token(client_id()))
     if stored is None:
         raise NotFound(f"prediction {prediction_id} does not exist")
-    return jsonify(prediction_id=prediction_id, label=label_name(stored.label),
-                   status=stored.status), 201
+    return jsonify(
+        prediction_id=prediction_id, label=label_name(stored.label), status=stored.status
+    ), 201
 
 
 @bp.delete("/predictions/<int:prediction_id>/flag")

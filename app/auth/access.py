@@ -20,8 +20,13 @@ def same_site_path(target: object, default: str) -> str:
     Never another host (`//evil`, `https://evil`), never a header-splitting
     control character.
     """
-    if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
-            and target.isprintable() and "\\" not in target):
+    if (
+        isinstance(target, str)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+        and "\\" not in target
+    ):
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
@@ -52,8 +57,10 @@ def is_admin() -> bool:
     """
     if not (session.get("admin") and admin_configured()):
         return False
-    return (session.get("admin_key") == _password_fingerprint()
-            and session.get("admin_epoch") == current_epoch())
+    return (
+        session.get("admin_key") == _password_fingerprint()
+        and session.get("admin_epoch") == current_epoch()
+    )
 
 
 def _password_fingerprint() -> str:

@@ -6,10 +6,15 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth import bp
-from app.auth.access import (admin_configured, check_password, end_admin_sessions, is_admin,
-                             same_site_path, start_admin_session)
+from app.auth.access import (
+    admin_configured,
+    check_password,
+    end_admin_sessions,
+    is_admin,
+    same_site_path,
+    start_admin_session,
+)
 from app.extensions import db, limiter
-
 
 # The admin is one account: its failed sign-ins are counted from every
 # address together, so guessing from many addresses waits as long as from one.
@@ -18,9 +23,13 @@ ACCOUNT = "admin-account"
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], methods=["POST"],
-               key_func=lambda: ACCOUNT, scope="login-failures",
-               deduct_when=lambda response: response.status_code == 401)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
+    methods=["POST"],
+    key_func=lambda: ACCOUNT,
+    scope="login-failures",
+    deduct_when=lambda response: response.status_code == 401,
+)
 def login():
     """Show the sign-in form; on POST check the password against the configured hash."""
     status = 200
@@ -28,15 +37,20 @@ def login():
         if check_password(request.form.get("password", "")):
             start_admin_session()
             current_app.logger.info("admin signed in from %s", request.remote_addr)
-            flash("You are signed in as the admin. Sign out from the top bar when you are done.",
-                  "ok")
+            flash(
+                "You are signed in as the admin. Sign out from the top bar when you are done.", "ok"
+            )
             return redirect(same_site_path(request.form.get("next"), url_for("dashboard.index")))
         current_app.logger.warning("failed admin sign-in from %s", request.remote_addr)
         if not admin_configured():
             flash("No admin password is configured.", "error")
         status = 401
-    return render_template("auth/login.html", configured=admin_configured(),
-                           failed=status == 401, next=request.values.get("next", "")), status
+    return render_template(
+        "auth/login.html",
+        configured=admin_configured(),
+        failed=status == 401,
+        next=request.values.get("next", ""),
+    ), status
 
 
 @bp.post("/logout")

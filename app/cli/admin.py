@@ -11,8 +11,13 @@ from app.cli.common import app_command
 
 
 @app_command("hash-password")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="the admin password (asked for when not given)")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="the admin password (asked for when not given)",
+)
 def hash_password(password):
     """Print a hash of the admin password for ADMIN_PASSWORD_HASH."""
     from werkzeug.security import generate_password_hash
@@ -26,9 +31,11 @@ def hash_password(password):
 def admin_hint():
     """Say how to set the admin password when none is configured."""
     if not current_app.config.get("ADMIN_PASSWORD_HASH"):
-        click.echo("No admin password is set: the dashboard is read-only. To review flags and\n"
-                   "start training, set one and restart:\n"
-                   '  export ADMIN_PASSWORD_HASH="$(.venv/bin/flask hash-password)"')
+        click.echo(
+            "No admin password is set: the dashboard is read-only. To review flags and\n"
+            "start training, set one and restart:\n"
+            '  export ADMIN_PASSWORD_HASH="$(.venv/bin/flask hash-password)"'
+        )
 
 
 @app_command("reset-limits")
@@ -48,8 +55,10 @@ def predict(image):
     from app.services import drawings, predictions, serving
 
     result = predictions.predict(drawings.from_image_bytes(Path(image).read_bytes()), store=False)
-    click.echo(f"{result.digit} ({result.confidence:.1%}, {result.verdict}) by "
-               f"{result.model_version} from {serving.predictor().info.path}")
+    click.echo(
+        f"{result.digit} ({result.confidence:.1%}, {result.verdict}) by "
+        f"{result.model_version} from {serving.predictor().info.path}"
+    )
 
 
 COMMANDS = (hash_password, admin_hint, reset_limits, predict)

@@ -62,35 +62,51 @@ def run_job(spec, kind: str, extra: dict | None = None, queue: bool = False) -> 
 def summary(run) -> str:
     lines = [f"run {run.id} '{run.name}' {run.status} in {run.duration_seconds or 0:.0f}s"]
     if run.test_accuracy is not None:
-        lines.append(f"test accuracy {run.test_accuracy:.4%}  loss {run.test_loss:.4f}  "
-                     f"macro F1 {run.macro_f1:.4f}  ROC AUC {run.metrics['macro']['roc_auc']:.5f}")
+        lines.append(
+            f"test accuracy {run.test_accuracy:.4%}  loss {run.test_loss:.4f}  "
+            f"macro F1 {run.macro_f1:.4f}  ROC AUC {run.metrics['macro']['roc_auc']:.5f}"
+        )
     for source, score in (run.metrics or {}).get("holdout", {}).items():
         if score.get("accuracy") is not None:
-            lines.append(f"  held out {source:<18} {score['accuracy']:.4%} of {score['samples']} "
-                         f"(refused {score['refused']:.2%})")
+            lines.append(
+                f"  held out {source:<18} {score['accuracy']:.4%} of {score['samples']} "
+                f"(refused {score['refused']:.2%})"
+            )
         else:
-            lines.append(f"  held out {source:<18} refused {score['refused']:.2%} "
-                         f"of {score['samples']}")
+            lines.append(
+                f"  held out {source:<18} refused {score['refused']:.2%} of {score['samples']}"
+            )
     calibration = (run.metrics or {}).get("calibration")
     if calibration:
         ece = calibration["ece"].get("test", {})
-        lines.append(f"calibration: temperature {calibration['temperature']:.2f}, test ECE "
-                     f"{ece.get('before', 0):.4f} -> {ece.get('after', 0):.4f}")
+        lines.append(
+            f"calibration: temperature {calibration['temperature']:.2f}, test ECE "
+            f"{ece.get('before', 0):.4f} -> {ece.get('after', 0):.4f}"
+        )
     gate = (run.metrics or {}).get("gate")
     if gate:
-        lines.append(f"gate: {'promoted' if gate['promoted'] else 'kept as candidate'}: "
-                     f"{gate['reason']}")
+        lines.append(
+            f"gate: {'promoted' if gate['promoted'] else 'kept as candidate'}: {gate['reason']}"
+        )
     if run.kfold:
-        lines.append(f"{run.kfold['k']}-fold accuracy {run.kfold['mean']:.4%} "
-                     f"± {run.kfold['std']:.4%}")
+        lines.append(
+            f"{run.kfold['k']}-fold accuracy {run.kfold['mean']:.4%} ± {run.kfold['std']:.4%}"
+        )
     for b in run.baselines:
-        lines.append(f"  {b.name:<20} {b.accuracy:.4f}  (F1 {b.macro_f1:.4f}, "
-                     f"{b.train_samples} training images)")
+        lines.append(
+            f"  {b.name:<20} {b.accuracy:.4f}  (F1 {b.macro_f1:.4f}, "
+            f"{b.train_samples} training images)"
+        )
     if run.suspect:
         lines.append(f"SUSPECT: {run.suspect}")
     if run.artifacts:
         active = (gate or {}).get("promoted")
-        lines.append(f"candidate model {run.model_version} in {run.artifacts['dir']} "
-                     + ("(promoted: now served)" if active else
-                        "(not active: the served model is unchanged)"))
+        lines.append(
+            f"candidate model {run.model_version} in {run.artifacts['dir']} "
+            + (
+                "(promoted: now served)"
+                if active
+                else "(not active: the served model is unchanged)"
+            )
+        )
     return "\n".join(lines)

@@ -19,8 +19,8 @@ GATE_WORDS = {True: "gate passed", False: "gate REJECTED", None: "not gated"}
 def models_list():
     """Every model version, newest first; the active one is marked.
 
-    Each shows its MNIST test figure on the yardstick (when measured), the gate's verdict and, when it was ever active, who made it
-    active, when and why.
+    Each shows its MNIST test figure on the yardstick (when measured), the
+    gate's verdict and, when it was ever active, who made it active, when and why.
     """
     from app.models import as_utc
     from app.services import registry, yardstick
@@ -29,8 +29,10 @@ def models_list():
         mnist = yardstick.headline(yardstick.known(v), "mnist")
         acc = f"MNIST test {mnist:.2%}" if mnist is not None else "not measured"
         mark = "*" if v.status == "active" else " "
-        click.echo(f"{mark} {v.version:<34} {v.status:<9} {acc:>17}  "
-                   f"{GATE_WORDS[v.gate_passed]:<13}  {v.reason or ''}")
+        click.echo(
+            f"{mark} {v.version:<34} {v.status:<9} {acc:>17}  "
+            f"{GATE_WORDS[v.gate_passed]:<13}  {v.reason or ''}"
+        )
         if v.activation:
             when = as_utc(v.activated_at).strftime("%Y-%m-%d %H:%M UTC")
             click.echo(f"    {v.activation} {when} by {v.activated_by}: {v.activation_reason}")
@@ -54,10 +56,15 @@ def _activate(version: str, reason: str, override_gate: bool) -> None:
     click.echo(f"{v.version} is active ({v.activation}: {v.activation_reason})")
 
 
-REASON = click.option("--reason", "-r", required=True,
-                      help="why (stored and shown on the dashboard beside the gate's verdict)")
-OVERRIDE = click.option("--override-gate", is_flag=True,
-                        help="go live although the gate rejected this version")
+REASON = click.option(
+    "--reason",
+    "-r",
+    required=True,
+    help="why (stored and shown on the dashboard beside the gate's verdict)",
+)
+OVERRIDE = click.option(
+    "--override-gate", is_flag=True, help="go live although the gate rejected this version"
+)
 
 
 @group_command(models, "promote")
@@ -80,13 +87,19 @@ def models_rollback(version, reason, override_gate):
 
 @group_command(models, "measure")
 @click.argument("version")
-@click.option("--save", is_flag=True,
-              help="also write the measurement into the version's model.json, so that a "
-                   "fresh install of that folder needs no measuring")
-@click.option("--choose-rule", is_flag=True,
-              help="first choose the verdict's thresholds on the held-out writers, as "
-                   "training does, and write them into model.json (for a model trained "
-                   "before rules were chosen)")
+@click.option(
+    "--save",
+    is_flag=True,
+    help="also write the measurement into the version's model.json, so that a "
+    "fresh install of that folder needs no measuring",
+)
+@click.option(
+    "--choose-rule",
+    is_flag=True,
+    help="first choose the verdict's thresholds on the held-out writers, as "
+    "training does, and write them into model.json (for a model trained "
+    "before rules were chosen)",
+)
 def models_measure(version, save, choose_rule):
     """Measure VERSION on the suite every model is judged on, and store it."""
     from app.services import registry, yardstick
@@ -97,14 +110,19 @@ def models_measure(version, save, choose_rule):
         raise click.ClickException(f"no model version {version!r}")
     if choose_rule:
         rule = yardstick.choose_rule(v)
-        click.echo(f"verdict rule: sure at {rule.sure_at:.4f}, not a digit at "
-                   f"{rule.reject_at:.2f} ({rule.sure_right:.2%} of sure answers right, "
-                   f"{rule.coverage:.2%} of digits sure, on {rule.chosen_on})")
+        click.echo(
+            f"verdict rule: sure at {rule.sure_at:.4f}, not a digit at "
+            f"{rule.reject_at:.2f} ({rule.sure_right:.2%} of sure answers right, "
+            f"{rule.coverage:.2%} of digits sure, on {rule.chosen_on})"
+        )
     measured = yardstick.ensure(v, fresh=True)
     for name, part in measured["parts"].items():
         right = "-" if part.get("right") is None else f"{part['right']:.2%}"
-        sure = "" if part.get("sure_right") is None else \
-            f"  sure {part['sure']:.2%}, right when sure {part['sure_right']:.2%}"
+        sure = (
+            ""
+            if part.get("sure_right") is None
+            else f"  sure {part['sure']:.2%}, right when sure {part['sure_right']:.2%}"
+        )
         click.echo(f"{label(name):<58} {part['samples']:>6}  {right:>7}{sure}")
     if save:
         yardstick.save_to_folder(v)

@@ -19,11 +19,21 @@ def _purge(days: int) -> None:
 
 
 @app_command("worker")
-@click.option("--poll", type=click.FloatRange(min=0), default=2.0, show_default=True,
-              help="seconds between checks")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="seconds between checks",
+)
 @click.option("--once", is_flag=True, help="execute at most one queued job, then exit")
-@click.option("--kind", "kinds", type=click.Choice(RUN_KINDS), multiple=True,
-              help="only jobs of this kind (repeat for several) [all]")
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(RUN_KINDS),
+    multiple=True,
+    help="only jobs of this kind (repeat for several) [all]",
+)
 def worker(poll, once, kinds):
     """Execute queued training jobs, one at a time (make run keeps one running).
 
@@ -45,8 +55,12 @@ def worker(poll, once, kinds):
 
 
 @app_command("purge")
-@click.option("--days", type=click.IntRange(min=1), default=None,
-              help="keep this many days [RETENTION_DAYS, 90]")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="keep this many days [RETENTION_DAYS, 90]",
+)
 def purge(days):
     """Forget the drawings of unflagged predictions past the retention period."""
     days = days or current_app.config["RETENTION_DAYS"]

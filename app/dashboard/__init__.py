@@ -12,7 +12,9 @@ limiter.limit(lambda: current_app.config["DASHBOARD_RATE_LIMIT"])(bp)
 
 def downloads_limited(view):
     """A heavy download (model files, exports): also DOWNLOAD_RATE_LIMIT per client."""
-    return limiter.limit(lambda: current_app.config["DOWNLOAD_RATE_LIMIT"],
-                         scope="dashboard-downloads")(view)
+    return limiter.limit(
+        lambda: current_app.config["DOWNLOAD_RATE_LIMIT"], scope="dashboard-downloads"
+    )(view)
+
 
 from app.dashboard import flags, models, routes  # noqa: E402,F401

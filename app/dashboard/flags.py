@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 
@@ -54,8 +54,11 @@ def pager(flt: FlagFilter, page: int, total: int, shown: int) -> dict:
         return url_for(".flags", **filter_args(flt), **({"page": number} if number > 1 else {}))
 
     return {
-        "page": page, "pages": pages, "total": total,
-        "first": first, "last": first + shown - 1 if shown else 0,
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": first,
+        "last": first + shown - 1 if shown else 0,
         "newest": link(1) if page > 1 else None,
         "newer": link(page - 1) if page > 1 else None,
         "older": link(page + 1) if page < pages else None,
@@ -72,8 +75,10 @@ def feedback_heatmap() -> dict:
             row["true"] = NO_DIGIT_WORDS
             for cell in row["cells"]:
                 cell["true"] = NO_DIGIT_NAME
-                cell["title"] = (f"{NO_DIGIT_WORDS}, predicted {cell['predicted']}: "
-                                 f"{cell['count']} ({cell['rate']:.1%})")
+                cell["title"] = (
+                    f"{NO_DIGIT_WORDS}, predicted {cell['predicted']}: "
+                    f"{cell['count']} ({cell['rate']:.1%})"
+                )
     return hm
 
 
@@ -91,11 +96,18 @@ def flags():
     page = min(page, max(1, -(-total // PER_PAGE)))
     flag_list = review.list_flags(flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template(
-        "dashboard/flags.html", flags=flag_list, flt=flt, training=retraining.flag_training(flag_list),
-        counts=review.status_counts(), statuses=review.FLAG_STATUSES,
-        pager=pager(flt, page, total, len(flag_list)), label_words=label_words,
-        no_digit=NO_DIGIT_LABEL, no_digit_name=NO_DIGIT_NAME,
-        feedback=feedback_heatmap(), admin=is_admin(),
+        "dashboard/flags.html",
+        flags=flag_list,
+        flt=flt,
+        training=retraining.flag_training(flag_list),
+        counts=review.status_counts(),
+        statuses=review.FLAG_STATUSES,
+        pager=pager(flt, page, total, len(flag_list)),
+        label_words=label_words,
+        no_digit=NO_DIGIT_LABEL,
+        no_digit_name=NO_DIGIT_NAME,
+        feedback=feedback_heatmap(),
+        admin=is_admin(),
     )
 
 
@@ -113,8 +125,13 @@ def review_flag(flag_id: int):
     if flag is None:
         raise NotFound(f"no flag {flag_id}")
     if wants_json():
-        return jsonify(id=flag.id, status=flag.status, label=label_name(flag.label),
-                       label_words=label_words(flag.label), predicted=flag.prediction.digit)
+        return jsonify(
+            id=flag.id,
+            status=flag.status,
+            label=label_name(flag.label),
+            label_words=label_words(flag.label),
+            predicted=flag.prediction.digit,
+        )
     return redirect(same_site_path(request.form.get("back"), url_for("dashboard.flags")))
 
 
@@ -125,8 +142,11 @@ def drawing(prediction_id: int):
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None or prediction.drawing_type == PURGED:
         abort(404)
-    return Response(review.drawing_png(prediction), mimetype="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        review.drawing_png(prediction),
+        mimetype="image/png",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 @bp.get("/predictions/<int:prediction_id>/input.png")
@@ -136,12 +156,15 @@ def model_input(prediction_id: int):
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None or prediction.drawing_type == PURGED:
         abort(404)
-    return Response(prediction.input_png, mimetype="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        prediction.input_png,
+        mimetype="image/png",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 @bp.get("/flags/export.csv")
@@ -149,8 +172,11 @@ def _stamp() -> str:
 @drawings_visible
 def export_csv():
     """Confirmed flags in the Kaggle layout (label, then 784 pixels), for `--dataset csv`."""
-    return Response(review.export_csv(), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=digitpad-flags-{_stamp()}.csv"})
+    return Response(
+        review.export_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=digitpad-flags-{_stamp()}.csv"},
+    )
 
 
 @bp.get("/flags/export.zip")
@@ -158,5 +184,8 @@ def export_csv():
 @drawings_visible
 def export_zip():
     """Confirmed flags as PNGs (28x28 input and the drawing), in a folder per digit."""
-    return Response(review.export_zip(), mimetype="application/zip", headers={
-        "Content-Disposition": f"attachment; filename=digitpad-flags-{_stamp()}.zip"})
+    return Response(
+        review.export_zip(),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=digitpad-flags-{_stamp()}.zip"},
+    )

@@ -27,8 +27,9 @@ def _version(name: str):
 
 # ------------------------------------------------------------------ retraining
 def _retrain_page(error: str | None = None, status: int = 200):
-    return render_template("dashboard/retrain.html", retrain=service.retrain_status(),
-                           error=error), status
+    return render_template(
+        "dashboard/retrain.html", retrain=service.retrain_status(), error=error
+    ), status
 
 
 @bp.get("/retrain")
@@ -54,8 +55,7 @@ def retrain():
             raise
         return _retrain_page(exc.message, exc.status)
     if wants_json():
-        return jsonify(run_id=run.id, status=run.status,
-                       waiting=jobs.waiting_message(run)), 202
+        return jsonify(run_id=run.id, status=run.status, waiting=jobs.waiting_message(run)), 202
     flash(f"Retraining queued as run {run.id}.", "info")
     return redirect(url_for(".run_detail", run_id=run.id)), 303
 
@@ -65,14 +65,20 @@ def retrain():
 def model_detail(version: str):
     """One model version: its figures, the gate's verdict, and who made it active, when and why."""
     v = _version(version)
-    return render_template("dashboard/model.html", v=v, info=service.version_info(v),
-                           admin=is_admin())
+    return render_template(
+        "dashboard/model.html", v=v, info=service.version_info(v), admin=is_admin()
+    )
 
 
 def _confirm_page(v, error: str | None = None, status: int = 200, reason: str = ""):
-    return render_template("dashboard/activate.html", v=v,
-                           info=service.version_info(v, compare=True),
-                           error=error, reason=reason, max_reason=registry.MAX_REASON), status
+    return render_template(
+        "dashboard/activate.html",
+        v=v,
+        info=service.version_info(v, compare=True),
+        error=error,
+        reason=reason,
+        max_reason=registry.MAX_REASON,
+    ), status
 
 
 @bp.get("/models/<version>/activate")
@@ -98,15 +104,15 @@ def activate(version: str):
     try:
         if v.status == "active":
             raise AppError(f"{v.version} is already the active version.", 409)
-        v = registry.promote(v.version, reason, by="the admin (dashboard)",
-                             gate_override=override)
+        v = registry.promote(v.version, reason, by="the admin (dashboard)", gate_override=override)
     except AppError as exc:
         if wants_json():
             raise
         return _confirm_page(v, exc.message, exc.status, reason)
     if wants_json():
-        return jsonify(version=v.version, status=v.status, activation=v.activation,
-                       reason=v.activation_reason)
+        return jsonify(
+            version=v.version, status=v.status, activation=v.activation, reason=v.activation_reason
+        )
     word = "Rolled back to" if v.activation == "rollback" else "Promoted"
     flash(f"{word} {v.version}; workers switch to it within seconds.", "info")
     return redirect(url_for(".index")), 303

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app, jsonify, render_template, request, send_from_directory, url_for
@@ -17,8 +17,7 @@ from app.services import jobs, run_results, yardstick
 
 POLL_MS = 2000
 # Line and bar colours (Okabe-Ito), in the order runs and series take them.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
-           "#F0E442")
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 
 
 # ------------------------------------------------------------------ formatting
@@ -67,12 +66,12 @@ def size(num_bytes) -> str:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def when(value: datetime | None) -> str:
     value = _utc(value)
-    return "—" if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "—" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def iso(value: datetime | None) -> str:
@@ -126,10 +125,20 @@ def _code_spans_filter(text) -> Markup:
 
 @bp.context_processor
 def formatting():
-    return {"pct": pct, "dec": dec, "count": count, "duration": duration, "size": size,
-            "when": when, "iso": iso, "metric_value": metric_value, "metric_diff": metric_diff,
-            "palette": PALETTE, "waiting_message": jobs.waiting_message,
-            "on_yardstick": yardstick.summary}
+    return {
+        "pct": pct,
+        "dec": dec,
+        "count": count,
+        "duration": duration,
+        "size": size,
+        "when": when,
+        "iso": iso,
+        "metric_value": metric_value,
+        "metric_diff": metric_diff,
+        "palette": PALETTE,
+        "waiting_message": jobs.waiting_message,
+        "on_yardstick": yardstick.summary,
+    }
 
 
 def _project_root() -> Path:
@@ -138,8 +147,10 @@ def _project_root() -> Path:
 
 def _model_roots() -> list[Path]:
     """The folders model files may be served from: the bundled models and the candidates."""
-    return [Path(current_app.config["MODEL_DIR"]).resolve().parent,
-            Path(current_app.config["CANDIDATES_DIR"]).resolve()]
+    return [
+        Path(current_app.config["MODEL_DIR"]).resolve().parent,
+        Path(current_app.config["CANDIDATES_DIR"]).resolve(),
+    ]
 
 
 # ------------------------------------------------------------------ pages
@@ -154,19 +165,26 @@ def index():
     page_data = {
         "poll_ms": POLL_MS,
         "compare_url": url_for(".compare"),
-        "live": [{"id": r.id, "progress_url": url_for(".run_progress", run_id=r.id)}
-                 for r in live],
+        "live": [{"id": r.id, "progress_url": url_for(".run_progress", run_id=r.id)} for r in live],
     }
     from app.auth import is_admin
     from app.services import serving
 
     admin = is_admin()
-    return render_template("dashboard/index.html", model=model, figures=service.key_figures(),
-                           runs=runs, active=active, run_date=service.run_date,
-                           is_live=service.is_live, page_data=page_data,
-                           versions=service.versions_with_runs(), admin=admin,
-                           active_version=serving.active_version(),
-                           retrain=service.retrain_status() if admin else None)
+    return render_template(
+        "dashboard/index.html",
+        model=model,
+        figures=service.key_figures(),
+        runs=runs,
+        active=active,
+        run_date=service.run_date,
+        is_live=service.is_live,
+        page_data=page_data,
+        versions=service.versions_with_runs(),
+        admin=admin,
+        active_version=serving.active_version(),
+        retrain=service.retrain_status() if admin else None,
+    )
 
 
 @bp.get("/runs/<int:run_id>")
@@ -184,33 +202,48 @@ def run_detail(run_id: int):
         "poll_ms": POLL_MS,
         "progress_url": url_for(".run_progress", run_id=run.id),
         "history": history,
-        "baselines": [{"name": b["name"], "accuracy": b["accuracy"], "is_cnn": b["is_cnn"]}
-                      for b in baselines],
+        "baselines": [
+            {"name": b["name"], "accuracy": b["accuracy"], "is_cnn": b["is_cnn"]} for b in baselines
+        ],
         "label_distribution": list(run.label_distribution or []),
     }
     calibration = run_results.calibration(run)
     reliability = calibration and calibration["reliability"]
     if reliability:
-        page_data["reliability"] = {"label": reliability["label"],
-                                    "before": reliability["before"],
-                                    "after": reliability["after"]}
+        page_data["reliability"] = {
+            "label": reliability["label"],
+            "before": reliability["before"],
+            "after": reliability["after"],
+        }
     from app.auth import is_admin
     from app.services import registry
 
     parts = {
-        "summary": service.summary(run), "history": history, "confusion": service.confusion(run),
-        "baselines": baselines, "gate": service.gate(run), "held_out": run_results.held_out(run),
-        "calibration": calibration, "verdict_rule": run_results.verdict_rule(run),
+        "summary": service.summary(run),
+        "history": history,
+        "confusion": service.confusion(run),
+        "baselines": baselines,
+        "gate": service.gate(run),
+        "held_out": run_results.held_out(run),
+        "calibration": calibration,
+        "verdict_rule": run_results.verdict_rule(run),
         "previews": run_results.previews(run),
         "quantized": run_results.quantized(run),
         "artifacts": service.artifacts(run, _project_root(), _model_roots()),
     }
     return render_template(
-        "dashboard/run.html", run=run, live=live, **parts,
+        "dashboard/run.html",
+        run=run,
+        live=live,
+        **parts,
         is_active=bool(model["version"]) and run.model_version == model["version"],
-        run_date=service.run_date(run), active_run=service.run_with_version(model["version"]),
+        run_date=service.run_date(run),
+        active_run=service.run_with_version(model["version"]),
         version=registry.get_version(run.model_version) if run.model_version else None,
-        admin=is_admin(), sections=run_sections(run, live, parts), page_data=page_data)
+        admin=is_admin(),
+        sections=run_sections(run, live, parts),
+        page_data=page_data,
+    )
 
 
 def run_sections(run, live: bool, parts: dict) -> list[tuple[str, str]]:
@@ -226,15 +259,21 @@ def run_sections(run, live: bool, parts: dict) -> list[tuple[str, str]]:
         ("calibration", "Calibration", parts["calibration"]),
         ("gate", "Promotion gate", parts["gate"]),
         ("model-version", "Model version", run.model_version),
-        ("curves", "Learning curves",
-         parts["history"] or (live and run.kind in ("cnn", "retrain"))),
+        (
+            "curves",
+            "Learning curves",
+            parts["history"] or (live and run.kind in ("cnn", "retrain")),
+        ),
         ("confusion", "Confusion matrix", parts["confusion"]),
         ("per-digit", "Per digit", metrics.get("per_class")),
         ("kfold", "k-fold", run.kfold),
         ("baselines", "Baselines", parts["baselines"]),
         ("mistakes", "Confident mistakes", run.mistakes),
-        ("training-data", "Training data",
-         run.label_distribution or run.datasets or parts["previews"]),
+        (
+            "training-data",
+            "Training data",
+            run.label_distribution or run.datasets or parts["previews"],
+        ),
         ("setup", "Set-up", True),
         ("int8", "Int8 model", parts["quantized"]),
         ("artifacts", "Artifacts", parts["artifacts"]),
@@ -267,5 +306,10 @@ def compare():
     runs = service.runs_by_ids(ids)
     curves = service.compare_curves(runs)
     page_data = {"runs": curves}
-    return render_template("dashboard/compare.html", runs=runs, rows=service.comparison(runs),
-                           curves=curves, page_data=page_data)
+    return render_template(
+        "dashboard/compare.html",
+        runs=runs,
+        rows=service.comparison(runs),
+        curves=curves,
+        page_data=page_data,
+    )

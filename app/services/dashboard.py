@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer, selectinload
@@ -47,9 +48,12 @@ def active_model() -> dict:
     if version is None:
         return model_json(current_app.config["MODEL_DIR"])
     info: dict[str, Any] = {
-        "version": version.version, "test_accuracy": version.test_accuracy,
+        "version": version.version,
+        "test_accuracy": version.test_accuracy,
         "created": as_utc(version.activated_at or version.created_at),
-        "path": version.path, "problem": None}
+        "path": version.path,
+        "problem": None,
+    }
     health = serving.health()
     if health["files"] != "ok" or not health["serving_active"]:
         info["problem"] = health.get("problem") or f"Its files: {health['files']}."
@@ -63,8 +67,13 @@ def model_json(model_dir: str | Path) -> dict:
     `problem` that the page shows instead.
     """
     path = Path(model_dir) / "model.json"
-    info: dict[str, Any] = {"version": None, "test_accuracy": None, "created": None,
-                            "path": str(path), "problem": None}
+    info: dict[str, Any] = {
+        "version": None,
+        "test_accuracy": None,
+        "created": None,
+        "path": str(path),
+        "problem": None,
+    }
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -94,21 +103,24 @@ def _parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ usage
 def key_figures(now: datetime | None = None) -> dict:
     """Predictions today (UTC) and in total, open flags, and the share flagged."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     # Stored times are UTC wall-clock values without a zone.
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     total = db.session.scalar(select(func.count(Prediction.id))) or 0
-    today = db.session.scalar(
-        select(func.count(Prediction.id)).where(Prediction.created_at >= midnight)) or 0
+    today = (
+        db.session.scalar(
+            select(func.count(Prediction.id)).where(Prediction.created_at >= midnight)
+        )
+        or 0
+    )
     flagged = db.session.scalar(select(func.count(Flag.id))) or 0
-    open_flags = db.session.scalar(
-        select(func.count(Flag.id)).where(Flag.status == "open")) or 0
+    open_flags = db.session.scalar(select(func.count(Flag.id)).where(Flag.status == "open")) or 0
     return {
         "predictions_today": today,
         "predictions_total": total,
@@ -124,13 +136,20 @@ def list_runs() -> list[TrainingRun]:
 
     Baselines come along in one query: whether a run is suspect depends on them.
     """
-    return list(db.session.scalars(
-        select(TrainingRun)
-        .options(selectinload(TrainingRun.baselines),
-                 defer(TrainingRun.mistakes), defer(TrainingRun.metrics),
-                 defer(TrainingRun.layers), defer(TrainingRun.versions),
-                 defer(TrainingRun.kfold))
-        .order_by(TrainingRun.created_at.desc(), TrainingRun.id.desc())))
+    return list(
+        db.session.scalars(
+            select(TrainingRun)
+            .options(
+                selectinload(TrainingRun.baselines),
+                defer(TrainingRun.mistakes),
+                defer(TrainingRun.metrics),
+                defer(TrainingRun.layers),
+                defer(TrainingRun.versions),
+                defer(TrainingRun.kfold),
+            )
+            .order_by(TrainingRun.created_at.desc(), TrainingRun.id.desc())
+        )
+    )
 
 
 def get_run(run_id: int) -> TrainingRun:
@@ -145,15 +164,18 @@ def run_with_version(version: str | None) -> TrainingRun | None:
     if not version:
         return None
     return db.session.scalar(
-        select(TrainingRun).where(TrainingRun.model_version == version)
-        .order_by(TrainingRun.id.desc()).limit(1))
+        select(TrainingRun)
+        .where(TrainingRun.model_version == version)
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    )
 
 
 def run_date(run: TrainingRun) -> datetime | None:
     """When the run ended, else began, else was created (UTC)."""
     value = run.finished_at or run.started_at or run.created_at
     if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
@@ -212,22 +234,41 @@ def gate(run: TrainingRun) -> dict | None:
     candidate, active = recorded.get("candidate") or {}, recorded.get("active") or {}
     drop = f"at most {yardstick.MAX_DROP * 100:g} points lower"
     if "parts" in candidate:  # measured on the yardstick
-        rows = [{"key": row["name"], "label": row["label"], "active": row["against"],
-                 "candidate": row["right"], "diff": row["diff"],
-                 "rule": "higher" if row["name"] == "flags" else drop}
-                for row in yardstick.rows(candidate, active)]
+        rows = [
+            {
+                "key": row["name"],
+                "label": row["label"],
+                "active": row["against"],
+                "candidate": row["right"],
+                "diff": row["diff"],
+                "rule": "higher" if row["name"] == "flags" else drop,
+            }
+            for row in yardstick.rows(candidate, active)
+        ]
     else:  # judged before the yardstick: the base test split and the flags
         rows = []
         split = recorded.get("test_split", "mnist")
-        for key, label, rule in (("mnist", "MNIST test" if split == "mnist" else
-                                  f"{split} test split", drop),
-                                 ("holdout", f"held-out flags ({recorded.get('holdout_flags', 0)})",
-                                  "higher")):
+        for key, label, rule in (
+            ("mnist", "MNIST test" if split == "mnist" else f"{split} test split", drop),
+            ("holdout", f"held-out flags ({recorded.get('holdout_flags', 0)})", "higher"),
+        ):
             a, c = active.get(key), candidate.get(key)
-            rows.append({"key": key, "label": label, "rule": rule, "active": a, "candidate": c,
-                         "diff": None if a is None or c is None else c - a})
-    return {"promoted": bool(recorded.get("promoted")), "reason": recorded.get("reason", ""),
-            "active_version": recorded.get("active_version"), "rows": rows}
+            rows.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "rule": rule,
+                    "active": a,
+                    "candidate": c,
+                    "diff": None if a is None or c is None else c - a,
+                }
+            )
+    return {
+        "promoted": bool(recorded.get("promoted")),
+        "reason": recorded.get("reason", ""),
+        "active_version": recorded.get("active_version"),
+        "rows": rows,
+    }
 
 
 def gate_summary(gate_view: dict | None) -> str | None:
@@ -236,8 +277,11 @@ def gate_summary(gate_view: dict | None) -> str | None:
         return None
     parts = []
     for row in gate_view["rows"]:
-        if row["key"] in ("mnist", "flags", "holdout") and row["candidate"] is not None \
-                and row["active"] is not None:
+        if (
+            row["key"] in ("mnist", "flags", "holdout")
+            and row["candidate"] is not None
+            and row["active"] is not None
+        ):
             parts.append(f"{row['label']} {row['candidate']:.2%} against {row['active']:.2%}")
     return "; ".join(parts) or None
 
@@ -279,10 +323,13 @@ def version_info(version: ModelVersion, compare: bool = False) -> dict:
 
 def versions_with_runs() -> list[ModelVersion]:
     """Every version, newest first, with its run and the run's baselines (for the suspect rule)."""
-    return list(db.session.scalars(
-        select(ModelVersion)
-        .options(selectinload(ModelVersion.run).selectinload(TrainingRun.baselines))
-        .order_by(ModelVersion.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ModelVersion)
+            .options(selectinload(ModelVersion.run).selectinload(TrainingRun.baselines))
+            .order_by(ModelVersion.id.desc())
+        )
+    )
 
 
 # ------------------------------------------------------------------ retraining
@@ -297,8 +344,11 @@ def retrain_status() -> dict:
         "worker_problem": jobs.worker_problem("retrain"),
         "last_seen": jobs.last_seen_worker(),
         "last_retrain": db.session.scalar(
-            select(TrainingRun).where(TrainingRun.kind == "retrain")
-            .order_by(TrainingRun.id.desc()).limit(1)),
+            select(TrainingRun)
+            .where(TrainingRun.kind == "retrain")
+            .order_by(TrainingRun.id.desc())
+            .limit(1)
+        ),
     }
 
 
@@ -308,7 +358,9 @@ def confusion(run: TrainingRun) -> dict | None:
     return heatmap(matrix) if matrix else None
 
 
-def heatmap(matrix: list[list[int]], rows_are: str = "true", columns_are: str = "predicted") -> dict:
+def heatmap(
+    matrix: list[list[int]], rows_are: str = "true", columns_are: str = "predicted"
+) -> dict:
     """A count matrix as heatmap cells.
 
     Shades follow a logarithmic scale so that a handful of mistakes stays
@@ -316,22 +368,26 @@ def heatmap(matrix: list[list[int]], rows_are: str = "true", columns_are: str = 
     the lightest shade. Rates are per row (row-normalised).
     """
     totals = [sum(row) for row in matrix]
-    rates = [[count / total if total else 0.0 for count in row]
-             for row, total in zip(matrix, totals)]
+    rates = [
+        [count / total if total else 0.0 for count in row] for row, total in zip(matrix, totals)
+    ]
     peak_count = max((count for row in matrix for count in row), default=0)
     peak_rate = max((rate for row in rates for rate in row), default=0.0)
     rows = []
     for true, (row, rate_row) in enumerate(zip(matrix, rates)):
-        cells = [{
-            "true": true,
-            "predicted": predicted,
-            "count": count,
-            "rate": rate,
-            "level_count": _heat_level(count, peak_count, 1.0),
-            "level_rate": _heat_level(rate, peak_rate, 1000.0),
-            "diagonal": true == predicted,
-            "title": f"{rows_are} {true}, {columns_are} {predicted}: {count} ({rate:.1%})",
-        } for predicted, (count, rate) in enumerate(zip(row, rate_row))]
+        cells = [
+            {
+                "true": true,
+                "predicted": predicted,
+                "count": count,
+                "rate": rate,
+                "level_count": _heat_level(count, peak_count, 1.0),
+                "level_rate": _heat_level(rate, peak_rate, 1000.0),
+                "diagonal": true == predicted,
+                "title": f"{rows_are} {true}, {columns_are} {predicted}: {count} ({rate:.1%})",
+            }
+            for predicted, (count, rate) in enumerate(zip(row, rate_row))
+        ]
         rows.append({"true": true, "total": totals[true], "cells": cells})
     return {"labels": list(range(len(matrix))), "rows": rows, "total": sum(totals)}
 
@@ -349,15 +405,31 @@ def baseline_rows(run: TrainingRun) -> list[dict]:
         return []
     rows = []
     if run.test_accuracy is not None:
-        rows.append({"name": "CNN (this run)", "is_cnn": True, "accuracy": run.test_accuracy,
-                     "macro_f1": run.macro_f1, "fit_seconds": None,
-                     "predict_ms_per_image": None, "train_samples": run.train_size,
-                     "test_samples": run.test_size})
+        rows.append(
+            {
+                "name": "CNN (this run)",
+                "is_cnn": True,
+                "accuracy": run.test_accuracy,
+                "macro_f1": run.macro_f1,
+                "fit_seconds": None,
+                "predict_ms_per_image": None,
+                "train_samples": run.train_size,
+                "test_samples": run.test_size,
+            }
+        )
     for b in run.baselines:
-        rows.append({"name": b.label, "is_cnn": False, "accuracy": b.accuracy,
-                     "macro_f1": b.macro_f1, "fit_seconds": b.fit_seconds,
-                     "predict_ms_per_image": b.predict_ms_per_image,
-                     "train_samples": b.train_samples, "test_samples": b.test_samples})
+        rows.append(
+            {
+                "name": b.label,
+                "is_cnn": False,
+                "accuracy": b.accuracy,
+                "macro_f1": b.macro_f1,
+                "fit_seconds": b.fit_seconds,
+                "predict_ms_per_image": b.predict_ms_per_image,
+                "train_samples": b.train_samples,
+                "test_samples": b.test_samples,
+            }
+        )
     return rows
 
 
@@ -371,13 +443,18 @@ def artifacts(run: TrainingRun, base: str | Path, roots: list[Path]) -> dict | N
     for name, meta in sorted((info.get("files") or {}).items()):
         meta = meta if isinstance(meta, dict) else {}
         path = directory / name if directory else None
-        files.append({"name": name, "sha256": meta.get("sha256"), "bytes": meta.get("bytes"),
-                      "exists": bool(path and path.is_file())})
+        files.append(
+            {
+                "name": name,
+                "sha256": meta.get("sha256"),
+                "bytes": meta.get("bytes"),
+                "exists": bool(path and path.is_file()),
+            }
+        )
     return {"version": info.get("version"), "dir": info.get("dir"), "files": files}
 
 
-def artifact_location(run: TrainingRun, filename: str, base: str | Path,
-                      roots: list[Path]) -> Path:
+def artifact_location(run: TrainingRun, filename: str, base: str | Path, roots: list[Path]) -> Path:
     """The folder holding `filename`, only if the run lists it and it is still there.
 
     Only folders inside `roots` (the model folders) count, whatever a run
@@ -408,8 +485,9 @@ def parse_run_ids(values: list[str]) -> list[int]:
     """Run ids from `?runs=1,2,3` (or `?runs=1&runs=2`): distinct, in the order given."""
     parts = [part.strip() for value in values for part in value.split(",") if part.strip()]
     if not parts:
-        raise DashboardError("Choose at least two runs to compare, "
-                             "for example /dashboard/compare?runs=1,2.")
+        raise DashboardError(
+            "Choose at least two runs to compare, for example /dashboard/compare?runs=1,2."
+        )
     ids: list[int] = []
     for part in parts:
         if not (part.isascii() and part.isdigit()):
@@ -428,8 +506,10 @@ def parse_run_ids(values: list[str]) -> list[int]:
 
 
 def runs_by_ids(ids: list[int]) -> list[TrainingRun]:
-    found = {run.id: run for run in db.session.scalars(
-        select(TrainingRun).where(TrainingRun.id.in_(ids)))}
+    found = {
+        run.id: run
+        for run in db.session.scalars(select(TrainingRun).where(TrainingRun.id.in_(ids)))
+    }
     missing = [str(i) for i in ids if i not in found]
     if missing:
         if len(missing) == 1:
@@ -445,14 +525,16 @@ def compare_curves(runs: list[TrainingRun]) -> list[dict]:
         rows = history(run)
         validated = any(row["val_accuracy"] is not None for row in rows)
         prefix = "val_" if validated else ""
-        curves.append({
-            "id": run.id,
-            "name": run.name,
-            "source": "validation" if validated else "training",
-            "epochs": [row["epoch"] for row in rows],
-            "accuracy": [row[prefix + "accuracy"] for row in rows],
-            "loss": [row[prefix + "loss"] for row in rows],
-        })
+        curves.append(
+            {
+                "id": run.id,
+                "name": run.name,
+                "source": "validation" if validated else "training",
+                "epochs": [row["epoch"] for row in rows],
+                "accuracy": [row[prefix + "accuracy"] for row in rows],
+                "loss": [row[prefix + "loss"] for row in rows],
+            }
+        )
     return curves
 
 
@@ -468,15 +550,20 @@ COMPARED = (
     Metric("Test accuracy", "pct", "higher", lambda r: r.test_accuracy),
     Metric("Test loss", "decimal", "lower", lambda r: r.test_loss),
     Metric("Macro F1", "decimal", "higher", lambda r: r.macro_f1),
-    Metric("Macro ROC AUC", "auc", "higher",
-           lambda r: ((r.metrics or {}).get("macro") or {}).get("roc_auc")),
+    Metric(
+        "Macro ROC AUC",
+        "auc",
+        "higher",
+        lambda r: ((r.metrics or {}).get("macro") or {}).get("roc_auc"),
+    ),
     Metric("Duration", "seconds", "lower", lambda r: r.duration_seconds),
     Metric("Parameters", "count", None, lambda r: r.param_count),
     Metric("Epochs", "count", None, lambda r: len(r.main_epochs)),
     Metric("Dataset", "text", None, lambda r: r.dataset),
 )
-KFOLD_METRIC = Metric("k-fold accuracy (mean)", "pct", "higher",
-                      lambda r: (r.kfold or {}).get("mean"))
+KFOLD_METRIC = Metric(
+    "k-fold accuracy (mean)", "pct", "higher", lambda r: (r.kfold or {}).get("mean")
+)
 
 
 def comparison(runs: list[TrainingRun]) -> list[dict]:
@@ -499,8 +586,9 @@ def comparison(runs: list[TrainingRun]) -> list[dict]:
                     cell["diff"] = diff
                     cell["verdict"] = _verdict(diff, metric.better)
             cells.append(cell)
-        rows.append({"label": metric.label, "kind": metric.kind, "better": metric.better,
-                     "cells": cells})
+        rows.append(
+            {"label": metric.label, "kind": metric.kind, "better": metric.better, "cells": cells}
+        )
     return rows
 
 

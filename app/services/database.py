@@ -8,8 +8,9 @@ pool opens fresh ones), so the next request after the fault works again.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import event, text
@@ -28,9 +29,19 @@ _FAULTS = (
     (("disk is full", "no space left", "disk full"), "the disk is full", True),
     (("disk i/o", "i/o error"), "the database had an I/O error", True),
     (("locked", "busy", "could not obtain lock"), "the database is busy", False),
-    (("connection refused", "server closed the connection", "terminating connection",
-      "connection is closed", "the database system is", "couldn't get a connection",
-      "connection failed"), "the database server cannot be reached", True),
+    (
+        (
+            "connection refused",
+            "server closed the connection",
+            "terminating connection",
+            "connection is closed",
+            "the database system is",
+            "couldn't get a connection",
+            "connection failed",
+        ),
+        "the database server cannot be reached",
+        True,
+    ),
 )
 
 
@@ -128,20 +139,23 @@ def persist(apply: Callable[[], None], what: str = "progress") -> None:
             db.session.rollback()
             if wait is None:
                 raise
-            current_app.logger.warning("could not write the %s (%s); trying again in %ss",
-                                       what, describe(exc)[0], wait)
+            current_app.logger.warning(
+                "could not write the %s (%s); trying again in %ss", what, describe(exc)[0], wait
+            )
             time.sleep(wait)
 
 
 def write_probe() -> None:
     """Prove the database accepts a write (a row of its own, rewritten each time)."""
     try:
-        now = datetime.now(timezone.utc)
-        updated = db.session.execute(text("UPDATE health_probe SET checked_at = :now WHERE id = 1"),
-                                     {"now": now}).rowcount
+        now = datetime.now(UTC)
+        updated = db.session.execute(
+            text("UPDATE health_probe SET checked_at = :now WHERE id = 1"), {"now": now}
+        ).rowcount
         if not updated:
-            db.session.execute(text("INSERT INTO health_probe (id, checked_at) VALUES (1, :now)"),
-                               {"now": now})
+            db.session.execute(
+                text("INSERT INTO health_probe (id, checked_at) VALUES (1, :now)"), {"now": now}
+            )
         db.session.commit()
     except SQLAlchemyError as exc:
         raise failed(exc) from exc

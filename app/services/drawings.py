@@ -37,14 +37,14 @@ class Drawing:
 def from_image_bytes(data: bytes, whole: bool = True) -> Drawing:
     """A picture as it is stored; with `whole`, its 28x28 input as one digit too."""
     image = preprocessing.decode_image(data)
-    return Drawing(_stored_png(image), "image/png",
-                   preprocessing.preprocess_image(image) if whole else None)
+    return Drawing(
+        _stored_png(image), "image/png", preprocessing.preprocess_image(image) if whole else None
+    )
 
 
 def _stored_png(image: Image.Image) -> bytes:
     """The picture as a small PNG: upright, at most STORED_SIDE, no metadata or extra chunks."""
-    keep = image.convert("LA" if "A" in image.getbands() or "transparency" in image.info
-                         else "L")
+    keep = image.convert("LA" if "A" in image.getbands() or "transparency" in image.info else "L")
     keep.thumbnail((STORED_SIDE, STORED_SIDE))
     buffer = io.BytesIO()
     keep.save(buffer, "PNG")  # zlib's default level: a third of optimize's time, 5% larger
@@ -57,7 +57,7 @@ def from_base64(text: object, whole: bool = True) -> Drawing:
     text = text.strip()
     match = _DATA_URL.match(text)
     if match:
-        text = text[match.end():]
+        text = text[match.end() :]
     elif text.startswith("data:"):
         raise PreprocessError("image data URLs must be base64-encoded")
     try:
@@ -86,8 +86,12 @@ def from_strokes(payload: dict, max_points: int) -> Drawing:
 def of_strokes(strokes: preprocessing.Strokes, mnist: np.ndarray) -> Drawing:
     """Validated strokes as they are stored (compact JSON), with their 28x28 input."""
     raw = json.dumps(
-        {"strokes": strokes.lines, "width": strokes.width, "height": strokes.height,
-         "line_width": strokes.line_width},
+        {
+            "strokes": strokes.lines,
+            "width": strokes.width,
+            "height": strokes.height,
+            "line_width": strokes.line_width,
+        },
         separators=(",", ":"),
     ).encode()
     return Drawing(raw, STROKES_TYPE, mnist)

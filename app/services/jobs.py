@@ -27,9 +27,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Iterable
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -62,8 +62,9 @@ def owner_name() -> str:
 # ------------------------------------------------------------------ state
 def busy() -> TrainingRun | None:
     """The queued or running job, if any."""
-    return db.session.scalar(select(TrainingRun).where(TrainingRun.status.in_(BUSY_STATUSES))
-                             .order_by(TrainingRun.id))
+    return db.session.scalar(
+        select(TrainingRun).where(TrainingRun.status.in_(BUSY_STATUSES)).order_by(TrainingRun.id)
+    )
 
 
 def is_stale(run: TrainingRun) -> bool:
@@ -84,8 +85,11 @@ def reap_stale() -> int:
         run.finished_at = utcnow()
     if stale:
         db.session.commit()
-        current_app.logger.warning("failed %d job(s) whose heartbeat stopped: %s", len(stale),
-                                   ", ".join(str(r.id) for r in stale))
+        current_app.logger.warning(
+            "failed %d job(s) whose heartbeat stopped: %s",
+            len(stale),
+            ", ".join(str(r.id) for r in stale),
+        )
     return len(stale)
 
 
@@ -108,8 +112,10 @@ def _new_run(spec: RunSpec, kind: str, status: str, extra: dict | None) -> Train
     except IntegrityError:  # another process queued or started one in between
         db.session.rollback()
         running = busy()
-        raise JobBusy("another training was started just now; one training at a time"
-                      + (f" (run {running.id})" if running else "")) from None
+        raise JobBusy(
+            "another training was started just now; one training at a time"
+            + (f" (run {running.id})" if running else "")
+        ) from None
     return run
 
 
@@ -130,16 +136,22 @@ def claim_next(kinds: Iterable[str] = RUN_KINDS) -> TrainingRun | None:
         run_id = db.session.scalar(
             select(TrainingRun.id)
             .where(TrainingRun.status == "queued", TrainingRun.kind.in_(kinds))
-            .order_by(TrainingRun.id).limit(1).with_for_update(skip_locked=True))
+            .order_by(TrainingRun.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
         if run_id is None:
             db.session.commit()
             return None
         now = utcnow()
-        won = db.session.execute(
-            update(TrainingRun)
-            .where(TrainingRun.id == run_id, TrainingRun.status == "queued")
-            .values(status="running", owner=owner_name(), started_at=now, heartbeat_at=now)
-        ).rowcount == 1
+        won = (
+            db.session.execute(
+                update(TrainingRun)
+                .where(TrainingRun.id == run_id, TrainingRun.status == "queued")
+                .values(status="running", owner=owner_name(), started_at=now, heartbeat_at=now)
+            ).rowcount
+            == 1
+        )
         db.session.commit()
         if won:
             return db.session.get(TrainingRun, run_id, populate_existing=True)
@@ -172,10 +184,12 @@ class Heartbeat:
                     connection.execute(
                         update(TrainingRun)
                         .where(TrainingRun.id == self.run_id, TrainingRun.owner == self.owner)
-                        .values(heartbeat_at=now))
+                        .values(heartbeat_at=now)
+                    )
                     # A worker busy with a job is alive too (no row for a CLI run).
                     connection.execute(
-                        update(Worker).where(Worker.name == self.owner).values(last_seen=now))
+                        update(Worker).where(Worker.name == self.owner).values(last_seen=now)
+                    )
             except SQLAlchemyError as exc:  # a busy database: try again at the next beat
                 self.logger.warning("heartbeat of run %d not written: %s", self.run_id, exc)
 
@@ -217,8 +231,9 @@ def worker_seen(name: str, kinds: Iterable[str], poll: float) -> None:
     now = utcnow()
     worker = db.session.get(Worker, name)
     if worker is None:
-        db.session.add(Worker(name=name, kinds=list(kinds), poll_seconds=poll, started_at=now,
-                              last_seen=now))
+        db.session.add(
+            Worker(name=name, kinds=list(kinds), poll_seconds=poll, started_at=now, last_seen=now)
+        )
     else:
         worker.kinds, worker.poll_seconds, worker.last_seen = list(kinds), poll, now
     db.session.execute(delete(Worker).where(Worker.last_seen < now - FORGET_WORKERS))
@@ -253,8 +268,10 @@ def worker_problem(kind: str) -> str | None:
     if live_workers(kind):
         return None
     if live_workers():
-        return (f"No running worker takes {kind} jobs: start one with `flask worker` "
-                f"(or `flask worker --kind {kind}`).")
+        return (
+            f"No running worker takes {kind} jobs: start one with `flask worker` "
+            f"(or `flask worker --kind {kind}`)."
+        )
     return NO_WORKER
 
 
@@ -266,8 +283,13 @@ def waiting_message(run: TrainingRun) -> str | None:
 
 
 # ------------------------------------------------------------------ the worker
-def work(kinds: Iterable[str] = RUN_KINDS, poll: float = 2.0, once: bool = False,
-         echo: Echo | None = None, between: Callable[[], None] | None = None) -> None:
+def work(
+    kinds: Iterable[str] = RUN_KINDS,
+    poll: float = 2.0,
+    once: bool = False,
+    echo: Echo | None = None,
+    between: Callable[[], None] | None = None,
+) -> None:
     """Claim and execute queued jobs of these kinds, one at a time, until stopped.
 
     Every poll writes the worker's own heartbeat (`workers`), so the

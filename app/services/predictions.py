@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from app.errors import AppError, NotFound
 from app.extensions import db
-from app.ratelimits import charge_storage
-from app.services.database import commit
 from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, Flag, Prediction
+from app.ratelimits import charge_storage
 from app.services import serving
+from app.services.database import commit
 from app.services.drawings import Drawing
 from app.services.predictor import ModelInfo
 from trainer.calibration import NOT_A_DIGIT, digit_probabilities, verdict
@@ -54,8 +54,13 @@ class FlagRefused(AppError):
     """A flag that may not be set: someone else's drawing (403), or already reviewed (409)."""
 
 
-def predict(drawing: Drawing, store: bool = True, author: str | None = None,
-            replaces: int | None = None, request_key: str | None = None) -> Result:
+def predict(
+    drawing: Drawing,
+    store: bool = True,
+    author: str | None = None,
+    replaces: int | None = None,
+    request_key: str | None = None,
+) -> Result:
     """Run the model on a drawing; store the prediction unless told not to.
 
     `replaces` names the prediction of the same drawing before its latest
@@ -70,8 +75,11 @@ def predict(drawing: Drawing, store: bool = True, author: str | None = None,
     if store:
         request_key = request_key if author else None
         if request_key is not None:
-            earlier = db.session.scalar(select(Prediction.id).where(
-                Prediction.author == author, Prediction.request_key == request_key))
+            earlier = db.session.scalar(
+                select(Prediction.id).where(
+                    Prediction.author == author, Prediction.request_key == request_key
+                )
+            )
             if earlier is not None:
                 return replace(result, prediction_id=earlier)
         charge_storage(len(drawing.raw) + len(result.input_png))
@@ -92,10 +100,20 @@ def answer(calibrated: np.ndarray, mnist: np.ndarray, model: ModelInfo) -> Resul
     # The digits' bars: how likely each digit is, if the drawing is a digit.
     probabilities = [round(float(p), 6) for p in digit_probabilities(calibrated)]
     digit = int(np.argmax(probabilities))
-    not_a_digit = (round(float(calibrated[NOT_A_DIGIT]), 6)
-                   if len(calibrated) > NOT_A_DIGIT else None)
-    return Result(None, digit, probabilities[digit], probabilities, model.version,
-                  to_png(mnist), said, tuple(alternatives), not_a_digit)
+    not_a_digit = (
+        round(float(calibrated[NOT_A_DIGIT]), 6) if len(calibrated) > NOT_A_DIGIT else None
+    )
+    return Result(
+        None,
+        digit,
+        probabilities[digit],
+        probabilities,
+        model.version,
+        to_png(mnist),
+        said,
+        tuple(alternatives),
+        not_a_digit,
+    )
 
 
 def fill(row: Prediction, drawing: Drawing, result: Result) -> None:
@@ -133,8 +151,10 @@ def parse_label(value: object) -> int:
     if isinstance(value, str) and value.isdigit() and len(value) == 1:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        raise AppError(f'"label" must be a digit from 0 to 9, or "{NO_DIGIT_NAME}" for a '
-                       "drawing that is no digit")
+        raise AppError(
+            f'"label" must be a digit from 0 to 9, or "{NO_DIGIT_NAME}" for a '
+            "drawing that is no digit"
+        )
     return value
 
 
@@ -152,11 +172,15 @@ def flag(prediction_id: int, label: int, author: str) -> Flagged | None:
     _refuse_others(prediction, author)
     refused = prediction.verdict == "not_a_digit"
     if label == NO_DIGIT_LABEL and refused:
-        raise FlagRefused("the model already said this is no digit; flag it with the digit "
-                          "it is", 422)
+        raise FlagRefused(
+            "the model already said this is no digit; flag it with the digit it is", 422
+        )
     if label == prediction.digit and not refused:
-        raise FlagRefused(f"the model already answered {label}; "
-                          "flag a drawing with the digit it should have said", 422)
+        raise FlagRefused(
+            f"the model already answered {label}; "
+            "flag a drawing with the digit it should have said",
+            422,
+        )
     if prediction.flag is None:
         prediction.flag = Flag(label=label)
     else:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from app.errors import AppError
 from app.extensions import db
 from app.models import Number, Prediction, label_name
-from app.services import drawings, predictions, serving
 from app.ratelimits import charge_storage
+from app.services import drawings, predictions, serving
 from app.services.database import commit
 from app.services.drawings import Drawing
 from app.services.predictions import Result
@@ -60,14 +60,25 @@ class Reading:
     separators: list[segmentation.Separator] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"text": self.text, "written": self.written, "number_id": self.number_id,
-                "digits": [d.as_json() for d in self.digits],
-                "separators": [s.as_json() for s in self.separators],
-                "model_version": self.model_version, "size": list(self.size)}
+        return {
+            "text": self.text,
+            "written": self.written,
+            "number_id": self.number_id,
+            "digits": [d.as_json() for d in self.digits],
+            "separators": [s.as_json() for s in self.separators],
+            "model_version": self.model_version,
+            "size": list(self.size),
+        }
 
 
-def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = None,
-         replaces: int | None = None, request_key: str | None = None) -> Reading:
+def read(
+    source: Strokes | Drawing,
+    *,
+    store: bool = True,
+    author: str | None = None,
+    replaces: int | None = None,
+    request_key: str | None = None,
+) -> Reading:
     """The digits of a number, left to right; stored unless told not to.
 
     `source` is validated strokes (boxes in canvas pixels), or a picture
@@ -93,19 +104,25 @@ def read(source: Strokes | Drawing, *, store: bool = True, author: str | None = 
     except segmentation.TooManyDigits as exc:
         raise AppError(f"{exc}: write fewer digits at a time", 422) from exc
     version = model.info.version
-    digits = [ReadDigit(predictions.answer(d.probabilities, d.mnist, model.info), d.box,
-                        _drawing(d)) for d in found.digits]
-    texts = [NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
-             for d in digits]
+    digits = [
+        ReadDigit(predictions.answer(d.probabilities, d.mnist, model.info), d.box, _drawing(d))
+        for d in found.digits
+    ]
+    texts = [
+        NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
+        for d in digits
+    ]
     text = "".join(texts)
     number_id = None
     if store:
-        number_id, rows = _store(digits, text, version, author, replaces,
-                                 request_key if author else None)
-        digits = [replace(d, result=replace(d.result, prediction_id=i), flag=label)
-                  for d, (i, label) in zip(digits, rows)]
-    return Reading(number_id, text, digits, version, size, found.written(texts),
-                   found.separators)
+        number_id, rows = _store(
+            digits, text, version, author, replaces, request_key if author else None
+        )
+        digits = [
+            replace(d, result=replace(d.result, prediction_id=i), flag=label)
+            for d, (i, label) in zip(digits, rows)
+        ]
+    return Reading(number_id, text, digits, version, size, found.written(texts), found.separators)
 
 
 def _drawing(digit: segmentation.Digit) -> Drawing:
@@ -117,9 +134,14 @@ def _drawing(digit: segmentation.Digit) -> Drawing:
     return Drawing(buffer.getvalue(), "image/png", digit.mnist)
 
 
-def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
-           replaces: int | None, request_key: str | None
-           ) -> tuple[int, list[tuple[int, int | None]]]:
+def _store(
+    digits: list[ReadDigit],
+    text: str,
+    version: str,
+    author: str | None,
+    replaces: int | None,
+    request_key: str | None,
+) -> tuple[int, list[tuple[int, int | None]]]:
     """The number and one prediction per digit, in one transaction; their ids,
     each with the label of its flag if a kept digit was already flagged.
 
@@ -127,8 +149,9 @@ def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
     (a flagged one untouched but for its place); the other digits reuse the
     remaining unflagged rows, left to right; unflagged rows left over go.
     """
-    earlier = request_key and db.session.scalar(select(Number).where(
-        Number.author == author, Number.request_key == request_key))
+    earlier = request_key and db.session.scalar(
+        select(Number).where(Number.author == author, Number.request_key == request_key)
+    )
     if earlier:  # a retry: the same drawing, read again into the same rows
         number = earlier
     else:
@@ -156,9 +179,15 @@ def _store(digits: list[ReadDigit], text: str, version: str, author: str | None,
     for row in spare:
         db.session.delete(row)
     number.text, number.model_version = text, version
-    return commit(lambda: (number.id, [(row.id, label_name(row.flag.label)
-                                                  if row.flag is not None else None)
-                                       for row in rows]))
+    return commit(
+        lambda: (
+            number.id,
+            [
+                (row.id, label_name(row.flag.label) if row.flag is not None else None)
+                for row in rows
+            ],
+        )
+    )
 
 
 def _replaceable(number_id: int | None, author: str | None) -> Number | None:

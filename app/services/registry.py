@@ -36,9 +36,14 @@ def list_versions() -> list[ModelVersion]:
     return list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
 
 
-def register(path: str | Path, run_id: int | None = None, status: str = "candidate",
-             holdout_accuracy: float | None = None, reason: str | None = None,
-             gate_passed: bool | None = None) -> ModelVersion:
+def register(
+    path: str | Path,
+    run_id: int | None = None,
+    status: str = "candidate",
+    holdout_accuracy: float | None = None,
+    reason: str | None = None,
+    gate_passed: bool | None = None,
+) -> ModelVersion:
     """Record the model folder at `path` (its model.json names the version)."""
     meta = json.loads((Path(path) / "model.json").read_text())
     existing = get_version(meta["version"])
@@ -46,9 +51,15 @@ def register(path: str | Path, run_id: int | None = None, status: str = "candida
         return existing
     active = status == "active"
     version = ModelVersion(
-        version=meta["version"], path=str(path), status=status, run_id=run_id,
-        files=meta.get("files", {}), test_accuracy=meta.get("test_accuracy"),
-        holdout_accuracy=holdout_accuracy, reason=reason, gate_passed=gate_passed,
+        version=meta["version"],
+        path=str(path),
+        status=status,
+        run_id=run_id,
+        files=meta.get("files", {}),
+        test_accuracy=meta.get("test_accuracy"),
+        holdout_accuracy=holdout_accuracy,
+        reason=reason,
+        gate_passed=gate_passed,
         activated_at=utcnow() if active else None,
         activation="install" if active else None,
         activated_by="a fresh install" if active else None,
@@ -80,13 +91,16 @@ def register_run(run: TrainingRun) -> ModelVersion | None:
 
 
 def find_version(name: str) -> ModelVersion | None:
-    """A version by name; one a run exported before runs registered their models is registered now."""
+    """A version by name, registering one that a run exported before runs registered models."""
     version = get_version(name)
     if version is not None:
         return version
-    run = db.session.scalar(select(TrainingRun).where(TrainingRun.model_version == name,
-                                                      TrainingRun.status == "succeeded")
-                            .order_by(TrainingRun.id.desc()).limit(1))
+    run = db.session.scalar(
+        select(TrainingRun)
+        .where(TrainingRun.model_version == name, TrainingRun.status == "succeeded")
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    )
     return register_run(run) if run is not None else None
 
 
@@ -109,19 +123,23 @@ def gate(candidate: dict, active: dict) -> tuple[bool, str]:
     worse = worse_parts(candidate, active, yardstick.MAX_DROP)
     if worse:
         return False, "worse than the active model on " + "; ".join(worse)
-    c_flags, a_flags = (yardstick.headline(candidate, "flags"),
-                        yardstick.headline(active, "flags"))
+    c_flags, a_flags = (yardstick.headline(candidate, "flags"), yardstick.headline(active, "flags"))
     if c_flags is None or a_flags is None:
         return False, "no held-out flags to measure on"
     if c_flags <= a_flags:
-        return False, (f"held-out flags {c_flags:.2%} right is not above the active "
-                       f"model's {a_flags:.2%}")
-    c_mnist, a_mnist = (yardstick.headline(candidate, "mnist"),
-                        yardstick.headline(active, "mnist"))
-    mnist = (f"MNIST test {c_mnist:.2%} (active {a_mnist:.2%}); "
-             if c_mnist is not None and a_mnist is not None else "")
-    return True, (f"{mnist}held-out flags {c_flags:.2%} (active {a_flags:.2%}); no part of "
-                  f"the suite more than {yardstick.MAX_DROP * 100:.1f} points lower")
+        return False, (
+            f"held-out flags {c_flags:.2%} right is not above the active model's {a_flags:.2%}"
+        )
+    c_mnist, a_mnist = (yardstick.headline(candidate, "mnist"), yardstick.headline(active, "mnist"))
+    mnist = (
+        f"MNIST test {c_mnist:.2%} (active {a_mnist:.2%}); "
+        if c_mnist is not None and a_mnist is not None
+        else ""
+    )
+    return True, (
+        f"{mnist}held-out flags {c_flags:.2%} (active {a_flags:.2%}); no part of "
+        f"the suite more than {yardstick.MAX_DROP * 100:.1f} points lower"
+    )
 
 
 def activation_kind(version: ModelVersion) -> str:
@@ -129,8 +147,14 @@ def activation_kind(version: ModelVersion) -> str:
     return "rollback" if version.activated_at is not None else "promote"
 
 
-def promote(name: str, reason: str, *, by: str = "the admin", gate_override: bool = False,
-            action: str | None = None) -> ModelVersion:
+def promote(
+    name: str,
+    reason: str,
+    *,
+    by: str = "the admin",
+    gate_override: bool = False,
+    action: str | None = None,
+) -> ModelVersion:
     """Make a version active (also how a roll back is done); its files must load.
 
     `reason` is why, in the words of whoever does it (required); `by` who.
@@ -148,19 +172,24 @@ def promote(name: str, reason: str, *, by: str = "the admin", gate_override: boo
     if not reason:
         raise RegistryError("say why: a reason is required to change the served model")
     if len(reason) > MAX_REASON:
-        raise RegistryError(f"the reason is too long ({len(reason)} characters; at most "
-                            f"{MAX_REASON})")
+        raise RegistryError(
+            f"the reason is too long ({len(reason)} characters; at most {MAX_REASON})"
+        )
     if version.status == "active":
         return version  # nothing changes, and its activation keeps its reason
     if version.gate_passed is False and action != "gate" and not gate_override:
-        raise RegistryError(f"the gate rejected {name} ({version.reason}); confirm that it "
-                            "should go live anyway")
+        raise RegistryError(
+            f"the gate rejected {name} ({version.reason}); confirm that it should go live anyway"
+        )
     active = serving.active_version()
     if active is not None and action != "gate" and not gate_override:
         _, _, worse = yardstick.compare(version, active)
         if worse:
-            raise RegistryError(f"{name} is worse than the active model {active.version} on "
-                                + "; ".join(worse) + ": confirm that it should go live anyway")
+            raise RegistryError(
+                f"{name} is worse than the active model {active.version} on "
+                + "; ".join(worse)
+                + ": confirm that it should go live anyway"
+            )
     try:
         serving.can_serve(version)  # refuse missing or corrupt files before anyone serves them
     except ModelUnavailable as exc:

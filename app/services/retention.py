@@ -18,7 +18,7 @@ read, and stays like a prediction's row.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 
@@ -33,17 +33,26 @@ def purge(days: int, now: datetime | None = None) -> int:
     how many drawings were purged."""
     if days < 1:
         raise ValueError("retention must be at least one day")
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     db.session.execute(
         delete(Flag)
-        .where(or_((Flag.status == "dismissed") & (Flag.updated_at < cutoff),
-                   (Flag.status == "open") & (Flag.created_at < cutoff)))
-        .execution_options(synchronize_session=False))
+        .where(
+            or_(
+                (Flag.status == "dismissed") & (Flag.updated_at < cutoff),
+                (Flag.status == "open") & (Flag.created_at < cutoff),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
     result = db.session.execute(
         update(Prediction)
-        .where(Prediction.created_at < cutoff, Prediction.drawing_type != PURGED,
-               ~Prediction.id.in_(select(Flag.prediction_id)))
+        .where(
+            Prediction.created_at < cutoff,
+            Prediction.drawing_type != PURGED,
+            ~Prediction.id.in_(select(Flag.prediction_id)),
+        )
         .values(drawing=b"", input_png=b"", drawing_type=PURGED)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return result.rowcount

@@ -46,12 +46,17 @@ def flag_training(flag_list: list[Flag]) -> dict[int, tuple[str, list[int]]]:
     ids = [f.id for f in flag_list if f.status == "confirmed"]
     runs: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
-        rows = db.session.execute(select(FlagUse.flag_id, FlagUse.run_id)
-                                  .where(FlagUse.flag_id.in_(ids)).order_by(FlagUse.run_id))
+        rows = db.session.execute(
+            select(FlagUse.flag_id, FlagUse.run_id)
+            .where(FlagUse.flag_id.in_(ids))
+            .order_by(FlagUse.run_id)
+        )
         for flag_id, run_id in rows:
             runs[flag_id].append(run_id)
-    return {i: ("held out" if training.is_holdout(i) else "trained" if runs[i] else "waiting",
-                runs[i]) for i in ids}
+    return {
+        i: ("held out" if training.is_holdout(i) else "trained" if runs[i] else "waiting", runs[i])
+        for i in ids
+    }
 
 
 def untrained_count(flag_list: list[Flag]) -> int:
@@ -75,11 +80,15 @@ class Waiting:
             return None
         why = "no confirmed flags to learn from yet"
         if self.held_out:
-            why += (f" (the {self.held_out} confirmed so far are held out to test the "
-                    "candidate; one flag in five is)")
+            why += (
+                f" (the {self.held_out} confirmed so far are held out to test the "
+                "candidate; one flag in five is)"
+            )
         if self.pending_review:
-            return (f"{why}: {self.pending_review} flag{'s' if self.pending_review != 1 else ''}"
-                    " await review; confirm the right ones on the Flags page first")
+            return (
+                f"{why}: {self.pending_review} flag{'s' if self.pending_review != 1 else ''}"
+                " await review; confirm the right ones on the Flags page first"
+            )
         return f"{why}: flags come from people correcting the drawing page's answers"
 
 
@@ -87,13 +96,22 @@ def waiting() -> Waiting:
     confirmed = list(db.session.scalars(select(Flag).where(Flag.status == "confirmed")))
     trainable = [f for f in confirmed if not training.is_holdout(f.id)]
     pending = db.session.scalar(select(func.count(Flag.id)).where(Flag.status == "open")) or 0
-    return Waiting(trainable=len(trainable), new=untrained_count(trainable),
-                   held_out=len(confirmed) - len(trainable), pending_review=pending)
+    return Waiting(
+        trainable=len(trainable),
+        new=untrained_count(trainable),
+        held_out=len(confirmed) - len(trainable),
+        pending_review=pending,
+    )
 
 
-def retrain_spec(from_scratch: bool = False, base: str = "mnist", csv_path: str | None = None,
-                 data_dir: str | None = None, epochs: int | None = None,
-                 feedback_weight: int = FEEDBACK_WEIGHT) -> tuple[RunSpec, dict]:
+def retrain_spec(
+    from_scratch: bool = False,
+    base: str = "mnist",
+    csv_path: str | None = None,
+    data_dir: str | None = None,
+    epochs: int | None = None,
+    feedback_weight: int = FEEDBACK_WEIGHT,
+) -> tuple[RunSpec, dict]:
     """A retraining's spec and the job's extra parameters; refused with no flags to learn from."""
     n_flags = len(training_flags())
     if n_flags == 0:
@@ -103,9 +121,13 @@ def retrain_spec(from_scratch: bool = False, base: str = "mnist", csv_path: str 
         config = replace(config, **{"epochs" if from_scratch else "polish_epochs": epochs})
     spec = RunSpec(
         name=f"retrain with {n_flags} flags ({'from scratch' if from_scratch else 'fine-tune'})",
-        datasets=[base, "feedback"], profile="scratch" if from_scratch else "finetune",
-        config=config, baselines=False, feedback_weight=feedback_weight,
-        data_dir=data_dir, csv_path=csv_path,
+        datasets=[base, "feedback"],
+        profile="scratch" if from_scratch else "finetune",
+        config=config,
+        baselines=False,
+        feedback_weight=feedback_weight,
+        data_dir=data_dir,
+        csv_path=csv_path,
     )
     return spec, {"from_scratch": from_scratch}
 
@@ -131,8 +153,9 @@ def plan(run: TrainingRun, spec: RunSpec) -> Plan:
         # it some, or learning the flags would teach it to forget that.
         changes["datasets"] = [*spec.datasets, "negatives"]
         changes["negatives"] = RETRAIN_NEGATIVES
-    return Plan(replace(spec, **changes), active.path, active.version,
-                tuple(f.id for f in training_flags()))
+    return Plan(
+        replace(spec, **changes), active.path, active.version, tuple(f.id for f in training_flags())
+    )
 
 
 def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -> dict:
@@ -146,9 +169,14 @@ def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -
     active = registry.get_version(plan.active_version) or registry.register_bundled()
     mine, theirs, _ = yardstick.compare(candidate, active)
     promoted, reason = registry.gate(mine, theirs)
-    verdict = {"candidate": mine, "active": theirs, "active_version": plan.active_version,
-               "holdout_flags": int(mine["parts"].get("flags", {}).get("samples", 0)),
-               "promoted": promoted, "reason": reason}
+    verdict = {
+        "candidate": mine,
+        "active": theirs,
+        "active_version": plan.active_version,
+        "holdout_flags": int(mine["parts"].get("flags", {}).get("samples", 0)),
+        "promoted": promoted,
+        "reason": reason,
+    }
     run.metrics = {**run.metrics, "gate": verdict}
     candidate.holdout_accuracy = yardstick.headline(mine, "flags")
     candidate.reason = ("promoted by the gate: " if promoted else "kept a candidate: ") + reason

@@ -104,16 +104,19 @@ def feedback_confusion() -> list[list[int]]:
     matrix = np.zeros((NO_DIGIT_LABEL + 1, 10), dtype=int)
     rows = db.session.execute(
         select(Flag.label, Prediction.digit, func.count())
-        .join(Flag.prediction).where(Flag.status != "dismissed")
-        .group_by(Flag.label, Prediction.digit)).all()
+        .join(Flag.prediction)
+        .where(Flag.status != "dismissed")
+        .group_by(Flag.label, Prediction.digit)
+    ).all()
     for corrected, predicted, n in rows:
         matrix[corrected, predicted] = n
     return matrix.tolist()
 
 
 def _confirmed() -> list[Flag]:
-    return list(db.session.scalars(
-        select(Flag).where(Flag.status == "confirmed").order_by(Flag.id)))
+    return list(
+        db.session.scalars(select(Flag).where(Flag.status == "confirmed").order_by(Flag.id))
+    )
 
 
 def input_pixels(flag: Flag) -> np.ndarray:
@@ -148,8 +151,9 @@ def drawing_png(prediction: Prediction) -> bytes:
         return prediction.drawing
     if prediction.drawing_type.endswith("strokes+json"):
         payload = json.loads(prediction.drawing)
-        strokes = preprocessing.parse_strokes(payload["strokes"], payload["width"],
-                                              payload["height"], payload.get("line_width"))
+        strokes = preprocessing.parse_strokes(
+            payload["strokes"], payload["width"], payload["height"], payload.get("line_width")
+        )
         ink = preprocessing.render_strokes(strokes)
         image = Image.fromarray(np.uint8(255 - np.clip(ink, 0, 1) * 255))
     else:

@@ -56,18 +56,32 @@ def held_out(run: TrainingRun) -> dict | None:
     test = _mapping(metrics.get("test_verdicts"))
     if not sets and not test:
         return None
-    rows = [{"name": "test", "label": set_label("test", run), "held_out": False,
-             "samples": _number(test.get("samples")) or _number(run.test_size),
-             "accuracy": _number(test.get("accuracy")) if test.get("accuracy") is not None
-             else _number(run.test_accuracy),
-             "refused": _number(test.get("refused")), "unsure": _number(test.get("unsure"))}]
+    rows = [
+        {
+            "name": "test",
+            "label": set_label("test", run),
+            "held_out": False,
+            "samples": _number(test.get("samples")) or _number(run.test_size),
+            "accuracy": _number(test.get("accuracy"))
+            if test.get("accuracy") is not None
+            else _number(run.test_accuracy),
+            "refused": _number(test.get("refused")),
+            "unsure": _number(test.get("unsure")),
+        }
+    ]
     for name, scores in sets.items():
         scores = _mapping(scores)
-        rows.append({"name": name, "label": set_label(name, run), "held_out": True,
-                     "samples": _number(scores.get("samples")),
-                     "accuracy": _number(scores.get("accuracy")),
-                     "refused": _number(scores.get("refused")),
-                     "unsure": _number(scores.get("unsure"))})
+        rows.append(
+            {
+                "name": name,
+                "label": set_label(name, run),
+                "held_out": True,
+                "samples": _number(scores.get("samples")),
+                "accuracy": _number(scores.get("accuracy")),
+                "refused": _number(scores.get("refused")),
+                "unsure": _number(scores.get("unsure")),
+            }
+        )
     for row in rows:
         row["samples"] = None if row["samples"] is None else int(row["samples"])
     return {"rows": rows, "writers": any(n.startswith("online:") for n in sets)}
@@ -79,12 +93,16 @@ def verdict_rule(run: TrainingRun) -> dict | None:
     if _number(recorded.get("sure_at")) is None or _number(recorded.get("reject_at")) is None:
         return None
     chosen_on = [n.strip() for n in str(recorded.get("chosen_on") or "").split(",") if n.strip()]
-    return {"sure_at": _number(recorded["sure_at"]), "reject_at": _number(recorded["reject_at"]),
-            "sure_right": _number(recorded.get("sure_right")),
-            "coverage": _number(recorded.get("coverage")),
-            "digits_refused": _number(recorded.get("digits_refused")),
-            "chosen_on": [set_label(n, run) for n in chosen_on],
-            "target": SURE_PRECISION, "max_refused": MAX_DIGITS_REFUSED}
+    return {
+        "sure_at": _number(recorded["sure_at"]),
+        "reject_at": _number(recorded["reject_at"]),
+        "sure_right": _number(recorded.get("sure_right")),
+        "coverage": _number(recorded.get("coverage")),
+        "digits_refused": _number(recorded.get("digits_refused")),
+        "chosen_on": [set_label(n, run) for n in chosen_on],
+        "target": SURE_PRECISION,
+        "max_refused": MAX_DIGITS_REFUSED,
+    }
 
 
 def calibration(run: TrainingRun) -> dict | None:
@@ -96,9 +114,15 @@ def calibration(run: TrainingRun) -> dict | None:
     for name, ece in _mapping(recorded.get("ece")).items():
         ece = _mapping(ece)
         before, after = _number(ece.get("before")), _number(ece.get("after"))
-        rows.append({"name": name, "label": set_label(name, run), "before": before,
-                     "after": after,
-                     "diff": None if before is None or after is None else after - before})
+        rows.append(
+            {
+                "name": name,
+                "label": set_label(name, run),
+                "before": before,
+                "after": after,
+                "diff": None if before is None or after is None else after - before,
+            }
+        )
     diagram = _mapping(recorded.get("reliability"))
     reliability = None
     if diagram:
@@ -106,20 +130,32 @@ def calibration(run: TrainingRun) -> dict | None:
         after = [_bin(b) for b in diagram.get("after") or []]
         if any(b["count"] for b in before + after):
             name = str(diagram.get("set") or "test")
-            reliability = {"set": name, "label": set_label(name, run), "before": before,
-                           "after": after, "bins": list(zip(before, after))}
+            reliability = {
+                "set": name,
+                "label": set_label(name, run),
+                "before": before,
+                "after": after,
+                "bins": list(zip(before, after)),
+            }
     fitted_on = _number(recorded.get("fitted_on"))
-    return {"temperature": _number(recorded.get("temperature")),
-            "fitted_on": None if fitted_on is None else int(fitted_on),
-            "rows": rows, "reliability": reliability}
+    return {
+        "temperature": _number(recorded.get("temperature")),
+        "fitted_on": None if fitted_on is None else int(fitted_on),
+        "rows": rows,
+        "reliability": reliability,
+    }
 
 
 def _bin(raw: Any) -> dict:
     raw = _mapping(raw)
     count = _number(raw.get("count"))
-    return {"lo": _number(raw.get("lo")), "hi": _number(raw.get("hi")),
-            "count": int(count) if count else 0,
-            "confidence": _number(raw.get("confidence")), "accuracy": _number(raw.get("accuracy"))}
+    return {
+        "lo": _number(raw.get("lo")),
+        "hi": _number(raw.get("hi")),
+        "count": int(count) if count else 0,
+        "confidence": _number(raw.get("confidence")),
+        "accuracy": _number(raw.get("accuracy")),
+    }
 
 
 def previews(run: TrainingRun) -> list[dict]:
@@ -129,13 +165,26 @@ def previews(run: TrainingRun) -> list[dict]:
         if not isinstance(png, str) or not png:
             continue
         if name == "negatives":
-            alt = (f"Sample training drawings from {name} that are not digits: "
-                   "one row, the not-a-digit class")
+            alt = (
+                f"Sample training drawings from {name} that are not digits: "
+                "one row, the not-a-digit class"
+            )
         else:
-            alt = f"Sample training images from {name}: one row per digit, 0 at the top, 9 at the bottom"
+            alt = (
+                f"Sample training images from {name}: one row per digit, "
+                "0 at the top, 9 at the bottom"
+            )
         width, height = _png_size(png)
-        shown.append({"name": name, "png": png, "alt": alt, "width": width, "height": height,
-                      "wide": bool(width and height and width > 4 * height)})
+        shown.append(
+            {
+                "name": name,
+                "png": png,
+                "alt": alt,
+                "width": width,
+                "height": height,
+                "wide": bool(width and height and width > 4 * height),
+            }
+        )
     return shown
 
 
@@ -161,14 +210,24 @@ def quantized(run: TrainingRun) -> dict | None:
     for name, scores in _mapping(recorded.get("sets")).items():
         scores = _mapping(scores)
         full, small = _number(scores.get("float32")), _number(scores.get("int8"))
-        rows.append({"name": name, "label": set_label(name, run), "float32": full, "int8": small,
-                     "diff": None if full is None or small is None else small - full,
-                     "float32_ms": _number(scores.get("float32_ms_per_image")),
-                     "int8_ms": _number(scores.get("int8_ms_per_image"))})
+        rows.append(
+            {
+                "name": name,
+                "label": set_label(name, run),
+                "float32": full,
+                "int8": small,
+                "diff": None if full is None or small is None else small - full,
+                "float32_ms": _number(scores.get("float32_ms_per_image")),
+                "int8_ms": _number(scores.get("int8_ms_per_image")),
+            }
+        )
     served = recorded.get("served")
-    return {"float32_bytes": None if float_bytes is None else int(float_bytes),
-            "int8_bytes": None if int8_bytes is None else int(int8_bytes),
-            "ratio": int8_bytes / float_bytes if float_bytes and int8_bytes is not None else None,
-            "rows": rows, "largest_loss": _number(recorded.get("largest_loss")),
-            "served": served if isinstance(served, str) else None,
-            "int8_served": isinstance(served, str) and "int8" in served}
+    return {
+        "float32_bytes": None if float_bytes is None else int(float_bytes),
+        "int8_bytes": None if int8_bytes is None else int(int8_bytes),
+        "ratio": int8_bytes / float_bytes if float_bytes and int8_bytes is not None else None,
+        "rows": rows,
+        "largest_loss": _number(recorded.get("largest_loss")),
+        "served": served if isinstance(served, str) else None,
+        "int8_served": isinstance(served, str) and "int8" in served,
+    }

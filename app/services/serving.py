@@ -106,16 +106,23 @@ def store_files(version: ModelVersion) -> None:
     """Keep a copy of a version's served files in the database (for the other web hosts)."""
     for name, content in served_files(version.path).items():
         if db.session.get(ModelFile, (version.id, name)) is None:
-            db.session.add(ModelFile(version_id=version.id, name=name, content=content,
-                                     sha256=hashlib.sha256(content).hexdigest()))
+            db.session.add(
+                ModelFile(
+                    version_id=version.id,
+                    name=name,
+                    content=content,
+                    sha256=hashlib.sha256(content).hexdigest(),
+                )
+            )
 
 
 def _cached_copy(version: ModelVersion) -> Path:
     """The version's files from the database, in this host's cache (written once, by checksum)."""
     rows = db.session.scalars(select(ModelFile).where(ModelFile.version_id == version.id)).all()
     if not rows:
-        raise ModelUnavailable(f"version {version.version}: no files in {version.path} "
-                               "and none in the database")
+        raise ModelUnavailable(
+            f"version {version.version}: no files in {version.path} and none in the database"
+        )
     target = Path(current_app.config["MODEL_CACHE_DIR"]) / version.version
     wanted = {row.name: {"sha256": row.sha256} for row in rows}
     if _files_match(target, wanted):
@@ -124,8 +131,9 @@ def _cached_copy(version: ModelVersion) -> Path:
     staging.mkdir(parents=True, exist_ok=True)
     for row in rows:
         if hashlib.sha256(row.content).hexdigest() != row.sha256:
-            raise ModelUnavailable(f"version {version.version}: {row.name} in the database "
-                                   "does not match its checksum")
+            raise ModelUnavailable(
+                f"version {version.version}: {row.name} in the database does not match its checksum"
+            )
         (staging / row.name).write_bytes(row.content)
     try:
         staging.replace(target)
@@ -157,14 +165,19 @@ def folder_of(version: ModelVersion) -> str:
         cached = str(_cached_copy(version))
     except ModelUnavailable as exc:
         if (local / "model.json").is_file():
-            raise ModelUnavailable(f"the files in {local} do not match their recorded "
-                                   f"checksums ({exc})") from exc
+            raise ModelUnavailable(
+                f"the files in {local} do not match their recorded checksums ({exc})"
+            ) from exc
         raise
     if (local / "model.json").is_file() and str(local) not in _warned:
         _warned.add(str(local))
-        current_app.logger.warning("the files of version %s in %s do not match their recorded "
-                                   "checksums; serving the database's copy from %s",
-                                   version.version, local, cached)
+        current_app.logger.warning(
+            "the files of version %s in %s do not match their recorded "
+            "checksums; serving the database's copy from %s",
+            version.version,
+            local,
+            cached,
+        )
     return cached
 
 
@@ -175,7 +188,8 @@ def active_version() -> ModelVersion | None:
 
 def _state() -> dict:
     return current_app.extensions.setdefault(
-        "digitpad_serving", {"checked": 0.0, "dir": None, "version": None, "problem": None})
+        "digitpad_serving", {"checked": 0.0, "dir": None, "version": None, "problem": None}
+    )
 
 
 def predictor() -> Predictor:
@@ -252,8 +266,12 @@ def can_serve(version: ModelVersion) -> None:
 # ------------------------------------------------------------------ health
 def health() -> dict:
     """The active version, whether its files match their checksums, and what this process serves."""
-    body: dict = {"active_version": None, "served_version": None, "serving_active": False,
-                  "files": "unknown"}
+    body: dict = {
+        "active_version": None,
+        "served_version": None,
+        "serving_active": False,
+        "files": "unknown",
+    }
     try:
         served = predictor().info.version
         body["served_version"] = served
@@ -266,8 +284,7 @@ def health() -> dict:
         db.session.rollback()
         return {**body, "files": "unknown: the database cannot be read"}
     if active is None:
-        body.update(active_version=served, serving_active=served is not None,
-                    files="bundled")
+        body.update(active_version=served, serving_active=served is not None, files="bundled")
         return body
     body["active_version"] = active.version
     body["serving_active"] = served == active.version
@@ -278,8 +295,10 @@ def health() -> dict:
         body["files"] = "ok"
         # folder_of serves this host's folder exactly when its files match their checksums.
         if folder != active.path and Path(active.path, "model.json").is_file():
-            body["files"] = (f"corrupt: the files in {active.path} do not match their recorded "
-                             "checksums; serving the database's copy")
+            body["files"] = (
+                f"corrupt: the files in {active.path} do not match their recorded "
+                "checksums; serving the database's copy"
+            )
     except (ModelUnavailable, OSError, ValueError) as exc:
         body["files"] = f"unusable: {exc}"
     if state["problem"] and not body["serving_active"]:

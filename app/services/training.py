@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from sqlalchemy import select
@@ -37,7 +37,7 @@ def is_holdout(flag_id: int) -> bool:
 
 
 def default_name(spec: RunSpec) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return f"{spec.profile}-{'+'.join(spec.datasets)}-{stamp}"
 
 
@@ -55,11 +55,20 @@ def total_epochs(spec: RunSpec, train_size: int | None = None) -> int:
 
 def new_run(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
     """A row describing a job (not yet stored); `params` hold all that `spec_of` needs."""
-    params = {**spec.params(), "datasets": list(spec.datasets), "data_dir": spec.data_dir,
-              "csv_path": spec.csv_path, **(extra or {})}
+    params = {
+        **spec.params(),
+        "datasets": list(spec.datasets),
+        "data_dir": spec.data_dir,
+        "csv_path": spec.csv_path,
+        **(extra or {}),
+    }
     return TrainingRun(
-        name=spec.name or default_name(spec), profile=spec.profile, kind=kind,
-        dataset="+".join(spec.datasets), params=params, seed=spec.config.seed,
+        name=spec.name or default_name(spec),
+        profile=spec.profile,
+        kind=kind,
+        dataset="+".join(spec.datasets),
+        params=params,
+        seed=spec.config.seed,
         total_epochs=total_epochs(spec),
     )
 
@@ -67,23 +76,30 @@ def new_run(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
 def spec_of(run: TrainingRun) -> RunSpec:
     """The run's spec, rebuilt from its stored parameters (queued and foreground alike)."""
     params = dict(run.params or {})
-    config = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
+    config = TrainConfig(
+        **{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params}
+    )
     default = RunSpec(name=run.name)
     return RunSpec(
-        name=run.name, datasets=list(params.get("datasets") or run.dataset.split("+")),
-        profile=run.profile, config=config, kfold=params.get("kfold") or 0,
-        train_cnn=params.get("train_cnn", True), baselines=params.get("baselines", True),
+        name=run.name,
+        datasets=list(params.get("datasets") or run.dataset.split("+")),
+        profile=run.profile,
+        config=config,
+        kfold=params.get("kfold") or 0,
+        train_cnn=params.get("train_cnn", True),
+        baselines=params.get("baselines", True),
         baseline_sample=params.get("baseline_sample") or default.baseline_sample,
         feedback_weight=params.get("feedback_weight") or default.feedback_weight,
         online_weight=params.get("online_weight") or default.online_weight,
         negatives=params.get("negatives") or default.negatives,
-        data_dir=params.get("data_dir"), csv_path=params.get("csv_path"),
+        data_dir=params.get("data_dir"),
+        csv_path=params.get("csv_path"),
     )
 
 
 def version_name(run: TrainingRun) -> str:
     """The name of the model version a run exports (fixed once it started)."""
-    started = run.started_at or datetime.now(timezone.utc)
+    started = run.started_at or datetime.now(UTC)
     return f"cnn-{run.id}-{started:%Y%m%d-%H%M%S}"
 
 
@@ -93,7 +109,8 @@ def feedback_dataset(statuses: tuple[str, ...] = ("confirmed",)) -> Dataset:
     Held-out flags (see `is_holdout`) form the test split.
     """
     flags = db.session.scalars(
-        select(Flag).where(Flag.status.in_(statuses)).order_by(Flag.id)).all()
+        select(Flag).where(Flag.status.in_(statuses)).order_by(Flag.id)
+    ).all()
     parts: dict[bool, tuple[list, list]] = {False: ([], []), True: ([], [])}
     for flag in flags:
         image = input_pixels(flag).astype(np.float32) / 255.0
@@ -103,8 +120,9 @@ def feedback_dataset(statuses: tuple[str, ...] = ("confirmed",)) -> Dataset:
 
     def split(held_out: bool) -> Split:
         images, labels = parts[held_out]
-        return Split(np.asarray(images, np.float32).reshape(-1, 28, 28),
-                     np.asarray(labels, np.int64))
+        return Split(
+            np.asarray(images, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64)
+        )
 
     return Dataset("feedback", split(False), split(True))
 
@@ -133,47 +151,81 @@ class DatabaseReporter(Reporter):
                 run.total_epochs = total_epochs(self.spec, run.train_size)
 
         persist(apply)
-        sources = ", ".join(f"{d['name']} ({d['train']} train, {d['test']} test"
-                            + (f", weight {d['weight']}" if d.get("weight", 1) != 1 else "") + ")"
-                            for d in run.datasets)
+        sources = ", ".join(
+            f"{d['name']} ({d['train']} train, {d['test']} test"
+            + (f", weight {d['weight']}" if d.get("weight", 1) != 1 else "")
+            + ")"
+            for d in run.datasets
+        )
         self.echo(f"run {run.id} '{run.name}': {sources}")
 
     def epoch(self, row: dict) -> None:
         run = self.run
 
         def apply():
-            db.session.add(RunEpoch(run=run, **{k: row[k] for k in (
-                "fold", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
-                "seconds")}))
+            db.session.add(
+                RunEpoch(
+                    run=run,
+                    **{
+                        k: row[k]
+                        for k in (
+                            "fold",
+                            "epoch",
+                            "loss",
+                            "accuracy",
+                            "val_loss",
+                            "val_accuracy",
+                            "lr",
+                            "seconds",
+                        )
+                    },
+                )
+            )
             run.epoch = len([e for e in run.epochs])
             run.eta_seconds = (run.total_epochs - run.epoch) * row["seconds"]
 
         persist(apply)
         fold = f"fold {row['fold']} " if row.get("fold") else ""
-        val = (f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.4f}"
-               if row.get("val_loss") is not None else "")
-        self.echo(f"{fold}epoch {row['epoch']:>2} [{run.epoch}/{run.total_epochs}]  "
-                  f"loss {row['loss']:.4f}  acc {row['accuracy']:.4f}{val}  "
-                  f"lr {row['lr']:.1e}  {row['seconds']:.0f}s  ~{run.eta_seconds:.0f}s left")
+        val = (
+            f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.4f}"
+            if row.get("val_loss") is not None
+            else ""
+        )
+        self.echo(
+            f"{fold}epoch {row['epoch']:>2} [{run.epoch}/{run.total_epochs}]  "
+            f"loss {row['loss']:.4f}  acc {row['accuracy']:.4f}{val}  "
+            f"lr {row['lr']:.1e}  {row['seconds']:.0f}s  ~{run.eta_seconds:.0f}s left"
+        )
 
     def baseline(self, result: dict) -> None:
         persist(lambda: db.session.add(BaselineResult(run=self.run, **_baseline_fields(result))))
-        self.echo(f"baseline {result['name']:<20} accuracy {result['accuracy']:.4f}  "
-                  f"macro F1 {result['macro_f1']:.4f}  fit {result['fit_seconds']:.1f}s  "
-                  f"predict {result['predict_ms_per_image']:.3f} ms/image "
-                  f"({result['train_samples']} training images)")
+        self.echo(
+            f"baseline {result['name']:<20} accuracy {result['accuracy']:.4f}  "
+            f"macro F1 {result['macro_f1']:.4f}  fit {result['fit_seconds']:.1f}s  "
+            f"predict {result['predict_ms_per_image']:.3f} ms/image "
+            f"({result['train_samples']} training images)"
+        )
 
 
-BASELINE_KEYS = ("name", "accuracy", "macro_f1", "fit_seconds", "predict_ms_per_image",
-                 "train_samples", "test_samples", "params")
+BASELINE_KEYS = (
+    "name",
+    "accuracy",
+    "macro_f1",
+    "fit_seconds",
+    "predict_ms_per_image",
+    "train_samples",
+    "test_samples",
+    "params",
+)
 
 
 def _baseline_fields(result: dict) -> dict:
     return {k: result[k] for k in BASELINE_KEYS}
 
 
-def train(run: TrainingRun, spec: RunSpec, out_dir: Path | None,
-          echo: Echo | None = None) -> tuple[dict, Dataset]:
+def train(
+    run: TrainingRun, spec: RunSpec, out_dir: Path | None, echo: Echo | None = None
+) -> tuple[dict, Dataset]:
     """Load the data and run the experiment, with progress on the row; store its record.
 
     A CNN's model goes to `out_dir` as a candidate. The run's status is left
@@ -198,7 +250,7 @@ def finish(run: TrainingRun, status: str, error: str | None = None) -> None:
         run.status, run.error, run.phase = status, error, None
         if status == "succeeded":
             run.eta_seconds = 0.0
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = datetime.now(UTC)
         started = as_utc(run.started_at) or run.finished_at
         run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
 
@@ -229,17 +281,44 @@ def apply_record(run: TrainingRun, record: dict) -> None:
 def run_record(run: TrainingRun) -> dict:
     """Everything stored about a run, as the JSON that `import_record` reads back."""
     return {
-        "name": run.name, "status": run.status, "error": run.error, "profile": run.profile,
-        "kind": run.kind, "dataset": run.dataset, "datasets": run.datasets,
-        "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
-        "duration_seconds": run.duration_seconds, "train_size": run.train_size,
-        "test_size": run.test_size, "params": run.params, "seed": run.seed,
-        "versions": run.versions, "layers": run.layers, "param_count": run.param_count,
-        "label_distribution": run.label_distribution, "metrics": run.metrics,
-        "kfold": run.kfold, "mistakes": run.mistakes, "artifacts": run.artifacts,
-        "history": [{k: getattr(e, k) for k in ("fold", "epoch", "loss", "accuracy", "val_loss",
-                                                "val_accuracy", "lr", "seconds")}
-                    for e in run.epochs],
+        "name": run.name,
+        "status": run.status,
+        "error": run.error,
+        "profile": run.profile,
+        "kind": run.kind,
+        "dataset": run.dataset,
+        "datasets": run.datasets,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_seconds": run.duration_seconds,
+        "train_size": run.train_size,
+        "test_size": run.test_size,
+        "params": run.params,
+        "seed": run.seed,
+        "versions": run.versions,
+        "layers": run.layers,
+        "param_count": run.param_count,
+        "label_distribution": run.label_distribution,
+        "metrics": run.metrics,
+        "kfold": run.kfold,
+        "mistakes": run.mistakes,
+        "artifacts": run.artifacts,
+        "history": [
+            {
+                k: getattr(e, k)
+                for k in (
+                    "fold",
+                    "epoch",
+                    "loss",
+                    "accuracy",
+                    "val_loss",
+                    "val_accuracy",
+                    "lr",
+                    "seconds",
+                )
+            }
+            for e in run.epochs
+        ],
         "baselines": [{k: getattr(b, k) for k in BASELINE_KEYS} for b in run.baselines],
     }
 
@@ -256,22 +335,42 @@ def import_record(record: dict) -> tuple[TrainingRun, bool]:
     version = (record.get("artifacts") or {}).get("version")
     if version:
         existing = db.session.scalar(
-            select(TrainingRun).where(TrainingRun.model_version == version))
+            select(TrainingRun).where(TrainingRun.model_version == version)
+        )
         if existing:
             return existing, False
     run = TrainingRun(
-        name=record["name"], status=record.get("status", "succeeded"), error=record.get("error"),
-        profile=record.get("profile", "full"), kind=record.get("kind", "cnn"),
+        name=record["name"],
+        status=record.get("status", "succeeded"),
+        error=record.get("error"),
+        profile=record.get("profile", "full"),
+        kind=record.get("kind", "cnn"),
         dataset=record.get("dataset") or "+".join(d["name"] for d in record.get("datasets", [])),
-        started_at=_parse(record.get("started_at")), finished_at=_parse(record.get("finished_at")),
+        started_at=_parse(record.get("started_at")),
+        finished_at=_parse(record.get("finished_at")),
         duration_seconds=record.get("duration_seconds"),
     )
     apply_record(run, record)
     history = record.get("history", [])
     run.total_epochs = run.epoch = len(history)
     for row in history:
-        run.epochs.append(RunEpoch(**{k: row.get(k) for k in (
-            "fold", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}))
+        run.epochs.append(
+            RunEpoch(
+                **{
+                    k: row.get(k)
+                    for k in (
+                        "fold",
+                        "epoch",
+                        "loss",
+                        "accuracy",
+                        "val_loss",
+                        "val_accuracy",
+                        "lr",
+                        "seconds",
+                    )
+                }
+            )
+        )
     for result in record.get("baselines", []):
         run.baselines.append(BaselineResult(**_baseline_fields(result)))
     db.session.add(run)

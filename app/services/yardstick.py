@@ -9,7 +9,7 @@ versions are compared. Everything runs through LiteRT, as the app serves it.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +74,10 @@ def ensure(version: ModelVersion, fresh: bool = False) -> dict:
     """
     found = None if fresh else known(version)
     if found is None:
-        found = {**_measure(version.path, _fixed_sets()),
-                 "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        found = {
+            **_measure(version.path, _fixed_sets()),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
     if version.yardstick != found:
         version.yardstick = found
         db.session.commit()
@@ -88,8 +90,9 @@ def choose_rule(version: ModelVersion):
     For a model trained before rules were chosen; training chooses its own.
     """
     predictor = Predictor(version.path)
-    rule = yardstick.rule_on_writers(predictor.probabilities_many,
-                                     current_app.config.get("MNIST_DIR"))
+    rule = yardstick.rule_on_writers(
+        predictor.probabilities_many, current_app.config.get("MNIST_DIR")
+    )
     _update_model_json(version.path, verdict_rule=rule.as_json())
     return rule
 
@@ -144,8 +147,11 @@ def summary(version: ModelVersion) -> dict | None:
         return None
     writers = [headline(measured, name) for name in yardstick.WRITERS]
     writers = [w for w in writers if w is not None]
-    return {"mnist": headline(measured, "mnist"), "writers": min(writers) if writers else None,
-            "no_digit": headline(measured, "negatives:letters")}
+    return {
+        "mnist": headline(measured, "mnist"),
+        "writers": min(writers) if writers else None,
+        "no_digit": headline(measured, "negatives:letters"),
+    }
 
 
 def rows(measured: dict | None, against: dict | None = None) -> list[dict]:
@@ -163,8 +169,18 @@ def rows(measured: dict | None, against: dict | None = None) -> list[dict]:
             continue
         right, other = mine.get("right"), theirs.get("right")
         diff = None if right is None or other is None else right - other
-        shown.append({"name": part.name, "label": part.label, "digits": part.digits,
-                      "samples": mine.get("samples"), "right": right, "against": other,
-                      "diff": diff, "worse": diff is not None and diff < -MAX_DROP - 1e-12,
-                      "sure": mine.get("sure"), "sure_right": mine.get("sure_right")})
+        shown.append(
+            {
+                "name": part.name,
+                "label": part.label,
+                "digits": part.digits,
+                "samples": mine.get("samples"),
+                "right": right,
+                "against": other,
+                "diff": diff,
+                "worse": diff is not None and diff < -MAX_DROP - 1e-12,
+                "sure": mine.get("sure"),
+                "sure_right": mine.get("sure_right"),
+            }
+        )
     return shown

@@ -23,5 +23,9 @@ def time_posts(client, path: str, bodies: list[dict]) -> dict:
         times.append((time.perf_counter() - started) * 1000)
         assert reply.status_code == 200, reply.get_json()
     times.sort()
-    return {"requests": len(times), "median ms": statistics.median(times),
-            "p90 ms": times[int(len(times) * 0.9)], "p99 ms": times[int(len(times) * 0.99)]}
+    return {
+        "requests": len(times),
+        "median ms": statistics.median(times),
+        "p90 ms": times[int(len(times) * 0.9)],
+        "p99 ms": times[int(len(times) * 0.99)],
+    }

@@ -28,8 +28,12 @@ def main() -> None:
     from app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                          "RATELIMIT_ENABLED": False})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                "RATELIMIT_ENABLED": False,
+            }
+        )
         with app.app_context():
             upgrade()
         client = app.test_client()
@@ -44,8 +48,10 @@ def main() -> None:
             bodies.append({"image": "data:image/png;base64," + base64.b64encode(png).decode()})
         timed = time_posts(client, "/api/predict", bodies)
     print(f"POST /api/predict, 280x280 PNG, {args.n} requests on one core:")
-    print(f"  median {timed['median ms']:.2f} ms   p90 {timed['p90 ms']:.2f} ms"
-          f"   p99 {timed['p99 ms']:.2f} ms")
+    print(
+        f"  median {timed['median ms']:.2f} ms   p90 {timed['p90 ms']:.2f} ms"
+        f"   p99 {timed['p99 ms']:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

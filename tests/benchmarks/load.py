@@ -25,6 +25,7 @@ missing from the database:
 
     python -m tests.benchmarks.load [--seconds 60] [--phases load,kill,read-only,worst,postgresql]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BODY = json.dumps({"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280,
-                   "height": 280, "line_width": 18}).encode()
+BODY = json.dumps(
+    {"strokes": [[[60, 50], [200, 50], [120, 230]]], "width": 280, "height": 280, "line_width": 18}
+).encode()
 
 
 def free_port() -> int:
@@ -63,16 +65,39 @@ def bound_by_file_modes() -> list[str]:
 
 
 def start_server(tmp: Path, port: int, database_url: str | None = None) -> subprocess.Popen:
-    env = {**os.environ, "FLASK_APP": "wsgi",
-           "DATABASE_URL": database_url or f"sqlite:///{tmp}/load.sqlite3",
-           "CANDIDATES_DIR": str(tmp / "models"), "RATELIMIT_ENABLED": "0",
-           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "4"),
-           "INSTANCE_PATH": str(tmp / "instance")}
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    proc = subprocess.Popen([*bound_by_file_modes(), sys.executable, "-m", "gunicorn", "-c",
-                             "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "DATABASE_URL": database_url or f"sqlite:///{tmp}/load.sqlite3",
+        "CANDIDATES_DIR": str(tmp / "models"),
+        "RATELIMIT_ENABLED": "0",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "4"),
+        "INSTANCE_PATH": str(tmp / "instance"),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [
+            *bound_by_file_modes(),
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -102,8 +127,12 @@ def hammer(port: int, clients: int, seconds: float, during=None) -> dict:
             key = f"load-{run}-{number}-{sent}"
             try:
                 conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("POST", "/api/predict", BODY,
-                             {"Content-Type": "application/json", "Idempotency-Key": key})
+                conn.request(
+                    "POST",
+                    "/api/predict",
+                    BODY,
+                    {"Content-Type": "application/json", "Idempotency-Key": key},
+                )
                 reply = conn.getresponse()
                 payload = reply.read()
                 status = reply.status
@@ -121,14 +150,18 @@ def hammer(port: int, clients: int, seconds: float, during=None) -> dict:
     for t in threads:
         t.join()
     times = sorted(r[3] for r in results)
-    return {"requests": len(results), "per_second": len(results) / seconds,
-            "p50_ms": statistics.median(times) if times else None,
-            "p99_ms": times[int(len(times) * 0.99)] if times else None,
-            "5xx": sum(500 <= r[1] < 600 for r in results),
-            "503": sum(r[1] == 503 for r in results),
-            "dropped": sum(r[1] == 0 for r in results),
-            "accepted_ids": [r[2] for r in results if r[2] is not None],
-            "results": results, "fault": fault}
+    return {
+        "requests": len(results),
+        "per_second": len(results) / seconds,
+        "p50_ms": statistics.median(times) if times else None,
+        "p99_ms": times[int(len(times) * 0.99)] if times else None,
+        "5xx": sum(500 <= r[1] < 600 for r in results),
+        "503": sum(r[1] == 503 for r in results),
+        "dropped": sum(r[1] == 0 for r in results),
+        "accepted_ids": [r[2] for r in results if r[2] is not None],
+        "results": results,
+        "fault": fault,
+    }
 
 
 _runs = itertools.count(1)
@@ -141,15 +174,19 @@ def missing(db_path: Path, ids: list[int]) -> int:
 
 
 def worker_pids(master: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
 def report(name: str, r: dict, db_path: Path) -> None:
-    print(f"{name}: {r['per_second']:.0f} requests/s ({r['requests']}), p50 {r['p50_ms']:.1f} ms, "
-          f"p99 {r['p99_ms']:.1f} ms, 5xx {r['5xx']} (503: {r['503']}), dropped connections "
-          f"{r['dropped']}, accepted but missing {missing(db_path, r['accepted_ids'])}", flush=True)
+    print(
+        f"{name}: {r['per_second']:.0f} requests/s ({r['requests']}), p50 {r['p50_ms']:.1f} ms, "
+        f"p99 {r['p99_ms']:.1f} ms, 5xx {r['5xx']} (503: {r['503']}), dropped connections "
+        f"{r['dropped']}, accepted but missing {missing(db_path, r['accepted_ids'])}",
+        flush=True,
+    )
 
 
 def post(port: int, path: str, body: dict | bytes, timeout: float = 30) -> int:
@@ -158,14 +195,21 @@ def post(port: int, path: str, body: dict | bytes, timeout: float = 30) -> int:
     try:
         if isinstance(body, bytes):
             boundary = "loadbenchmarkboundary"
-            data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"store\"\r\n\r\n"
-                    f"false\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; "
-                    f"filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n").encode() + body \
+            data = (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="store"\r\n\r\n'
+                    f'false\r\n--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+                    f'filename="p.png"\r\nContent-Type: image/png\r\n\r\n'
+                ).encode()
+                + body
                 + f"\r\n--{boundary}--\r\n".encode()
+            )
             headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         else:
-            data, headers = json.dumps({**body, "store": False}).encode(), {
-                "Content-Type": "application/json"}
+            data, headers = (
+                json.dumps({**body, "store": False}).encode(),
+                {"Content-Type": "application/json"},
+            )
         conn.request("POST", path, data, headers)
         reply = conn.getresponse()
         reply.read()
@@ -219,14 +263,23 @@ def worst_phase(port: int, seconds: float) -> None:
     for t in threads:
         t.join()
     health.sort()
-    print(f"worst cases, 4 clients, {seconds:.0f} s: {len(statuses)} requests, "
-          f"5xx {sum(500 <= s < 600 for s in statuses)}, dropped {statuses.count(0)}", flush=True)
+    print(
+        f"worst cases, 4 clients, {seconds:.0f} s: {len(statuses)} requests, "
+        f"5xx {sum(500 <= s < 600 for s in statuses)}, dropped {statuses.count(0)}",
+        flush=True,
+    )
     for name, values in timings.items():
-        print(f"  {name}: median {statistics.median(values) * 1000:.0f} ms, "
-              f"max {max(values) * 1000:.0f} ms ({len(values)})", flush=True)
-    print(f"  /api/health meanwhile: median {statistics.median(health):.1f} ms, "
-          f"p99 {health[int(len(health) * 0.99)]:.1f} ms, max {health[-1]:.1f} ms, "
-          f"{sum(h > 100 for h in health)} of {len(health)} over 100 ms", flush=True)
+        print(
+            f"  {name}: median {statistics.median(values) * 1000:.0f} ms, "
+            f"max {max(values) * 1000:.0f} ms ({len(values)})",
+            flush=True,
+        )
+    print(
+        f"  /api/health meanwhile: median {statistics.median(health):.1f} ms, "
+        f"p99 {health[int(len(health) * 0.99)]:.1f} ms, max {health[-1]:.1f} ms, "
+        f"{sum(h > 100 for h in health)} of {len(health)} over 100 ms",
+        flush=True,
+    )
 
 
 def postgresql_phase(seconds: float, fault_seconds: float) -> None:
@@ -256,8 +309,12 @@ def postgresql_phase(seconds: float, fault_seconds: float) -> None:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=30)
         with psycopg.connect(pg.url(name)) as conn:
-            stored = {row[0] for row in conn.execute(
-                "SELECT request_key FROM predictions WHERE request_key LIKE 'load-%'")}
+            stored = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT request_key FROM predictions WHERE request_key LIKE 'load-%'"
+                )
+            }
     finally:
         pg.stop()
     mine = {x[4] for x in r["results"]}
@@ -265,12 +322,14 @@ def postgresql_phase(seconds: float, fault_seconds: float) -> None:
     back = r["fault"]
     first_ok = next((x[0] for x in sorted(r["results"]) if x[0] > back and x[1] == 200), None)
     other = sum(500 <= x[1] < 600 and x[1] != 503 for x in r["results"])
-    print(f"PostgreSQL stopped for {fault_seconds:.0f} s under 4 clients, {seconds:.0f} s: "
-          f"{r['requests']} requests, 503 {r['503']}, other 5xx {other}, dropped {r['dropped']}; "
-          f"stored but answered with an error {len((stored & mine) - acknowledged)}, "
-          f"acknowledged but lost {len(acknowledged - stored)}; first success "
-          + (f"{first_ok - back:.2f} s after the server was back" if first_ok else "never"),
-          flush=True)
+    print(
+        f"PostgreSQL stopped for {fault_seconds:.0f} s under 4 clients, {seconds:.0f} s: "
+        f"{r['requests']} requests, 503 {r['503']}, other 5xx {other}, dropped {r['dropped']}; "
+        f"stored but answered with an error {len((stored & mine) - acknowledged)}, "
+        f"acknowledged but lost {len(acknowledged - stored)}; first success "
+        + (f"{first_ok - back:.2f} s after the server was back" if first_ok else "never"),
+        flush=True,
+    )
 
 
 PHASES = ("load", "kill", "read-only", "worst", "postgresql")
@@ -280,8 +339,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--fault-seconds", type=float, default=5)
-    parser.add_argument("--phases", default=",".join(PHASES),
-                        help=f"comma-separated, of {', '.join(PHASES)}")
+    parser.add_argument(
+        "--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}"
+    )
     args = parser.parse_args()
     phases = set(args.phases.split(","))
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -293,8 +353,11 @@ def main() -> None:
             hammer(port, 4, 5)  # warm up: every worker thread has served and connected
             if "load" in phases:
                 for clients in (4, 16):
-                    report(f"{clients} clients, {args.seconds:.0f} s",
-                           hammer(port, clients, args.seconds), db_path)
+                    report(
+                        f"{clients} clients, {args.seconds:.0f} s",
+                        hammer(port, clients, args.seconds),
+                        db_path,
+                    )
             if "worst" in phases:
                 worst_phase(port, args.seconds)
 
@@ -307,12 +370,17 @@ def main() -> None:
 
             if "kill" in phases:
                 r = hammer(port, 4, args.seconds, kill_a_worker)
-                report(f"4 clients, a worker SIGKILLed at {args.seconds / 2:.0f} s "
-                       f"(pid {r['fault']})", r, db_path)
+                report(
+                    f"4 clients, a worker SIGKILLed at {args.seconds / 2:.0f} s (pid {r['fault']})",
+                    r,
+                    db_path,
+                )
 
             if "read-only" in phases and os.geteuid() == 0 and not bound_by_file_modes():
-                print("read-only database: skipped (file permissions do not bind root, "
-                      "and setpriv is missing)")
+                print(
+                    "read-only database: skipped (file permissions do not bind root, "
+                    "and setpriv is missing)"
+                )
             elif "read-only" in phases:
                 read_only_phase(tmp, server, port, db_path, args.seconds, args.fault_seconds)
         finally:
@@ -322,8 +390,9 @@ def main() -> None:
         postgresql_phase(args.seconds, args.fault_seconds)
 
 
-def read_only_phase(tmp: Path, server, port: int, db_path: Path, seconds: float,
-                    fault_seconds: float) -> None:
+def read_only_phase(
+    tmp: Path, server, port: int, db_path: Path, seconds: float, fault_seconds: float
+) -> None:
     def read_only(stop):
         time.sleep(seconds / 3)
         files = [p for p in tmp.iterdir() if p.name.startswith("load.sqlite3")]
@@ -345,11 +414,13 @@ def read_only_phase(tmp: Path, server, port: int, db_path: Path, seconds: float,
     last_failure = max((x[0] for x in after if x[1] != 200), default=None)
     non_503 = sum(500 <= x[1] < 600 and x[1] != 503 for x in r["results"])
     report(f"4 clients, database read-only for {fault_seconds:.0f} s", r, db_path)
-    print(f"  5xx other than 503: {non_503}; first success "
-          + (f"{first_ok - cleared:.2f} s after the fault cleared" if first_ok
-             else "never") + "; last failure "
-          + (f"{last_failure - cleared:.2f} s after" if last_failure else "before it"),
-          flush=True)
+    print(
+        f"  5xx other than 503: {non_503}; first success "
+        + (f"{first_ok - cleared:.2f} s after the fault cleared" if first_ok else "never")
+        + "; last failure "
+        + (f"{last_failure - cleared:.2f} s after" if last_failure else "before it"),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -42,12 +42,16 @@ from trainer.preprocessing import Strokes
 
 # Which held-out writers choose settings and which measure them.
 SPLITS = {
-    "tune": {"uji": [f"uji-{i}" for i in range(48, 54)],
-             "pendigits": [f"pendigits-{i}" for i in range(25, 28)],
-             "mnist": (0, 5000)},
-    "measure": {"uji": [f"uji-{i}" for i in range(54, 60)],
-                "pendigits": [f"pendigits-{i}" for i in range(28, 31)],
-                "mnist": (5000, 10000)},
+    "tune": {
+        "uji": [f"uji-{i}" for i in range(48, 54)],
+        "pendigits": [f"pendigits-{i}" for i in range(25, 28)],
+        "mnist": (0, 5000),
+    },
+    "measure": {
+        "uji": [f"uji-{i}" for i in range(54, 60)],
+        "pendigits": [f"pendigits-{i}" for i in range(28, 31)],
+        "mnist": (5000, 10000),
+    },
 }
 TOUCHING = 0.2  # share of neighbouring pairs that touch or overlap slightly
 
@@ -56,8 +60,7 @@ def _layout(count: int, rng: np.random.Generator, height: float) -> list[tuple[f
     """Per digit: its height (size jitter) and the gap before it (share of the height)."""
     out = []
     for i in range(count):
-        gap = (rng.uniform(-0.08, 0.02) if rng.random() < TOUCHING
-               else rng.uniform(0.12, 0.45))
+        gap = rng.uniform(-0.08, 0.02) if rng.random() < TOUCHING else rng.uniform(0.12, 0.45)
         out.append((height * rng.uniform(0.88, 1.12), gap * height if i else 0.0))
     return out
 
@@ -84,12 +87,21 @@ def compose_strokes(samples, rng: np.random.Generator) -> tuple[Strokes, list[li
     margin = 0.3 * height  # a longer number is written smaller, to fit
     all_points = np.concatenate([line for digit in placed for line in digit])
     low, high = all_points.min(0), all_points.max(0)
-    fit = min(1.0, (canvas_width - 2 * margin) / max(high[0] - low[0], 1),
-              (canvas_height - 2 * margin) / max(high[1] - low[1], 1))
-    offset = np.array([(canvas_width - (high[0] - low[0]) * fit) / 2,
-                       (canvas_height - (high[1] - low[1]) * fit) / 2])
-    own = [[[(float(px), float(py)) for px, py in (line - low) * fit + offset] for line in digit]
-           for digit in placed]
+    fit = min(
+        1.0,
+        (canvas_width - 2 * margin) / max(high[0] - low[0], 1),
+        (canvas_height - 2 * margin) / max(high[1] - low[1], 1),
+    )
+    offset = np.array(
+        [
+            (canvas_width - (high[0] - low[0]) * fit) / 2,
+            (canvas_height - (high[1] - low[1]) * fit) / 2,
+        ]
+    )
+    own = [
+        [[(float(px), float(py)) for px, py in (line - low) * fit + offset] for line in digit]
+        for digit in placed
+    ]
     # Sometimes a digit's last stroke (a 7's bar, a 5's flag) comes after the next digit.
     order = [list(digit) for digit in own]
     for i in range(len(order) - 1):
@@ -109,8 +121,9 @@ def compose_image(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
         ink = Image.fromarray(np.uint8(digit * 255))
         ink = ink.crop(ink.getbbox())
         scale = h / ink.height
-        ink = ink.resize((max(1, round(ink.width * scale)), max(1, round(h))),
-                         Image.Resampling.BICUBIC)
+        ink = ink.resize(
+            (max(1, round(ink.width * scale)), max(1, round(h))), Image.Resampling.BICUBIC
+        )
         baseline = slope * x + rng.uniform(-0.04, 0.04) * height + (height - h)
         crops.append((ink, x + gap, baseline))
         x += gap + ink.width
@@ -121,8 +134,8 @@ def compose_image(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
     for ink, left, baseline in crops:
         arr = np.asarray(ink, np.float32) / 255
         y, x0 = int(round(baseline - top)) + margin, int(round(left)) + margin
-        region = page[y:y + arr.shape[0], x0:x0 + arr.shape[1]]
-        np.maximum(region, arr[:region.shape[0], :region.shape[1]], out=region)
+        region = page[y : y + arr.shape[0], x0 : x0 + arr.shape[1]]
+        np.maximum(region, arr[: region.shape[0], : region.shape[1]], out=region)
     buffer = io.BytesIO()
     Image.fromarray(np.uint8(255 - page * 255)).save(buffer, "PNG")
     return buffer.getvalue()
@@ -175,8 +188,12 @@ def matched(said: str, truth: str) -> int:
 
 
 def strokes_body(strokes: Strokes) -> dict:
-    return {"strokes": strokes.lines, "width": strokes.width, "height": strokes.height,
-            "line_width": strokes.line_width}
+    return {
+        "strokes": strokes.lines,
+        "width": strokes.width,
+        "height": strokes.height,
+        "line_width": strokes.line_width,
+    }
 
 
 def _app(tmp: str):
@@ -184,8 +201,9 @@ def _app(tmp: str):
 
     from app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                      "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3", "RATELIMIT_ENABLED": False}
+    )
     with app.app_context():
         upgrade()
     return app
@@ -211,8 +229,12 @@ def measure(client, numbers, as_body, alone=None) -> dict:
             misread.append(f"{text}->{said}")
         if alone is not None:
             alone_hits += sum(d == int(t) for d, t in zip(alone(drawing), text))
-    row = {"numbers": len(numbers), "exact": exact / len(numbers),
-           "digit accuracy": hits / digits, "right count": right_count / len(numbers)}
+    row = {
+        "numbers": len(numbers),
+        "exact": exact / len(numbers),
+        "digit accuracy": hits / digits,
+        "right count": right_count / len(numbers),
+    }
     if alone is not None:
         row["digit mode"] = alone_hits / digits
     row["misread"] = " ".join(misread)
@@ -222,6 +244,7 @@ def measure(client, numbers, as_body, alone=None) -> dict:
 def digits_alone(client):
     """Digit mode on the same digits: each written digit's own strokes through /api/predict,
     on a pad of its own (a square of the strip's height, the same pen)."""
+
     def alone(drawing) -> list[int]:
         strokes, own = drawing
         out = []
@@ -230,10 +253,15 @@ def digits_alone(client):
             low, high = points.min(0), points.max(0)
             side = max(strokes.height, int(np.ceil((high - low).max() + 2 * strokes.line_width)))
             shift = (side - (high - low)) / 2 - low
-            pad = Strokes([[(float(x), float(y)) for x, y in np.asarray(line) + shift]
-                           for line in lines], side, side, strokes.line_width)
+            pad = Strokes(
+                [[(float(x), float(y)) for x, y in np.asarray(line) + shift] for line in lines],
+                side,
+                side,
+                strokes.line_width,
+            )
             out.append(_post(client, "/api/predict", strokes_body(pad))["digit"])
         return out
+
     return alone
 
 
@@ -257,18 +285,29 @@ def main() -> None:
         client = app.test_client()
         for source, numbers in pen.items():
             report[f"{source} strokes, writers {', '.join(split[source])}"] = measure(
-                client, numbers, lambda d: strokes_body(d[0]), digits_alone(client))
+                client, numbers, lambda d: strokes_body(d[0]), digits_alone(client)
+            )
         start, stop = split["mnist"]
         report[f"mnist test images {start:,}-{stop - 1:,}"] = measure(
-            client, mnist_numbers(args.writers, args.numbers, args.seed),
-            lambda png: {"image": "data:image/png;base64," + base64.b64encode(png).decode()})
+            client,
+            mnist_numbers(args.writers, args.numbers, args.seed),
+            lambda png: {"image": "data:image/png;base64," + base64.b64encode(png).decode()},
+        )
         four = [d[0] for numbers in pen.values() for d, text in numbers if len(text) == 4]
         report["POST /api/read, 4-digit strokes, stored, one core"] = latency(app, four, 2)
     print(f"writers: {args.writers}")
     for name, row in report.items():
-        print(f"{name}:\n  " + "  ".join(
-            f"{k} {v:.2%}" if isinstance(v, float) and "ms" not in k else
-            f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+        print(
+            f"{name}:\n  "
+            + "  ".join(
+                f"{k} {v:.2%}"
+                if isinstance(v, float) and "ms" not in k
+                else f"{k} {v:.2f}"
+                if isinstance(v, float)
+                else f"{k} {v}"
+                for k, v in row.items()
+            )
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 

@@ -38,9 +38,15 @@ from pathlib import Path
 import numpy as np
 
 HANDWRITING_FONTS = "/usr/share/fonts/truetype"
-FONT_NAMES = ("fifthhorseman/dkg.ttf", "fifthhorseman/dkgIt.ttf", "breip/Breip.ttf",
-              "femkeklaver/femkeklaver.ttf", "rufscript/Rufscript010.ttf",
-              "sjfonts/SteveHand.ttf", "sjfonts/Delphine.ttf")
+FONT_NAMES = (
+    "fifthhorseman/dkg.ttf",
+    "fifthhorseman/dkgIt.ttf",
+    "breip/Breip.ttf",
+    "femkeklaver/femkeklaver.ttf",
+    "rufscript/Rufscript010.ttf",
+    "sjfonts/SteveHand.ttf",
+    "sjfonts/Delphine.ttf",
+)
 
 
 def _app(model_dir: str, tmp: str):
@@ -48,9 +54,13 @@ def _app(model_dir: str, tmp: str):
 
     from app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                      "RATELIMIT_ENABLED": False,
-                      "MODEL_DIR": model_dir})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+            "RATELIMIT_ENABLED": False,
+            "MODEL_DIR": model_dir,
+        }
+    )
     with app.app_context():
         upgrade()
     return app
@@ -63,16 +73,22 @@ def _ask(client, body: dict) -> dict:
 
 
 def _strokes_body(strokes) -> dict:
-    return {"strokes": strokes.lines, "width": strokes.width, "height": strokes.height,
-            "line_width": strokes.line_width}
+    return {
+        "strokes": strokes.lines,
+        "width": strokes.width,
+        "height": strokes.height,
+        "line_width": strokes.line_width,
+    }
 
 
 def _summary(replies: list[dict], labels) -> dict:
     said = [r["verdict"] for r in replies]
-    out = {"samples": len(replies),
-           "sure": said.count("sure") / len(said),
-           "unsure": said.count("unsure") / len(said),
-           "refused": said.count("not_a_digit") / len(said)}
+    out = {
+        "samples": len(replies),
+        "sure": said.count("sure") / len(said),
+        "unsure": said.count("unsure") / len(said),
+        "refused": said.count("not_a_digit") / len(said),
+    }
     if labels is not None:
         read = [r["digit"] == y for r, y in zip(replies, labels)]
         right = [ok and v != "not_a_digit" for ok, v in zip(read, said)]
@@ -103,10 +119,14 @@ def held_out_writers(client, renderings: int) -> tuple[dict, dict]:
                 replies.append(_ask(client, _strokes_body(place_on_pad(sample.strokes, rng))))
                 labels.append(sample.label)
                 writers.append(sample.writer)
-        results[f"online:{source} ({len({s.writer for s in samples})} writers)"] = \
-            _summary(replies, labels)
-        answers[source] = (np.stack([_calibrated(r) for r in replies]), np.array(labels),
-                           np.array(writers))
+        results[f"online:{source} ({len({s.writer for s in samples})} writers)"] = _summary(
+            replies, labels
+        )
+        answers[source] = (
+            np.stack([_calibrated(r) for r in replies]),
+            np.array(labels),
+            np.array(writers),
+        )
     return results, cross_check(answers)
 
 
@@ -137,20 +157,29 @@ def hard_shapes(client) -> dict:
     import math
 
     def ellipse(share):
-        return [[180 + 180 * share * math.cos(t), 250 + 180 * math.sin(t)]
-                for t in np.linspace(-math.pi / 2, 1.5 * math.pi, 40)]
+        return [
+            [180 + 180 * share * math.cos(t), 250 + 180 * math.sin(t)]
+            for t in np.linspace(-math.pi / 2, 1.5 * math.pi, 40)
+        ]
 
-    hook = [[180 + 70 * math.cos(t), 170 - 70 * math.sin(t)]
-            for t in np.linspace(math.pi, -math.pi / 2, 30)] + [[180, 300]]
-    cases = {f"0, one stroke, {share:.0%} of the pad wide": [ellipse(share)]
-             for share in (0.08, 0.12, 0.15, 0.2)}
+    hook = [
+        [180 + 70 * math.cos(t), 170 - 70 * math.sin(t)]
+        for t in np.linspace(math.pi, -math.pi / 2, 30)
+    ] + [[180, 300]]
+    cases = {
+        f"0, one stroke, {share:.0%} of the pad wide": [ellipse(share)]
+        for share in (0.08, 0.12, 0.15, 0.2)
+    }
     cases["question mark with its dot"] = [hook, [[180, 380], [181, 381]]]
     cases["question mark without its dot"] = [hook]
     out = {}
     for name, strokes in cases.items():
         reply = _ask(client, {"strokes": strokes, "width": 360, "height": 500, "line_width": 22})
-        out[name] = {"verdict": reply["verdict"], "digit": reply["digit"],
-                     "confidence": reply["confidence"]}
+        out[name] = {
+            "verdict": reply["verdict"],
+            "digit": reply["digit"],
+            "confidence": reply["confidence"],
+        }
     return out
 
 
@@ -159,8 +188,12 @@ def hershey_letters(client, letters: str | None = None) -> dict:
     from trainer.online import place_on_pad
 
     rng = np.random.default_rng(7)
-    replies = [_ask(client, _strokes_body(place_on_pad(hand_wobble(glyph(font, ch), rng), rng)))
-               for font in HELDOUT_FONTS for ch in (letters or LETTERS) for _ in range(4)]
+    replies = [
+        _ask(client, _strokes_body(place_on_pad(hand_wobble(glyph(font, ch), rng), rng)))
+        for font in HELDOUT_FONTS
+        for ch in (letters or LETTERS)
+        for _ in range(4)
+    ]
     return _summary(replies, None)
 
 
@@ -171,8 +204,7 @@ def font_png(font_path: str, text: str, size: int = 280) -> bytes:
     page = Image.new("L", (size, size), 255)
     draw = ImageDraw.Draw(page)
     box = draw.textbbox((0, 0), text, font=font)
-    draw.text(((size - box[2] - box[0]) / 2, (size - box[3] - box[1]) / 2), text, fill=0,
-              font=font)
+    draw.text(((size - box[2] - box[0]) / 2, (size - box[3] - box[1]) / 2), text, fill=0, font=font)
     buffer = io.BytesIO()
     page.save(buffer, "PNG")
     return buffer.getvalue()
@@ -181,8 +213,11 @@ def font_png(font_path: str, text: str, size: int = 280) -> bytes:
 def handwriting_fonts(client) -> dict | None:
     from trainer.negatives import LETTERS
 
-    fonts = [str(Path(HANDWRITING_FONTS) / n) for n in FONT_NAMES
-             if (Path(HANDWRITING_FONTS) / n).exists()]
+    fonts = [
+        str(Path(HANDWRITING_FONTS) / n)
+        for n in FONT_NAMES
+        if (Path(HANDWRITING_FONTS) / n).exists()
+    ]
     if not fonts:
         return None
 
@@ -192,9 +227,11 @@ def handwriting_fonts(client) -> dict | None:
 
     letters = [ask(ch, font) for font in fonts for ch in LETTERS]
     digits = [ask(str(d), font) for font in fonts for d in range(10)]
-    return {"fonts": len(fonts),
-            "letters": _summary(letters, None),
-            "digits": _summary(digits, [d for _ in fonts for d in range(10)])}
+    return {
+        "fonts": len(fonts),
+        "letters": _summary(letters, None),
+        "digits": _summary(digits, [d for _ in fonts for d in range(10)]),
+    }
 
 
 def mnist_test(predictor) -> dict:
@@ -204,10 +241,15 @@ def mnist_test(predictor) -> dict:
     test = load_mnist().test
     probs = predictor.probabilities_many(test.images)
     scores = score(probs, test.labels, predictor.info.rule, True)
-    return {"samples": len(test),
-            "accuracy": float((probs[:, :10].argmax(1) == test.labels).mean()),
-            "right": scores["right"], "sure": scores["sure"], "sure_right": scores["sure_right"],
-            "unsure": scores["unsure"], "refused": scores["refused"]}
+    return {
+        "samples": len(test),
+        "accuracy": float((probs[:, :10].argmax(1) == test.labels).mean()),
+        "right": scores["right"],
+        "sure": scores["sure"],
+        "sure_right": scores["sure_right"],
+        "unsure": scores["unsure"],
+        "refused": scores["refused"],
+    }
 
 
 def calibration(predictor) -> dict:
@@ -220,9 +262,11 @@ def calibration(predictor) -> dict:
     labels = np.array([s.label for s in samples])
     raw = np.stack([predictor.raw_probabilities(im) for im in images])
     calibrated = apply_temperature(raw, predictor.info.temperature)
-    return {"temperature": predictor.info.temperature,
-            "ece_raw": reliability(raw[:, :10], labels)["ece"],
-            "ece_calibrated": reliability(calibrated[:, :10], labels)["ece"]}
+    return {
+        "temperature": predictor.info.temperature,
+        "ece_raw": reliability(raw[:, :10], labels)["ece"],
+        "ece_calibrated": reliability(calibrated[:, :10], labels)["ece"],
+    }
 
 
 def quantized(model_dir: str) -> dict | None:
@@ -237,8 +281,10 @@ def quantized(model_dir: str) -> dict | None:
     _, held = split_by_writer(read_online())
     sets = {"mnist test": (test.images, test.labels)}
     for source, samples in held.items():
-        sets[f"online:{source}"] = (render([s.strokes for s in samples], seed=5),
-                                    np.array([s.label for s in samples]))
+        sets[f"online:{source}"] = (
+            render([s.strokes for s in samples], seed=5),
+            np.array([s.label for s in samples]),
+        )
     out = {}
     for name in (MODEL_TFLITE, MODEL_INT8):
         content = (folder / name).read_bytes()
@@ -256,19 +302,27 @@ def quantized(model_dir: str) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", default="models/default")
-    parser.add_argument("--renderings", type=int, default=3,
-                        help="renderings of each held-out drawing (canvas, size, pen)")
+    parser.add_argument(
+        "--renderings",
+        type=int,
+        default=3,
+        help="renderings of each held-out drawing (canvas, size, pen)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     from app.services.predictor import Predictor
-
     from trainer.negatives import MARKS
 
     predictor = Predictor(args.model_dir)
     rule = predictor.info.rule
-    report: dict = {"model": predictor.info.version,
-                    "verdict rule": {"sure_at": rule.sure_at, "reject_at": rule.reject_at,
-                                     "chosen_on": rule.chosen_on}}
+    report: dict = {
+        "model": predictor.info.version,
+        "verdict rule": {
+            "sure_at": rule.sure_at,
+            "reject_at": rule.reject_at,
+            "chosen_on": rule.chosen_on,
+        },
+    }
     with tempfile.TemporaryDirectory() as tmp:
         client = _app(args.model_dir, tmp).test_client()
         report["mnist test (10,000 images)"] = mnist_test(predictor)
@@ -280,22 +334,38 @@ def main() -> None:
         report["shapes that fooled earlier models"] = hard_shapes(client)
         fonts = handwriting_fonts(client)
         if fonts:
-            report[f"letters, {fonts['fonts']} Debian handwriting fonts (images)"] = fonts["letters"]
+            report[f"letters, {fonts['fonts']} Debian handwriting fonts (images)"] = fonts[
+                "letters"
+            ]
             report[f"digits, {fonts['fonts']} Debian handwriting fonts (images)"] = fonts["digits"]
     report["calibration on held-out writers"] = calibration(predictor)
     report["int8 against float32"] = quantized(args.model_dir)
     print(f"model {report['model']}")
     for name, row in report.items():
         if isinstance(row, dict):
-            cells = "  ".join(f"{k} {v:.2%}" if isinstance(v, float) and k in (
-                "accuracy", "right", "sure", "sure_right", "unsure", "refused") else f"{k} {v:.4g}" if isinstance(v, float)
-                else f"{k} {v}" for k, v in row.items() if not isinstance(v, dict))
+            cells = "  ".join(
+                f"{k} {v:.2%}"
+                if isinstance(v, float)
+                and k in ("accuracy", "right", "sure", "sure_right", "unsure", "refused")
+                else f"{k} {v:.4g}"
+                if isinstance(v, float)
+                else f"{k} {v}"
+                for k, v in row.items()
+                if not isinstance(v, dict)
+            )
             print(f"{name}: {cells}")
             for sub, subrow in ((k, v) for k, v in row.items() if isinstance(v, dict)):
-                print(f"  {sub}: " + "  ".join(
-                    f"{k} {v:.4%}" if isinstance(v, float) and "ms" not in k else
-                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                    for k, v in subrow.items()))
+                print(
+                    f"  {sub}: "
+                    + "  ".join(
+                        f"{k} {v:.4%}"
+                        if isinstance(v, float) and "ms" not in k
+                        else f"{k} {v:.4f}"
+                        if isinstance(v, float)
+                        else f"{k} {v}"
+                        for k, v in subrow.items()
+                    )
+                )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 

@@ -43,7 +43,9 @@ def main() -> None:
             for i in range(args.n):
                 before = len(page.evaluate(MEASURES))
                 draw(page, shapes[i % len(shapes)][:1])
-                page.wait_for_function(f"() => performance.getEntriesByName('pad:lift-to-answer').length > {before}")
+                page.wait_for_function(
+                    f"() => performance.getEntriesByName('pad:lift-to-answer').length > {before}"
+                )
                 page.keyboard.press("Escape")
             times = page.evaluate(MEASURES)
             sent_single = len(requests)
@@ -55,9 +57,11 @@ def main() -> None:
             browser.close()
         served.stop()
     times.sort()
-    print(f"lift to answer over {len(times)} drawings: median {statistics.median(times):.1f} ms, "
-          f"p90 {times[int(0.9 * (len(times) - 1))]:.1f} ms, max {times[-1]:.1f} ms "
-          f"({sent_single} requests)")
+    print(
+        f"lift to answer over {len(times)} drawings: median {statistics.median(times):.1f} ms, "
+        f"p90 {times[int(0.9 * (len(times) - 1))]:.1f} ms, max {times[-1]:.1f} ms "
+        f"({sent_single} requests)"
+    )
     print(f"ten strokes in a row sent {len(requests)} requests")
 
 

@@ -38,8 +38,17 @@ def pages(split: str, count: int, seed: int = 7) -> list[tuple[str, paper.Page]]
     for i in range(count):
         picks = rng.integers(start, stop, int(rng.integers(2, 8)))
         kind = paper.BACKGROUNDS[i % len(paper.BACKGROUNDS)]
-        out.append((kind, paper.page([test.images[j] for j in picks],
-                                     [int(test.labels[j]) for j in picks], rng, background=kind)))
+        out.append(
+            (
+                kind,
+                paper.page(
+                    [test.images[j] for j in picks],
+                    [int(test.labels[j]) for j in picks],
+                    rng,
+                    background=kind,
+                ),
+            )
+        )
     return out
 
 
@@ -58,17 +67,21 @@ def main() -> None:
         misread = []
         for kind, made in pages(args.writers, args.numbers):
             started = time.perf_counter()
-            reply = client.post("/api/read", data={"image": (io.BytesIO(made.png), "p.png"),
-                                                   "store": "false"},
-                                content_type="multipart/form-data")
+            reply = client.post(
+                "/api/read",
+                data={"image": (io.BytesIO(made.png), "p.png"), "store": "false"},
+                content_type="multipart/form-data",
+            )
             times.append((time.perf_counter() - started) * 1000)
             said = reply.get_json().get("text", "") if reply.status_code == 200 else ""
             exact[kind].append(said == made.text)
             if said != made.text and len(misread) < 12:
                 misread.append(f"{made.written}->{said or reply.status_code}")
         every = [v for values in exact.values() for v in values]
-        print(f"numbers on synthesised paper ({args.writers} writers): {len(every)}, "
-              f"exact {np.mean(every):.1%}; median {statistics.median(times):.1f} ms")
+        print(
+            f"numbers on synthesised paper ({args.writers} writers): {len(every)}, "
+            f"exact {np.mean(every):.1%}; median {statistics.median(times):.1f} ms"
+        )
         for kind, values in exact.items():
             print(f"  {kind}: {np.mean(values):.1%} ({len(values)})")
         print("  misread: " + " ".join(misread))
@@ -88,14 +101,18 @@ def photo_latency(client, split: str, count: int = 60) -> str:
         image = Image.open(io.BytesIO(made.png)).convert("RGB")
         k = 640 / max(image.size)
         buffer = io.BytesIO()
-        image.resize((round(image.width * k), round(image.height * k)),
-                     Image.Resampling.BICUBIC).save(buffer, "PNG")
+        image.resize(
+            (round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC
+        ).save(buffer, "PNG")
         bodies.append(buffer.getvalue())
     times = []
     for i, body in enumerate(bodies + bodies[:10]):
         started = time.perf_counter()
-        client.post("/api/read", data={"image": (io.BytesIO(body), "p.png"), "store": "false"},
-                    content_type="multipart/form-data")
+        client.post(
+            "/api/read",
+            data={"image": (io.BytesIO(body), "p.png"), "store": "false"},
+            content_type="multipart/form-data",
+        )
         if i >= 10:  # the first ten warm up
             times.append((time.perf_counter() - started) * 1000)
     times.sort()

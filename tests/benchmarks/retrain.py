@@ -32,8 +32,12 @@ def outline_style(digit28: np.ndarray, rng: np.random.Generator) -> bytes:
     """A hollow, slanted rendering: only the outline of a thick stroke."""
     big = Image.fromarray(np.uint8(digit28 * 255)).resize((112, 112), Image.Resampling.BICUBIC)
     shear = 0.35
-    big = big.transform(big.size, Image.Transform.AFFINE, (1, shear, -shear * 56, 0, 1, 0),
-                        Image.Resampling.BILINEAR)
+    big = big.transform(
+        big.size,
+        Image.Transform.AFFINE,
+        (1, shear, -shear * 56, 0, 1, 0),
+        Image.Resampling.BILINEAR,
+    )
     mask = big.point(lambda v: 255 if v > 100 else 0).filter(ImageFilter.MaxFilter(9))
     inner = mask.filter(ImageFilter.MinFilter(7))
     outline = np.clip(np.asarray(mask, np.int16) - np.asarray(inner, np.int16), 0, 255)
@@ -67,14 +71,20 @@ def main() -> None:
     from app.services import jobs, registry, retraining, review
 
     workdir = Path(tempfile.mkdtemp(prefix="digitpad-retrain-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                      "RATELIMIT_ENABLED": False,
-                      "CANDIDATES_DIR": str(workdir / "models"), "MODEL_CHECK_SECONDS": 0})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "RATELIMIT_ENABLED": False,
+            "CANDIDATES_DIR": str(workdir / "models"),
+            "MODEL_CHECK_SECONDS": 0,
+        }
+    )
     rng = np.random.default_rng(11)
     test = load_mnist().test
     order = rng.permutation(len(test))
-    flag_idx = np.concatenate([[i for i in order if test.labels[i] == d][:FLAGS_PER_DIGIT]
-                               for d in range(10)])
+    flag_idx = np.concatenate(
+        [[i for i in order if test.labels[i] == d][:FLAGS_PER_DIGIT] for d in range(10)]
+    )
     measure_idx = [i for i in order if i not in set(flag_idx)][:MEASURED]
     flagged = [(outline_style(test.images[i], rng), int(test.labels[i])) for i in flag_idx]
     measured = [(outline_style(test.images[i], rng), int(test.labels[i])) for i in measure_idx]
@@ -89,8 +99,9 @@ def main() -> None:
             answer = client.post("/api/predict", json=body).get_json()
             if answer["digit"] == label and answer["verdict"] != "not_a_digit":
                 continue  # read right: nobody flags it
-            flag = client.post(f"/api/predictions/{answer['prediction_id']}/flag",
-                               json={"label": label})
+            flag = client.post(
+                f"/api/predictions/{answer['prediction_id']}/flag", json={"label": label}
+            )
             assert flag.status_code == 201
         from app.models import Flag
 
@@ -108,18 +119,29 @@ def main() -> None:
         after, after_version = api_accuracy(client, measured)
         candidate = db.session.query(ModelVersion).filter_by(run_id=run.id).one()
         if after_version != candidate.version:  # the gate said no: measure the candidate too
-            registry.promote(candidate.version, "benchmark: measure the candidate",
-                             gate_override=True)
+            registry.promote(
+                candidate.version, "benchmark: measure the candidate", gate_override=True
+            )
             cand_acc, _ = api_accuracy(client, measured)
         else:
             cand_acc = after
-    print(f"\nflags: {len(flagged)} ({FLAGS_PER_DIGIT} per digit; {gate['holdout_flags']} held out)")
-    print(f"style accuracy, {len(measured)} measured drawings: before {before:.2%}, "
-          f"after {cand_acc:.2%} ({(cand_acc - before) * 100:+.1f} points; target >= +5)")
-    print(f"MNIST test accuracy: before {gate['active']['mnist']:.2%}, after "
-          f"{gate['candidate']['mnist']:.2%} "
-          f"({(gate['candidate']['mnist'] - gate['active']['mnist']) * 100:+.2f} points; target >= -0.10)")
-    print(f"held-out flags: before {gate['active']['holdout']:.2%}, after {gate['candidate']['holdout']:.2%}")
+    print(
+        f"\nflags: {len(flagged)} ({FLAGS_PER_DIGIT} per digit; {gate['holdout_flags']} held out)"
+    )
+    print(
+        f"style accuracy, {len(measured)} measured drawings: before {before:.2%}, "
+        f"after {cand_acc:.2%} ({(cand_acc - before) * 100:+.1f} points; target >= +5)"
+    )
+    print(
+        f"MNIST test accuracy: before {gate['active']['mnist']:.2%}, after "
+        f"{gate['candidate']['mnist']:.2%} "
+        f"({(gate['candidate']['mnist'] - gate['active']['mnist']) * 100:+.2f} points; "
+        "target >= -0.10)"
+    )
+    print(
+        f"held-out flags: before {gate['active']['holdout']:.2%}, "
+        f"after {gate['candidate']['holdout']:.2%}"
+    )
     print(f"gate: {'promoted' if gate['promoted'] else 'kept as candidate'}: {gate['reason']}")
     print(f"retraining time: {seconds:.0f} s (target <= 300 s)")
 

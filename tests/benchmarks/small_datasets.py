@@ -38,27 +38,39 @@ def main() -> None:
     from trainer.datasets import load_mnist
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                          "CANDIDATES_DIR": f"{tmp}/models"})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                "CANDIDATES_DIR": f"{tmp}/models",
+            }
+        )
         with app.app_context():
             upgrade()
         mnist = load_mnist()
         pick = np.random.default_rng(0).choice(len(mnist.train), args.csv_rows, replace=False)
-        csv_path = write_csv(Path(tmp) / "digits.csv", mnist.train.images[pick],
-                             mnist.train.labels[pick])
+        csv_path = write_csv(
+            Path(tmp) / "digits.csv", mnist.train.images[pick], mnist.train.labels[pick]
+        )
         runner = app.test_cli_runner()
-        jobs = [("uci-digits, full profile", ["--profile", "full", "--dataset", "uci-digits"]),
-                (f"CSV of {args.csv_rows:,} digits, quick profile",
-                 ["--profile", "quick", "--dataset", "csv", "--csv", str(csv_path)])]
+        jobs = [
+            ("uci-digits, full profile", ["--profile", "full", "--dataset", "uci-digits"]),
+            (
+                f"CSV of {args.csv_rows:,} digits, quick profile",
+                ["--profile", "quick", "--dataset", "csv", "--csv", str(csv_path)],
+            ),
+        ]
         for title, options in jobs:
             result = runner.invoke(args=["train", *options, "--name", title])
             assert result.exit_code == 0, result.output
             with app.app_context():
                 run = db.session.query(TrainingRun).order_by(TrainingRun.id.desc()).first()
                 baselines = "  ".join(f"{b.name} {b.accuracy:.2%}" for b in run.baselines)
-                print(f"{title}: CNN {run.test_accuracy:.2%} on {run.test_size} test images "
-                      f"({len(run.main_epochs)} epochs, {run.duration_seconds:.0f} s); {baselines}; "
-                      f"suspect: {run.suspect or 'no'}", flush=True)
+                print(
+                    f"{title}: CNN {run.test_accuracy:.2%} on {run.test_size} test images "
+                    f"({len(run.main_epochs)} epochs, {run.duration_seconds:.0f} s); {baselines}; "
+                    f"suspect: {run.suspect or 'no'}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

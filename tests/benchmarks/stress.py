@@ -60,8 +60,9 @@ def _variants(images, rng):
     def slanted(a):
         s = float(rng.choice([-1, 1]) * rng.uniform(0.3, 0.5))
         im = _big(a)
-        return im.transform(im.size, Image.Transform.AFFINE, (1, s, -s * 56, 0, 1, 0),
-                            Image.Resampling.BILINEAR)
+        return im.transform(
+            im.size, Image.Transform.AFFINE, (1, s, -s * 56, 0, 1, 0), Image.Resampling.BILINEAR
+        )
 
     def blocky(a):
         im = Image.fromarray(np.uint8(a * 255)).crop(Image.fromarray(np.uint8(a * 255)).getbbox())
@@ -81,11 +82,17 @@ def _variants(images, rng):
 def _small(a, rng) -> bytes:
     ink = _big(a).crop(_big(a).getbbox())
     scale = rng.uniform(22, 40) / max(ink.size)
-    ink = ink.resize((max(1, round(ink.width * scale)), max(1, round(ink.height * scale))),
-                     Image.Resampling.BICUBIC)
+    ink = ink.resize(
+        (max(1, round(ink.width * scale)), max(1, round(ink.height * scale))),
+        Image.Resampling.BICUBIC,
+    )
     page = Image.new("L", (280, 280), 0)
-    corner = [(5, 5), (280 - ink.width - 5, 5), (5, 280 - ink.height - 5),
-              (280 - ink.width - 5, 280 - ink.height - 5)][int(rng.integers(0, 4))]
+    corner = [
+        (5, 5),
+        (280 - ink.width - 5, 5),
+        (5, 280 - ink.height - 5),
+        (280 - ink.width - 5, 280 - ink.height - 5),
+    ][int(rng.integers(0, 4))]
     page.paste(ink, corner)
     buffer = io.BytesIO()
     Image.eval(page, lambda v: 255 - v).save(buffer, "PNG")
@@ -100,7 +107,8 @@ def _uci(rng, n):
     out = []
     for i in idx:
         im = Image.fromarray(np.uint8(digits.images[i] / 16 * 255)).resize(
-            (64, 64), Image.Resampling.BILINEAR)
+            (64, 64), Image.Resampling.BILINEAR
+        )
         out.append((_place(im, rng), int(digits.target[i])))
     return out
 
@@ -109,8 +117,10 @@ def build_sets(n: int, seed: int = 7) -> dict[str, list[tuple[bytes, int]]]:
     rng = np.random.default_rng(seed)
     test = load_mnist().test
     idx = rng.permutation(len(test))[:n]
-    sets = {name: [(make(test.images[i]), int(test.labels[i])) for i in idx]
-            for name, make in _variants(test.images, rng).items()}
+    sets = {
+        name: [(make(test.images[i]), int(test.labels[i])) for i in idx]
+        for name, make in _variants(test.images, rng).items()
+    }
     sets["uci-optdigits"] = _uci(rng, n)
     return sets
 

@@ -27,21 +27,29 @@ def keras_reference(data, epochs: int = 12, seed: int = 1) -> tuple[float, float
     from keras import layers
 
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     y = keras.utils.to_categorical(data.train.labels, 10)
     started = time.perf_counter()
-    model.fit(data.train.images[..., None], y, batch_size=128, epochs=epochs,
-              validation_split=0.1, verbose=0)
+    model.fit(
+        data.train.images[..., None],
+        y,
+        batch_size=128,
+        epochs=epochs,
+        validation_split=0.1,
+        verbose=0,
+    )
     seconds = time.perf_counter() - started
     probs = model.predict(data.test.images[..., None], batch_size=1000, verbose=0)
     return float((probs.argmax(1) == data.test.labels).mean()), seconds, model.count_params()

@@ -1,7 +1,7 @@
 """A live server, Debian's Chromium driven by Playwright, and axe-core checks.
 
-Used as pytest fixtures by the browser test modules:
-`from tests.utils.browser import browser, live_server  # noqa: F401`.
+Its `browser` and `live_server` fixtures are registered for every test
+module by `tests/conftest.py` (`pytest_plugins`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,21 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-PHONE = {"viewport": {"width": 360, "height": 740}, "has_touch": True, "is_mobile": True,
-         "device_scale_factor": 2}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "has_touch": True,
+    "is_mobile": True,
+    "device_scale_factor": 2,
+}
 
 
 class Served:
@@ -64,8 +74,11 @@ def axe_violations(page) -> list[str]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']}: {v['help']} at {node['target']}"
-            for v in results["violations"] for node in v["nodes"]]
+    return [
+        f"{v['id']}: {v['help']} at {node['target']}"
+        for v in results["violations"]
+        for node in v["nodes"]
+    ]
 
 
 def assert_accessible(page) -> None:

@@ -36,18 +36,46 @@ def store_many_flags(app, flags: list[tuple[int, str]], tag: str = "bulk") -> li
     drawing, model_input = _png(0, 255), _png(255, 0)  # drawn dark on white; the input inverted
     probabilities = json.dumps([0.1] * 10)
     with app.app_context():
-        db.session.execute(insert(Prediction), [{
-            "created_at": START + timedelta(minutes=i), "drawing": drawing,
-            "drawing_type": "image/png", "input_png": model_input, "digit": (i + 1) % 10,
-            "confidence": 0.5, "probabilities_json": probabilities, "model_version": tag,
-        } for i in range(len(flags))])
-        prediction_ids = list(db.session.scalars(
-            select(Prediction.id).where(Prediction.model_version == tag).order_by(Prediction.id)))
-        db.session.execute(insert(Flag), [{
-            "prediction_id": pid, "label": label, "status": status,
-            "created_at": START + timedelta(minutes=i), "updated_at": START + timedelta(minutes=i),
-        } for i, (pid, (label, status)) in enumerate(zip(prediction_ids, flags))])
+        db.session.execute(
+            insert(Prediction),
+            [
+                {
+                    "created_at": START + timedelta(minutes=i),
+                    "drawing": drawing,
+                    "drawing_type": "image/png",
+                    "input_png": model_input,
+                    "digit": (i + 1) % 10,
+                    "confidence": 0.5,
+                    "probabilities_json": probabilities,
+                    "model_version": tag,
+                }
+                for i in range(len(flags))
+            ],
+        )
+        prediction_ids = list(
+            db.session.scalars(
+                select(Prediction.id).where(Prediction.model_version == tag).order_by(Prediction.id)
+            )
+        )
+        db.session.execute(
+            insert(Flag),
+            [
+                {
+                    "prediction_id": pid,
+                    "label": label,
+                    "status": status,
+                    "created_at": START + timedelta(minutes=i),
+                    "updated_at": START + timedelta(minutes=i),
+                }
+                for i, (pid, (label, status)) in enumerate(zip(prediction_ids, flags))
+            ],
+        )
         db.session.commit()
-        return list(db.session.scalars(
-            select(Flag.id).join(Flag.prediction).where(Prediction.model_version == tag)
-            .order_by(Flag.created_at, Flag.id)))
+        return list(
+            db.session.scalars(
+                select(Flag.id)
+                .join(Flag.prediction)
+                .where(Prediction.model_version == tag)
+                .order_by(Flag.created_at, Flag.id)
+            )
+        )

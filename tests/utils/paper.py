@@ -29,8 +29,9 @@ class Page:
     written: str  # with the separators as drawn
 
 
-def _ink_layer(digits: list[np.ndarray], marks: list[str], rng: np.random.Generator,
-               height: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def _ink_layer(
+    digits: list[np.ndarray], marks: list[str], rng: np.random.Generator, height: int
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """The number's ink (0..1) on a transparent strip; digits and separators left to right."""
     pieces = []
     for digit, mark in zip(digits, marks):
@@ -38,26 +39,30 @@ def _ink_layer(digits: list[np.ndarray], marks: list[str], rng: np.random.Genera
         ink = ink.crop(ink.getbbox())
         h = height * rng.uniform(0.9, 1.1)
         scale = h / ink.height
-        ink = ink.resize((max(1, round(ink.width * scale)), max(1, round(h))),
-                         Image.Resampling.BICUBIC)
+        ink = ink.resize(
+            (max(1, round(ink.width * scale)), max(1, round(h))), Image.Resampling.BICUBIC
+        )
         pieces.append(("digit", np.asarray(ink, np.float32) / 255))
         if mark:
             pieces.append(("mark", mark))
-    width = int(sum(p.shape[1] if kind == "digit" else height * 0.5 for kind, p in pieces)
-                + height * (0.25 * len(pieces) + 2))
+    width = int(
+        sum(p.shape[1] if kind == "digit" else height * 0.5 for kind, p in pieces)
+        + height * (0.25 * len(pieces) + 2)
+    )
     strip = np.zeros((int(height * 1.8), width), np.float32)
     x = height * 0.6
     base = int(height * 0.4)
     stroke = max(2, round(height / 9))
     for kind, piece in pieces:
         if kind == "digit":
-            gap = height * (rng.uniform(-0.05, 0.05) if rng.random() < 0.15
-                            else rng.uniform(0.1, 0.35))
+            gap = height * (
+                rng.uniform(-0.05, 0.05) if rng.random() < 0.15 else rng.uniform(0.1, 0.35)
+            )
             x = max(0.0, x + gap)
             y = base + int(rng.uniform(-0.05, 0.05) * height) + (height - piece.shape[0])
             x0 = int(x)
-            region = strip[y:y + piece.shape[0], x0:x0 + piece.shape[1]]
-            np.maximum(region, piece[:region.shape[0], :region.shape[1]], out=region)
+            region = strip[y : y + piece.shape[0], x0 : x0 + piece.shape[1]]
+            np.maximum(region, piece[: region.shape[0], : region.shape[1]], out=region)
             x = x0 + piece.shape[1]
             continue
         layer = Image.new("L", (strip.shape[1], strip.shape[0]), 0)
@@ -67,25 +72,32 @@ def _ink_layer(digits: list[np.ndarray], marks: list[str], rng: np.random.Genera
             cx, r = x + height * 0.18, stroke * 0.9
             draw.ellipse((cx - r, bottom - 2 * r, cx + r, bottom), fill=255)
             if piece == ",":
-                draw.line((cx + r * 0.3, bottom - r, cx - r, bottom + height * 0.2), fill=255,
-                          width=stroke)
+                draw.line(
+                    (cx + r * 0.3, bottom - r, cx - r, bottom + height * 0.2),
+                    fill=255,
+                    width=stroke,
+                )
             x += height * 0.4
         elif piece == "'":
             cx = x + height * 0.18
-            draw.line((cx + stroke * 0.4, base - height * 0.05, cx - stroke * 0.4,
-                       base + height * 0.22), fill=255, width=stroke)
+            draw.line(
+                (cx + stroke * 0.4, base - height * 0.05, cx - stroke * 0.4, base + height * 0.22),
+                fill=255,
+                width=stroke,
+            )
             x += height * 0.4
         elif piece in ("-", "="):
             mid = base + height * rng.uniform(0.45, 0.6)
-            for y in ((mid,) if piece == "-" else (mid - height * 0.12, mid + height * 0.12)):
+            for y in (mid,) if piece == "-" else (mid - height * 0.12, mid + height * 0.12):
                 draw.line((x + height * 0.15, y, x + height * 0.65, y), fill=255, width=stroke)
             x += height * 0.8
         strip = np.maximum(strip, np.asarray(layer, np.float32) / 255)
-    return strip[:, :int(x + height * 0.6)], []
+    return strip[:, : int(x + height * 0.6)], []
 
 
-def _background(shape: tuple[int, int], kind: str, rng: np.random.Generator,
-                height: int) -> np.ndarray:
+def _background(
+    shape: tuple[int, int], kind: str, rng: np.random.Generator, height: int
+) -> np.ndarray:
     """Printed ink of the paper itself (0..1 darkness) and its colour tint."""
     h, w = shape
     layer = Image.new("L", (w, h), 0)
@@ -93,8 +105,9 @@ def _background(shape: tuple[int, int], kind: str, rng: np.random.Generator,
     if kind == "guilloche":
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         period = rng.uniform(5, 12)
-        waves = np.sin(xs / period + 3 * np.sin(ys / (period * 3))) \
-            * np.sin(ys / period * 0.7 + 2 * np.cos(xs / (period * 4)))
+        waves = np.sin(xs / period + 3 * np.sin(ys / (period * 3))) * np.sin(
+            ys / period * 0.7 + 2 * np.cos(xs / (period * 4))
+        )
         return np.where(np.abs(waves) < 0.12, rng.uniform(0.25, 0.5), 0.0).astype(np.float32)
     if kind in ("ruled", "grid"):
         step = int(height * rng.uniform(1.2, 1.8))
@@ -112,9 +125,15 @@ def _background(shape: tuple[int, int], kind: str, rng: np.random.Generator,
     return np.asarray(layer, np.float32) / 255 * rng.uniform(0.5, 0.9)
 
 
-def page(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
-         background: str | None = None, pen: str | None = None, tilt: float | None = None,
-         separators: bool | None = None) -> Page:
+def page(
+    digits: list[np.ndarray],
+    labels: list[int],
+    rng: np.random.Generator,
+    background: str | None = None,
+    pen: str | None = None,
+    tilt: float | None = None,
+    separators: bool | None = None,
+) -> Page:
     """One number on synthesised paper, as a phone photo or a scan might show it."""
     height = int(rng.integers(28, 64))
     text = "".join(str(d) for d in labels)
@@ -130,8 +149,7 @@ def page(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
     kind = background or str(rng.choice(BACKGROUNDS))
     printed = _background(ink.shape, kind, rng, height)
     paper = np.array([rng.uniform(0.85, 1.0)] * 3, np.float32)
-    tint = np.array(rng.choice([[0.55, 0.75, 0.6], [0.75, 0.6, 0.7], [0.6, 0.6, 0.65]]),
-                    np.float32)
+    tint = np.array(rng.choice([[0.55, 0.75, 0.6], [0.75, 0.6, 0.7], [0.6, 0.6, 0.65]]), np.float32)
     colour = np.array(PENS[pen or str(rng.choice(list(PENS)))], np.float32) / 255
     rgb = paper * (1 - printed[..., None]) + (paper * tint) * printed[..., None]
     rgb = rgb * (1 - ink[..., None]) + colour * ink[..., None]
@@ -142,8 +160,13 @@ def page(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
     if rng.random() < 0.4:
         edge = rng.uniform(0.2, 0.8) * w
         light *= np.where(xs < edge, rng.uniform(0.6, 0.85), 1.0)
-        light = np.asarray(Image.fromarray(np.uint8(light * 255)).filter(
-            ImageFilter.GaussianBlur(w * 0.03)), np.float32) / 255
+        light = (
+            np.asarray(
+                Image.fromarray(np.uint8(light * 255)).filter(ImageFilter.GaussianBlur(w * 0.03)),
+                np.float32,
+            )
+            / 255
+        )
     rgb = np.clip(rgb * light[..., None] + rng.normal(0, 0.015, rgb.shape), 0, 1)
     image = Image.fromarray(np.uint8(rgb * 255))
     angle = tilt if tilt is not None else rng.uniform(-4, 4)

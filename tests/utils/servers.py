@@ -25,8 +25,9 @@ def free_port() -> int:
 
 
 def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, json.dumps(body).encode(),
-                                     {"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:
             return reply.status, json.loads(reply.read())
@@ -40,12 +41,21 @@ def post_json(url: str, body: dict, headers: dict | None = None) -> tuple[int, d
 def start_gunicorn(app, **env: str) -> tuple[subprocess.Popen, str]:
     """Gunicorn as `make run` starts it, on a free port, on the app's database; (process, base URL)."""
     port = free_port()
-    settings = {"MODEL_CHECK_SECONDS": str(CHECK_SECONDS), "BIND": f"127.0.0.1:{port}",
-                "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
-                "RATELIMIT_ENABLED": "0", **env}  # clients hammer it from one address
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=subprocess_env(app, **settings),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    settings = {
+        "MODEL_CHECK_SECONDS": str(CHECK_SECONDS),
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+        "RATELIMIT_ENABLED": "0",
+        **env,
+    }  # clients hammer it from one address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=subprocess_env(app, **settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

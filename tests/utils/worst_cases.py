@@ -74,15 +74,25 @@ def number_zigzags(per_stroke: int = 1000, height: int = 600) -> dict:
     points lets through; 2,000 (the most a body may hold) is refused.
     """
     step = MAX_SIDE / 10
-    return {"strokes": [zigzag(per_stroke, step * i + 10, step * (i + 1) - 10, 10, height - 10)
-                        for i in range(10)],
-            "width": MAX_SIDE, "height": height, "line_width": MAX_PEN_SHARE * height}
+    return {
+        "strokes": [
+            zigzag(per_stroke, step * i + 10, step * (i + 1) - 10, 10, height - 10)
+            for i in range(10)
+        ],
+        "width": MAX_SIDE,
+        "height": height,
+        "line_width": MAX_PEN_SHARE * height,
+    }
 
 
 def digit_zigzag() -> dict:
     """One stroke of every allowed point across the largest canvas, the widest pen."""
-    return {"strokes": [zigzag(MAX_STROKE_POINTS, 10, MAX_SIDE - 10, 10, MAX_SIDE - 10)],
-            "width": MAX_SIDE, "height": MAX_SIDE, "line_width": MAX_PEN_SHARE * MAX_SIDE}
+    return {
+        "strokes": [zigzag(MAX_STROKE_POINTS, 10, MAX_SIDE - 10, 10, MAX_SIDE - 10)],
+        "width": MAX_SIDE,
+        "height": MAX_SIDE,
+        "line_width": MAX_PEN_SHARE * MAX_SIDE,
+    }
 
 
 def many_strokes(height: int = 600) -> dict:
@@ -90,9 +100,15 @@ def many_strokes(height: int = 600) -> dict:
     count = MAX_MARKS
     per_stroke = MAX_STROKE_POINTS // count
     step = (MAX_SIDE - 40) / count
-    return {"strokes": [zigzag(per_stroke, 20 + step * i, 20 + step * i + 3 * step, 10, height - 10)
-                        for i in range(count)],
-            "width": MAX_SIDE, "height": height, "line_width": MAX_PEN_SHARE * height}
+    return {
+        "strokes": [
+            zigzag(per_stroke, 20 + step * i, 20 + step * i + 3 * step, 10, height - 10)
+            for i in range(count)
+        ],
+        "width": MAX_SIDE,
+        "height": height,
+        "line_width": MAX_PEN_SHARE * height,
+    }
 
 
 # (name, path, JSON body or picture bytes): every request above, as a client sends it.
@@ -111,10 +127,16 @@ def requests() -> list[tuple[str, str, dict | bytes]]:
         ("500 overlapping strokes, /api/read", "/api/read", many_strokes()),
         ("20,000-point zigzag, widest pen, /api/predict", "/api/predict", digit_zigzag()),
         # The audit's own: pens a third of the canvas and nearly all of it.
-        ("audit's ten zigzags, pen 200 of 600, /api/read", "/api/read",
-         {**number_zigzags(2000), "line_width": 200}),
-        ("audit's zigzag, pen 4000 of 4096, /api/predict", "/api/predict",
-         {**digit_zigzag(), "line_width": 4000}),
+        (
+            "audit's ten zigzags, pen 200 of 600, /api/read",
+            "/api/read",
+            {**number_zigzags(2000), "line_width": 200},
+        ),
+        (
+            "audit's zigzag, pen 4000 of 4096, /api/predict",
+            "/api/predict",
+            {**digit_zigzag(), "line_width": 4000},
+        ),
     ]
 
 
@@ -125,9 +147,11 @@ def body_size(body: dict | bytes) -> int:
 def send(client, path: str, body: dict | bytes):
     """Post one worst case as the pad would: pictures as an upload, strokes as JSON; not stored."""
     if isinstance(body, bytes):
-        return client.post(path, data={"image": (io.BytesIO(body), "picture.png"),
-                                       "store": "false"},
-                           content_type="multipart/form-data")
+        return client.post(
+            path,
+            data={"image": (io.BytesIO(body), "picture.png"), "store": "false"},
+            content_type="multipart/form-data",
+        )
     return client.post(path, json={**body, "store": False})
 
 
@@ -157,10 +181,15 @@ def measure(folder: str) -> list[dict]:
     for name, path, body in requests():
         started = time.process_time()
         reply = send(client, path, body)
-        rows.append({"name": name, "status": reply.status_code,
-                     "cpu_s": round(time.process_time() - started, 3),
-                     "peak_mb": _peak_resident_mb(),
-                     "error": (reply.get_json() or {}).get("error")})
+        rows.append(
+            {
+                "name": name,
+                "status": reply.status_code,
+                "cpu_s": round(time.process_time() - started, 3),
+                "peak_mb": _peak_resident_mb(),
+                "error": (reply.get_json() or {}).get("error"),
+            }
+        )
     return rows
 
 

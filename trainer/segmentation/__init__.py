@@ -36,14 +36,30 @@ from __future__ import annotations
 from PIL import Image
 
 from trainer.preprocessing import Strokes
-from trainer.segmentation.marks import (MAX_MARKS, MAX_RENDERED_POINTS, Digit, Found, Separator,
-                                        TooManyDigits)
+from trainer.segmentation.marks import (
+    MAX_MARKS,
+    MAX_RENDERED_POINTS,
+    Digit,
+    Found,
+    Separator,
+    TooManyDigits,
+)
 from trainer.segmentation.pictures import PictureInk
 from trainer.segmentation.search import MAX_DIGITS, Score, read
 from trainer.segmentation.strokes import StrokeInk
 
-__all__ = ["MAX_DIGITS", "MAX_MARKS", "MAX_RENDERED_POINTS", "Digit", "Found", "Score",
-           "Separator", "TooManyDigits", "read_image", "read_strokes"]
+__all__ = [
+    "MAX_DIGITS",
+    "MAX_MARKS",
+    "MAX_RENDERED_POINTS",
+    "Digit",
+    "Found",
+    "Score",
+    "Separator",
+    "TooManyDigits",
+    "read_image",
+    "read_strokes",
+]
 
 
 def read_strokes(strokes: Strokes, score: Score, max_digits: int = MAX_DIGITS) -> Found:

@@ -52,8 +52,9 @@ class TooManyDigits(ValueError):
     """More digits than a reading accepts."""
 
     def __init__(self, count: int, limit: int):
-        super().__init__(f"the drawing holds at least {count} digits; "
-                         f"at most {limit} are read at once")
+        super().__init__(
+            f"the drawing holds at least {count} digits; at most {limit} are read at once"
+        )
         self.count, self.limit = count, limit
 
 
@@ -135,13 +136,20 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
 
     def alone(m: Mark) -> bool:
         """In a gap of its own: no other mark (but a dash) within APART of the band."""
-        return not any(t.x0 - APART * band < m.x1 and m.x0 < t.x1 + APART * band
-                       for t in marks if t is not m and not flat(t))
+        return not any(
+            t.x0 - APART * band < m.x1 and m.x0 < t.x1 + APART * band
+            for t in marks
+            if t is not m and not flat(t)
+        )
 
     def flat(m: Mark, most: float = DASH_HEIGHT) -> bool:
         centre_y = ((m.y0 + m.y1) / 2 - top) / band
-        return (id(m) not in tall_ids and m.y1 - m.y0 <= most * band
-                and m.x1 - m.x0 >= DASH_WIDTH * band and DASH_BAND[0] <= centre_y <= DASH_BAND[1])
+        return (
+            id(m) not in tall_ids
+            and m.y1 - m.y0 <= most * band
+            and m.x1 - m.x0 >= DASH_WIDTH * band
+            and DASH_BAND[0] <= centre_y <= DASH_BAND[1]
+        )
 
     def dash(m: Mark, most: float = DASH_HEIGHT) -> bool:
         # A 4's bar or a 7's crossbar drawn apart touches its digit: never a dash.
@@ -154,20 +162,29 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
         height, width = m.y1 - m.y0, m.x1 - m.x0
         # Under another mark, or close beside one: a part of that digit (a 7's
         # bar, a broken stroke), never a separator. Dashes part no one.
-        under = any(t.x0 - margin <= centre_x <= t.x1 + margin for t in marks if t is not m
-                    and not flat(t) and (id(t) in tall_ids or t.size > m.size))
+        under = any(
+            t.x0 - margin <= centre_x <= t.x1 + margin
+            for t in marks
+            if t is not m and not flat(t) and (id(t) in tall_ids or t.size > m.size)
+        )
         if id(m) in tall_ids or under:
             kept.append(m)
         elif dash(m):
             dashes.append(m)
         elif dash(m, EQUALS_HEIGHT):  # two bars the pen or the blur joined
             separators.append(Separator("=", m.box))
-        elif max(height, width) <= POINT_SIZE * band and width <= 2 * height + 1 \
-                and (m.y0 - top) / band >= POINT_BELOW:
+        elif (
+            max(height, width) <= POINT_SIZE * band
+            and width <= 2 * height + 1
+            and (m.y0 - top) / band >= POINT_BELOW
+        ):
             comma = (m.y1 - top) / band > 1 + COMMA_BELOW or height > 1.5 * width
             separators.append(Separator("," if comma else ".", m.box))
-        elif max(height, width) <= POINT_SIZE * band and (m.y1 - top) / band <= APOSTROPHE_ABOVE \
-                and alone(m):
+        elif (
+            max(height, width) <= POINT_SIZE * band
+            and (m.y1 - top) / band <= APOSTROPHE_ABOVE
+            and alone(m)
+        ):
             # Alone in a gap: a 5's flag or a 7's top that came apart stays with its digit.
             separators.append(Separator("'", m.box))
         elif height <= FLAT_SHARE * band:
@@ -178,14 +195,30 @@ def split_separators(marks: list[Mark]) -> tuple[list[Mark], list[Separator]]:
     dashes.sort(key=lambda m: m.x0)
     while dashes:
         first = dashes.pop(0)
-        pair = next((d for d in dashes if min(first.x1, d.x1) - max(first.x0, d.x0)
-                     > 0.5 * min(first.x1 - first.x0, d.x1 - d.x0)), None)
+        pair = next(
+            (
+                d
+                for d in dashes
+                if min(first.x1, d.x1) - max(first.x0, d.x0)
+                > 0.5 * min(first.x1 - first.x0, d.x1 - d.x0)
+            ),
+            None,
+        )
         if pair is None:
             separators.append(Separator("-", first.box))
             continue
         dashes.remove(pair)
-        separators.append(Separator("=", (min(first.x0, pair.x0), min(first.y0, pair.y0),
-                                          max(first.x1, pair.x1), max(first.y1, pair.y1))))
+        separators.append(
+            Separator(
+                "=",
+                (
+                    min(first.x0, pair.x0),
+                    min(first.y0, pair.y0),
+                    max(first.x1, pair.x1),
+                    max(first.y1, pair.y1),
+                ),
+            )
+        )
     return kept, separators
 
 

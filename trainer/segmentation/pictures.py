@@ -30,8 +30,10 @@ class PictureInk:
         self.ink = ink / peak
         labels, count = components(self.ink > preprocessing.CROP_THRESHOLD)
         if count > MAX_MARKS:  # before any work that grows with the marks
-            raise TooComplex(f"the picture holds {count} separate marks; at most {MAX_MARKS} "
-                             "are read (a number, not a texture)")
+            raise TooComplex(
+                f"the picture holds {count} separate marks; at most {MAX_MARKS} "
+                "are read (a number, not a texture)"
+            )
         self.labels = grow(labels, self.ink > HAZE)
 
     def charge(self, groups) -> None:
@@ -44,11 +46,18 @@ class PictureInk:
         marks, start = [], counts[0]
         width = self.labels.shape[1]
         for count in counts[1:]:
-            pixels = order[start:start + count]
+            pixels = order[start : start + count]
             start += count
             ys, xs = np.divmod(pixels, width)
-            marks.append(Mark(float(xs.min()), float(xs.max() + 1), float(ys.min()),
-                               float(ys.max() + 1), (ys, xs)))
+            marks.append(
+                Mark(
+                    float(xs.min()),
+                    float(xs.max() + 1),
+                    float(ys.min()),
+                    float(ys.max() + 1),
+                    (ys, xs),
+                )
+            )
         return marks
 
     def _crop(self, marks) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -75,14 +84,22 @@ class PictureInk:
             for keep, side in ((xs < at, left), (xs >= at, right)):
                 if keep.any():
                     y, x = ys[keep], xs[keep]
-                    side.append(Mark(float(x.min()), float(x.max() + 1), float(y.min()),
-                                      float(y.max() + 1), (y, x)))
+                    side.append(
+                        Mark(
+                            float(x.min()),
+                            float(x.max() + 1),
+                            float(y.min()),
+                            float(y.max() + 1),
+                            (y, x),
+                        )
+                    )
         return tuple(left), tuple(right)
 
     def digit(self, candidate: Candidate) -> Digit:
         crop, box = self._crop(candidate.marks)
-        return Digit(tuple(float(v) for v in box), candidate.mnist, candidate.probabilities,
-                     ink=crop)
+        return Digit(
+            tuple(float(v) for v in box), candidate.mnist, candidate.probabilities, ink=crop
+        )
 
 
 def components(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -97,7 +114,13 @@ def grow(labels: np.ndarray, haze: np.ndarray, steps: int = 2) -> np.ndarray:
     for _ in range(steps):
         padded = np.pad(labels, 1)
         h, w = labels.shape
-        neighbours = np.max([padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-                             for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+        neighbours = np.max(
+            [
+                padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            ],
+            axis=0,
+        )
         labels = np.where((labels == 0) & haze, neighbours, labels)
     return labels

@@ -6,15 +6,21 @@ how to render a group of them, where to cut one, and its cost so far.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from trainer import preprocessing
 from trainer.preprocessing import EmptyDrawing
-from trainer.segmentation.marks import (Found, Mark, TooManyDigits, split_separators,
-                                        with_dots, writing_height)
+from trainer.segmentation.marks import (
+    Found,
+    Mark,
+    TooManyDigits,
+    split_separators,
+    with_dots,
+    writing_height,
+)
 
 Score = Callable[[np.ndarray], np.ndarray]
 
@@ -69,19 +75,21 @@ def read(ink, score: Score, max_digits: int) -> Found:
         raise EmptyDrawing("the drawing is empty")
     height = writing_height(marks)
     marks, separators = split_separators(marks)
-    main = sorted((m for m in marks if m.size >= DOT_SIZE * height),
-                  key=lambda m: m.x0 + m.x1)
+    main = sorted((m for m in marks if m.size >= DOT_SIZE * height), key=lambda m: m.x0 + m.x1)
     if not main:  # only dots: one drawing, for the model to call no digit
         groups = [[tuple(marks)]]
     else:
         units = with_dots(main, [m for m in marks if m.size < DOT_SIZE * height])
-        groups = [[tuple(m for u in units[a:b] for m in u) for a, b in cluster]
-                  for cluster in _clusters(main, height, max_digits)]
+        groups = [
+            [tuple(m for u in units[a:b] for m in u) for a, b in cluster]
+            for cluster in _clusters(main, height, max_digits)
+        ]
     by_run = _score_runs(ink, score, groups, height)
     chosen: list[Candidate] = []
     for g, group in enumerate(groups):
-        chosen += _best_grouping(_boundary_odds(group, height),
-                                 lambda a, b, g=g: by_run.get((g, a, b)), height)
+        chosen += _best_grouping(
+            _boundary_odds(group, height), lambda a, b, g=g: by_run.get((g, a, b)), height
+        )
     if len(chosen) > max_digits:  # cuts only add digits
         raise TooManyDigits(len(chosen), max_digits)
     chosen = _cut_wide(ink, score, chosen, height)
@@ -129,7 +137,7 @@ def _clusters(main: list[Mark], height: float, max_digits: int) -> list[list[tup
     first = {r: i for i, r in reversed(list(enumerate(roots)))}
     joined = np.zeros(max(n - 1, 0), bool)  # the boundary after mark k is inside a digit
     for r in last:
-        joined[first[r]:last[r]] = True
+        joined[first[r] : last[r]] = True
     gap = np.minimum.accumulate(x0[::-1])[::-1][1:] - np.maximum.accumulate(x1)[:-1]
     clusters: list[list[tuple[int, int]]] = [[]]
     start = 0
@@ -163,8 +171,9 @@ def score_groups(ink, score: Score, groups: list[tuple[Mark, ...]]) -> list[Cand
     return [Candidate(group, image, row) for group, image, row in zip(groups, inputs, rows)]
 
 
-def _score_runs(ink, score: Score, groups: list[list[tuple[Mark, ...]]],
-                height: float) -> dict[tuple[int, int, int], Candidate]:
+def _score_runs(
+    ink, score: Score, groups: list[list[tuple[Mark, ...]]], height: float
+) -> dict[tuple[int, int, int], Candidate]:
     """The candidate digits of every cluster, scored: (cluster, first piece, end) to candidate.
 
     The pieces first, in one batch; then, in a second, the runs of pieces
@@ -180,11 +189,15 @@ def _score_runs(ink, score: Score, groups: list[list[tuple[Mark, ...]]],
         alone = [_log_odds(by_run[(g, a, a + 1)], height) for a in range(len(group))]
         for a in range(len(group)):
             for b in range(a + 2, min(a + MAX_PIECES, len(group)) + 1):
-                apart = sum(alone[a:b]) + np.log(ends[a:b - 1]).sum()
-                if (np.log(1 - ends[a:b - 1]).sum() > apart
-                        and _width(group[a:b]) <= MAX_DIGIT_WIDTH * height):
+                apart = sum(alone[a:b]) + np.log(ends[a : b - 1]).sum()
+                if (
+                    np.log(1 - ends[a : b - 1]).sum() > apart
+                    and _width(group[a:b]) <= MAX_DIGIT_WIDTH * height
+                ):
                     runs.append((g, a, b))
-    by_run.update(zip(runs, score_groups(ink, score, [sum(groups[g][a:b], ()) for g, a, b in runs])))
+    by_run.update(
+        zip(runs, score_groups(ink, score, [sum(groups[g][a:b], ()) for g, a, b in runs]))
+    )
     return by_run
 
 
@@ -233,8 +246,12 @@ def _best_grouping(ends: np.ndarray, candidate, height: float) -> list[Candidate
             run = candidate(start, stop)
             if run is None or best[start] is None:
                 continue
-            total = (best[start][0] + _log_odds(run, height) + log_join[start:stop - 1].sum()
-                     + (log_end[start - 1] if start else 0.0))
+            total = (
+                best[start][0]
+                + _log_odds(run, height)
+                + log_join[start : stop - 1].sum()
+                + (log_end[start - 1] if start else 0.0)
+            )
             options.append((total, best[start][1] + [run]))
         best[stop] = max(options, key=lambda o: o[0])
     return best[count][1]
@@ -256,16 +273,21 @@ def _cut_wide(ink, score: Score, chosen: list[Candidate], height: float) -> list
             cuts = ink.valleys(digit.marks, height)
             options = [(c,) for c in cuts]
             if x1 - x0 >= 2 * ink.split_width * height:
-                options += [pair for pair in _pairs(sorted(cuts[:PAIRED_CUTS]))
-                            if pair[1] - pair[0] >= height / 3]
+                options += [
+                    pair
+                    for pair in _pairs(sorted(cuts[:PAIRED_CUTS]))
+                    if pair[1] - pair[0] >= height / 3
+                ]
             for option in options:
                 pieces, rest = [], digit.marks
                 for c in option:
                     left, rest = ink.cut(rest, c)
                     pieces.append(left)
                 pieces.append(rest)
-                if all(p and max(m.y1 for m in p) - min(m.y0 for m in p) >= MIN_CUT_HEIGHT * height
-                       for p in pieces):
+                if all(
+                    p and max(m.y1 for m in p) - min(m.y0 for m in p) >= MIN_CUT_HEIGHT * height
+                    for p in pieces
+                ):
                     trials.append((i, pieces))
         if not trials:
             return chosen
@@ -280,17 +302,19 @@ def _cut_wide(ink, score: Score, chosen: list[Candidate], height: float) -> list
                 better[i] = (mean, parts)
         if not better:
             return chosen
-        chosen = [part for i, digit in enumerate(chosen)
-                  for part in (better[i][1] if i in better else [digit])]
+        chosen = [
+            part
+            for i, digit in enumerate(chosen)
+            for part in (better[i][1] if i in better else [digit])
+        ]
     return chosen
 
 
 def _pairs(values: list[float]) -> list[tuple[float, float]]:
-    return [(a, b) for i, a in enumerate(values) for b in values[i + 1:]]
+    return [(a, b) for i, a in enumerate(values) for b in values[i + 1 :]]
 
 
-def valleys(ink: np.ndarray, x0: float, scale: float, height: float,
-             spans: bool) -> list[float]:
+def valleys(ink: np.ndarray, x0: float, scale: float, height: float, spans: bool) -> list[float]:
     """Places to cut a digit's ink (rows by columns), away from its ends: its necks.
 
     Touching digits meet where a column holds little ink: the CUTS_TRIED
@@ -304,7 +328,7 @@ def valleys(ink: np.ndarray, x0: float, scale: float, height: float,
     bins = ink.shape[1] // size
     if bins < 4:
         return []
-    ink = ink[:, :bins * size]
+    ink = ink[:, : bins * size]
     profiles = [ink.sum(axis=0).reshape(bins, size).sum(axis=1)]
     if spans:
         inked = ink > preprocessing.CROP_THRESHOLD
@@ -314,8 +338,9 @@ def valleys(ink: np.ndarray, x0: float, scale: float, height: float,
     inner = range(max(1, round(0.15 * bins)), min(bins - 1, bins - round(0.15 * bins)))
     chosen: list[int] = []
     for profile in profiles:
-        valleys = [i for i in inner
-                   if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+        valleys = [
+            i for i in inner if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]
+        ]
         valleys.sort(key=lambda i: profile[i])
         chosen += [i for i in valleys[:CUTS_TRIED] if i not in chosen]
     return [x0 + size * (i + 0.5) / scale for i in chosen]

@@ -30,12 +30,16 @@ class StrokeInk:
         """
         self.drawn += sum(len(line) for group in groups for m in group for line in m.content)
         if self.drawn > MAX_RENDERED_POINTS:
-            raise TooComplex("the writing has too many points to be cut into digits; "
-                             "write the number with fewer, simpler strokes")
+            raise TooComplex(
+                "the writing has too many points to be cut into digits; "
+                "write the number with fewer, simpler strokes"
+            )
 
     def marks(self) -> list[Mark]:
-        return [self._mark((np.asarray(line, np.float64).reshape(-1, 2),))
-                for line in self.strokes.lines]
+        return [
+            self._mark((np.asarray(line, np.float64).reshape(-1, 2),))
+            for line in self.strokes.lines
+        ]
 
     def _mark(self, lines: tuple[np.ndarray, ...]) -> Mark:
         """A mark's extent is its ink's: the pen's half width around its points."""
@@ -80,11 +84,18 @@ class StrokeInk:
 
     def digit(self, candidate: Candidate) -> Digit:
         marks = candidate.marks
-        box = (max(0.0, min(m.x0 for m in marks)), max(0.0, min(m.y0 for m in marks)),
-               min(float(self.strokes.width), max(m.x1 for m in marks)),
-               min(float(self.strokes.height), max(m.y1 for m in marks)))
-        return Digit(tuple(round(float(v), 1) for v in box), candidate.mnist,
-                     candidate.probabilities, strokes=self._own(candidate.marks))
+        box = (
+            max(0.0, min(m.x0 for m in marks)),
+            max(0.0, min(m.y0 for m in marks)),
+            min(float(self.strokes.width), max(m.x1 for m in marks)),
+            min(float(self.strokes.height), max(m.y1 for m in marks)),
+        )
+        return Digit(
+            tuple(round(float(v), 1) for v in box),
+            candidate.mnist,
+            candidate.probabilities,
+            strokes=self._own(candidate.marks),
+        )
 
 
 def clip(line: np.ndarray, at: float) -> list[tuple[np.ndarray, bool]]:
