@@ -151,7 +151,9 @@ def register_extensions(app: Flask) -> None:
     from app.services import database  # noqa: F401 - its engine events discard broken connections
 
     if app.config["TRUSTED_PROXIES"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"]
+        )
     limiter.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

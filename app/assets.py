@@ -64,6 +64,7 @@ class StaticCache:
 
 
 def init_app(app: Flask) -> None:
+    assert app.static_folder is not None, "create_app names the static folder"
     fingerprint = Fingerprints(app.static_folder)
     app.config.setdefault("COMPRESS_CACHE_BACKEND", StaticCache)
     app.config.setdefault("COMPRESS_CACHE_KEY", lambda req: req.full_path)

@@ -109,8 +109,9 @@ def register_error_handlers(app: Flask) -> None:
                 405: "method not allowed",
                 429: f"too many requests ({err.description}); try again later",
             }
-            response = jsonify(error=messages.get(err.code, err.description))
-            response.status_code = err.code
+            code = err.code or 500
+            response = jsonify(error=messages.get(code, err.description))
+            response.status_code = code
             if err.code == 429 and err.response is not None:  # keep Retry-After and the limits
                 for name, value in err.response.headers.items():
                     if name.lower().startswith(("retry-after", "x-ratelimit")):

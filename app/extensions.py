@@ -1,5 +1,7 @@
 """The bare extension objects, bound to the app in create_app."""
 
+from typing import TYPE_CHECKING
+
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +26,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The base of every table class: `db.Model` at run time (it binds each model to
+# the app's session), typed as the declarative base it derives from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True)
 
 # Every form and state-changing request under the dashboard carries a token;

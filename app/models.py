@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -17,9 +19,72 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import TextClause
 
-from app.extensions import db
-from trainer.calibration import NOT_A_DIGIT
+from app.extensions import Model
+from trainer.calibration import NOT_A_DIGIT, Verdict
+
+
+class RunStatus(StrEnum):
+    """Where a training job is: waiting for a worker, running, or ended."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+# A job queued or running holds the one training slot; pages poll its progress.
+BUSY_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunKind(StrEnum):
+    """What a training job does: train the CNN (baselines and k-fold beside it,
+    when asked), only the classical baselines, or retrain on confirmed flags and gate."""
+
+    CNN = "cnn"
+    BASELINES = "baselines"
+    RETRAIN = "retrain"
+
+
+class VersionStatus(StrEnum):
+    """A model version: trained and not (yet) served, the one served, or served before."""
+
+    CANDIDATE = "candidate"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class Activation(StrEnum):
+    """How a version became active: the gate passed it, the admin promoted it or
+    rolled back to it, or it was the first version of a fresh install."""
+
+    GATE = "gate"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    INSTALL = "install"
+
+
+class FlagStatus(StrEnum):
+    """A flag waits for review, or the admin confirmed it (it trains) or dismissed it."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+def _is_one_of(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
+
+
+def one_of(column: str, values: Iterable[str], name: str) -> CheckConstraint:
+    """The database's own check that `column` holds one of `values` (an enum's members)."""
+    return CheckConstraint(_is_one_of(column, values), name=name)
+
+
+def where_in(column: str, values: Iterable[str]) -> TextClause:
+    """A partial index's condition: `column` is one of `values`."""
+    return text(_is_one_of(column, values))
 
 
 def utcnow() -> datetime:
@@ -33,7 +98,7 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-class Prediction(db.Model):
+class Prediction(Model):
     __tablename__ = "predictions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,7 +112,7 @@ class Prediction(db.Model):
     confidence: Mapped[float]
     probabilities_json: Mapped[str] = mapped_column(Text)
     model_version: Mapped[str] = mapped_column(String(64), index=True)
-    # "sure", "unsure" or "not_a_digit" (None: stored before verdicts existed).
+    # A Verdict (None: stored before verdicts existed).
     verdict: Mapped[str | None] = mapped_column(String(16))
     # A hash of the drawing browser's anonymous id: only it may flag the drawing.
     author: Mapped[str | None] = mapped_column(String(32))
@@ -66,7 +131,7 @@ class Prediction(db.Model):
 
     __table_args__ = (
         CheckConstraint("digit BETWEEN 0 AND 9", name="digit_range"),
-        CheckConstraint("verdict IN ('sure', 'unsure', 'not_a_digit')", name="verdict_known"),
+        one_of("verdict", Verdict, "verdict_known"),
         UniqueConstraint("author", "request_key"),
     )
 
@@ -75,7 +140,7 @@ class Prediction(db.Model):
         return json.loads(self.probabilities_json)
 
 
-class Number(db.Model):
+class Number(Model):
     """A number written in one go and read digit by digit.
 
     Each digit is a `Prediction` of its own (its strokes, its 28x28 input), so
@@ -113,7 +178,7 @@ def label_name(label: int) -> int | str:
     return NO_DIGIT_NAME if label == NO_DIGIT_LABEL else label
 
 
-class Flag(db.Model):
+class Flag(Model):
     """A person's statement that a prediction was wrong, with the right digit.
 
     `label` is the digit it should have said, or NO_DIGIT_LABEL when the
@@ -127,37 +192,34 @@ class Flag(db.Model):
         ForeignKey("predictions.id", ondelete="CASCADE"), unique=True
     )
     label: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=FlagStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     prediction: Mapped[Prediction] = relationship(back_populates="flag")
 
-    __table_args__ = (CheckConstraint(f"label BETWEEN 0 AND {NO_DIGIT_LABEL}", name="label_range"),)
+    __table_args__ = (
+        CheckConstraint(f"label BETWEEN 0 AND {NO_DIGIT_LABEL}", name="label_range"),
+        one_of("status", FlagStatus, "status_known"),
+    )
 
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
-# What a training job does: train the CNN (baselines and k-fold beside it, when
-# asked), only the classical baselines, or retrain on confirmed flags and gate.
-RUN_KINDS = ("cnn", "baselines", "retrain")
-BUSY_STATUSES = ("queued", "running")
 # A finished CNN run is suspect below this accuracy, or this far below its best baseline.
 SUSPECT_NEAR_CHANCE = 0.3
 SUSPECT_BELOW_BASELINE = 0.05
 
 
-class TrainingRun(db.Model):
+class TrainingRun(Model):
     """One training run: how it was made, how it went, and what it produced."""
 
     __tablename__ = "training_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[str] = mapped_column(String(32), default="full")
-    # One of RUN_KINDS.
-    kind: Mapped[str] = mapped_column(String(16), default="cnn")
+    kind: Mapped[str] = mapped_column(String(16), default=RunKind.CNN)
     # The process executing the run ("host:pid") and when it last said it is alive.
     owner: Mapped[str | None] = mapped_column(String(120))
     heartbeat_at: Mapped[datetime | None]
@@ -199,18 +261,16 @@ class TrainingRun(db.Model):
     )
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed')", name="status_known"
-        ),
-        CheckConstraint("kind IN ('cnn', 'baselines', 'retrain')", name="kind_known"),
+        one_of("status", RunStatus, "status_known"),
+        one_of("kind", RunKind, "kind_known"),
         # One training at a time, whoever starts it: at most one row is queued
         # or running (the database refuses a second).
         Index(
             "one_training_at_a_time",
             text("(1)"),
             unique=True,
-            sqlite_where=text("status IN ('queued', 'running')"),
-            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=where_in("status", BUSY_STATUSES),
+            postgresql_where=where_in("status", BUSY_STATUSES),
         ),
     )
 
@@ -238,7 +298,7 @@ class TrainingRun(db.Model):
         return None
 
 
-class RunEpoch(db.Model):
+class RunEpoch(Model):
     """One epoch of a run (fold is set for k-fold copies)."""
 
     __tablename__ = "run_epochs"
@@ -268,7 +328,7 @@ BASELINE_LABELS = {
 }
 
 
-class BaselineResult(db.Model):
+class BaselineResult(Model):
     """A classical model trained and tested on the same split as its run's CNN."""
 
     __tablename__ = "baseline_results"
@@ -293,13 +353,7 @@ class BaselineResult(db.Model):
         return BASELINE_LABELS.get(self.name, self.name.replace("_", " "))
 
 
-MODEL_STATUSES = ("candidate", "active", "retired")
-# How a version became active: the gate passed it, the admin promoted it or
-# rolled back to it, or it was the first version of a fresh install.
-ACTIVATIONS = ("gate", "promote", "rollback", "install")
-
-
-class ModelVersion(db.Model):
+class ModelVersion(Model):
     """A trained model's files on disk; exactly one version is active at a time."""
 
     __tablename__ = "model_versions"
@@ -307,7 +361,7 @@ class ModelVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(64), unique=True)
     path: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VersionStatus.CANDIDATE, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None]
     run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id", ondelete="SET NULL"))
@@ -320,7 +374,7 @@ class ModelVersion(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     # The gate's verdict: True (passed), False (rejected), None (never judged).
     gate_passed: Mapped[bool | None]
-    # Its last activation: how (one of ACTIVATIONS), by whom, and the admin's
+    # Its last activation: how (an Activation), by whom, and the admin's
     # reason (activated_at says when).
     activation: Mapped[str | None] = mapped_column(String(16))
     activated_by: Mapped[str | None] = mapped_column(String(120))
@@ -333,14 +387,20 @@ class ModelVersion(db.Model):
     run: Mapped[TrainingRun | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint("status IN ('candidate', 'active', 'retired')", name="status_known"),
-        CheckConstraint(
-            "activation IN ('gate', 'promote', 'rollback', 'install')", name="activation_known"
+        one_of("status", VersionStatus, "status_known"),
+        one_of("activation", Activation, "activation_known"),
+        # Exactly one version is served: the database refuses a second active row.
+        Index(
+            "one_active_version",
+            text("(1)"),
+            unique=True,
+            sqlite_where=where_in("status", [VersionStatus.ACTIVE]),
+            postgresql_where=where_in("status", [VersionStatus.ACTIVE]),
         ),
     )
 
 
-class ModelFile(db.Model):
+class ModelFile(Model):
     """A served file of a model version, kept in the database so every web host can load it."""
 
     __tablename__ = "model_files"
@@ -353,7 +413,7 @@ class ModelFile(db.Model):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class FlagUse(db.Model):
+class FlagUse(Model):
     """A confirmed flag that a training run learned from (each counted once per run)."""
 
     __tablename__ = "flag_uses"
@@ -366,7 +426,7 @@ class FlagUse(db.Model):
     )
 
 
-class Worker(db.Model):
+class Worker(Model):
     """A running `flask worker` process; it rewrites `last_seen` at every poll."""
 
     __tablename__ = "workers"
@@ -379,7 +439,7 @@ class Worker(db.Model):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class HealthProbe(db.Model):
+class HealthProbe(Model):
     """One row that /api/health rewrites, to prove the database accepts writes."""
 
     __tablename__ = "health_probe"
@@ -388,7 +448,7 @@ class HealthProbe(db.Model):
     checked_at: Mapped[datetime]
 
 
-class AdminEpoch(db.Model):
+class AdminEpoch(Model):
     """Admin sessions signed in before the current epoch are void (sign-out bumps it)."""
 
     __tablename__ = "admin_epoch"

@@ -216,7 +216,7 @@ def test_progress_waits_out_a_busy_database(tmp_path, database_url, tiny_csv):
 
 # ------------------------------------------------------------------ workers alive
 def test_a_worker_says_it_is_alive_while_it_polls_and_signs_off(app, runner):
-    from app.models import RUN_KINDS, Worker
+    from app.models import RunKind, Worker
 
     seen: list = []
     with app.app_context():
@@ -232,7 +232,7 @@ def test_a_worker_says_it_is_alive_while_it_polls_and_signs_off(app, runner):
         assert db.session.query(Worker).count() == 0  # it signed off as it stopped
 
         # A worker not seen for longer than the job heartbeat timeout is not alive.
-        jobs.worker_seen("elsewhere:1", RUN_KINDS, 2.0)
+        jobs.worker_seen("elsewhere:1", list(RunKind), 2.0)
         assert [w.name for w in jobs.live_workers("retrain")] == ["elsewhere:1"]
         row = db.session.get(Worker, "elsewhere:1")
         row.last_seen = utcnow() - timedelta(seconds=app.config["JOB_HEARTBEAT_TIMEOUT"] + 1)

@@ -50,6 +50,57 @@ def test_the_database_refuses_a_second_busy_training(app):
             db.session.commit()
 
 
+def test_the_database_holds_exactly_one_active_version(app):
+    """A second active version is refused by the database, whatever code writes it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import ModelVersion, VersionStatus
+
+    def version(name: str, status: str) -> ModelVersion:
+        return ModelVersion(version=name, path=f"/models/{name}", status=status)
+
+    with app.app_context():
+        db.session.add_all([version("one", "active"), version("two", "retired")])
+        db.session.commit()
+        db.session.add(version("three", "active"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.session.add(version("four", "candidate"))
+        db.session.commit()
+        db.session.add(version("five", "live"))
+        with pytest.raises(IntegrityError):  # statuses are VersionStatus members only
+            db.session.commit()
+        db.session.rollback()
+        statuses = sorted(v.status for v in db.session.query(ModelVersion))
+        assert statuses == ["active", "candidate", "retired"]
+        assert set(statuses) <= set(VersionStatus)
+
+
+def test_a_flag_status_is_one_the_review_knows(app):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import Flag, Prediction
+
+    with app.app_context():
+        prediction = Prediction(
+            drawing=b"{}",
+            drawing_type="strokes",
+            input_png=b"",
+            digit=1,
+            confidence=0.5,
+            probabilities_json="[]",
+            model_version="v",
+        )
+        db.session.add(Flag(prediction=prediction, label=7))
+        db.session.commit()
+        flag = db.session.query(Flag).one()
+        assert flag.status == "open"
+        flag.status = "maybe"
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
 @pytest.mark.databases("sqlite")
 def test_sqlite_uses_wal(app):
     with app.app_context():

@@ -226,7 +226,7 @@ def test_seed_stores_the_bundled_run_once(app, runner):
 def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
     """Frozen batch norm: the network learns, the statistics learnt on MNIST stay."""
     from trainer.datasets import Dataset, Split
-    from trainer.train import TrainConfig, train
+    from trainer.train import TrainConfig, fit_networks
 
     images, labels = mnist_sample
     data = Dataset(
@@ -243,7 +243,7 @@ def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
             init_from=str(base),
             freeze_batchnorm=freeze,
         )
-        runs[freeze] = train(data, cfg).model
+        runs[freeze] = fit_networks(data, cfg).model
     import keras
 
     from trainer.train import all_layers

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn import metrics
@@ -25,7 +26,7 @@ from trainer.datasets import Dataset
 DEFAULT_SAMPLE = 10_000
 
 
-def baseline_models(seed: int = 0) -> dict[str, object]:
+def baseline_models(seed: int = 0) -> dict[str, Any]:
     return {
         "logistic_regression": make_pipeline(
             StandardScaler(), LogisticRegression(C=0.05, max_iter=300, random_state=seed)

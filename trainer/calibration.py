@@ -12,10 +12,22 @@ calibration error (ECE) says how far confidence is from accuracy on average.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
 NOT_A_DIGIT = 10
+
+
+class Verdict(StrEnum):
+    """What the app says of a drawing: a digit it is sure of, a guess, or no digit at all."""
+
+    SURE = "sure"
+    UNSURE = "unsure"
+    NOT_A_DIGIT = "not_a_digit"
+
+
 # An unsure answer offers the likeliest digits that together hold this much
 # of the probability (at least two).
 LIKELY_MASS = 0.95
@@ -113,7 +125,7 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
     for lo, hi in zip(edges[:-1], edges[1:]):
         inside = (confidence > lo) & (confidence <= hi)
         count = int(inside.sum())
-        row = {
+        row: dict[str, Any] = {
             "lo": float(lo),
             "hi": float(hi),
             "count": count,
@@ -133,14 +145,14 @@ def verdict(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE) -> tupl
     """
     p = np.asarray(probabilities, np.float64)
     if len(p) > NOT_A_DIGIT and p[NOT_A_DIGIT] >= rule.reject_at:
-        return "not_a_digit", []
+        return Verdict.NOT_A_DIGIT, []
     digits = p[:NOT_A_DIGIT]
     order = np.argsort(-digits, kind="stable")
     if digits[order[0]] >= rule.sure_at:
-        return "sure", []
+        return Verdict.SURE, []
     shares = digit_probabilities(digits)[order]
     count = int(np.searchsorted(np.cumsum(shares), LIKELY_MASS - 1e-9)) + 1
-    return "unsure", [int(d) for d in order[: max(2, min(count, NOT_A_DIGIT))]]
+    return Verdict.UNSURE, [int(d) for d in order[: max(2, min(count, NOT_A_DIGIT))]]
 
 
 def verdicts(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE) -> list[str]:
@@ -152,7 +164,10 @@ def verdicts(probabilities: np.ndarray, rule: VerdictRule = DEFAULT_RULE) -> lis
         else np.zeros(len(p), bool)
     )
     sure = p[:, :NOT_A_DIGIT].max(axis=1) >= rule.sure_at
-    return ["not_a_digit" if r else "sure" if s else "unsure" for r, s in zip(refused, sure)]
+    return [
+        Verdict.NOT_A_DIGIT if r else Verdict.SURE if s else Verdict.UNSURE
+        for r, s in zip(refused, sure)
+    ]
 
 
 SURE_CANDIDATES = np.unique(

@@ -201,7 +201,7 @@ def split_arrays(
     shares = np.floor(wanted).astype(np.int64)
     short = int(round(len(labels) * test_fraction)) - int(shares.sum())
     shares[np.argsort(shares - wanted, kind="stable")[: max(0, short)]] += 1
-    test_idx = []
+    test_idx: list[np.ndarray] = []
     for digit in range(10):
         members = np.flatnonzero(labels == digit)
         rng.shuffle(members)

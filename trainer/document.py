@@ -163,7 +163,7 @@ def _tilt(ink: np.ndarray) -> float:
     four is, so a thin line survives).
     """
     h, w = (ink.shape[0] // 2) * 2, (ink.shape[1] // 2) * 2
-    small = ink[:h, :w].reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+    small = np.asarray(ink[:h, :w].reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3)))
     if small.sum() < 20:
         return 0.0
     best, best_score = 0.0, -1

@@ -45,7 +45,7 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
                 "roc_auc": auc,
             }
         )
-    averages = {}
+    averages: dict[str, dict[str, float | None]] = {}
     for average in ("macro", "weighted"):
         p, r, f, _ = metrics.precision_recall_fscore_support(
             labels, predicted, labels=DIGITS, average=average, zero_division=0
@@ -102,14 +102,11 @@ def set_scores(probabilities: np.ndarray, labels: np.ndarray, rule=None) -> dict
     `probabilities` are calibrated. Digits count as read right when the top
     digit is right; a set of non-digits (label 10) only has a refusal rate.
     """
-    from trainer.calibration import DEFAULT_RULE, NOT_A_DIGIT, verdicts
+    from trainer.calibration import DEFAULT_RULE, NOT_A_DIGIT, Verdict, verdicts
 
     labels = np.asarray(labels, np.int64)
     said = verdicts(probabilities, rule or DEFAULT_RULE)
-    share = {
-        v: (sum(s == v for s in said) / len(said)) if said else None
-        for v in ("sure", "unsure", "not_a_digit")
-    }
+    share = {v: (sum(s == v for s in said) / len(said)) if said else None for v in Verdict}
     digits = labels != NOT_A_DIGIT
     accuracy = None
     if digits.any():
@@ -117,8 +114,8 @@ def set_scores(probabilities: np.ndarray, labels: np.ndarray, rule=None) -> dict
     return {
         "samples": int(len(labels)),
         "accuracy": accuracy,
-        "refused": share["not_a_digit"],
-        "unsure": share["unsure"],
+        "refused": share[Verdict.NOT_A_DIGIT],
+        "unsure": share[Verdict.UNSURE],
     }
 
 

@@ -1,6 +1,6 @@
 """One training run, start to finish, described as a record a person can judge.
 
-`execute(spec, data, reporter)` trains the CNN (and k-fold copies when asked),
+`conduct(spec, data, reporter)` trains the CNN (and k-fold copies when asked),
 evaluates it on the test split, runs the classical baselines on the same split,
 exports the model as a candidate, and returns the run record: a plain dict
 that the app stores in its database and that `run.json` files carry. The
@@ -10,8 +10,10 @@ shown while the run goes on. Nothing here knows about Flask.
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +22,7 @@ import numpy as np
 
 from trainer.datasets import Dataset, DatasetError, Split, load_named, mix
 from trainer.online import CREDITS as ONLINE_CREDITS
-from trainer.train import TrainConfig
+from trainer.train import TrainConfig, Trained
 
 PROFILES: dict[str, TrainConfig] = {
     # Small network, no augmentation, three epochs: a check in about a minute.
@@ -150,11 +152,15 @@ def layer_summary(model) -> list[dict]:
     return rows
 
 
+def _fold_epoch(reporter: Reporter, fold: int, row: dict) -> None:
+    reporter.epoch({**row, "fold": fold})
+
+
 def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) -> dict:
     """Train k networks, each tested on the fold it never saw (stratified folds)."""
     from sklearn.model_selection import StratifiedKFold
 
-    from trainer.train import train
+    from trainer.train import fit_networks, predict_probabilities
 
     if k < 2:
         raise ValueError("k-fold needs k of at least 2")
@@ -169,19 +175,21 @@ def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) ->
             Split(data.train.images[train_idx], data.train.labels[train_idx]),
             Split(data.train.images[test_idx], data.train.labels[test_idx]),
         )
-        result = train(
+        trained = fit_networks(
             fold_data,
             replace(cfg, val_split=0.0),
-            on_epoch=lambda row, n=number: reporter.epoch({**row, "fold": n}),
+            on_epoch=functools.partial(_fold_epoch, reporter, number),
         )
+        probs = predict_probabilities(trained.model, fold_data.test.images)
+        accuracy, loss = accuracy_and_loss(probs, fold_data.test.labels)
         folds.append(
             {
                 "fold": number,
-                "accuracy": result.test_accuracy,
-                "loss": result.test_loss,
+                "accuracy": accuracy,
+                "loss": loss,
                 "train": int(len(train_idx)),
                 "test": int(len(test_idx)),
-                "seconds": round(result.seconds, 1),
+                "seconds": round(trained.seconds, 1),
             }
         )
     accuracies = np.array([f["accuracy"] for f in folds])
@@ -193,7 +201,22 @@ def kfold_scores(data: Dataset, cfg: TrainConfig, k: int, reporter: Reporter) ->
     }
 
 
-def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) -> dict:
+def accuracy_and_loss(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """How often the top digit is right, and the mean cross-entropy of the true labels."""
+    if not len(labels):
+        return 0.0, 0.0
+    accuracy = float((probabilities[:, :10].argmax(1) == labels).mean())
+    picked = probabilities[np.arange(len(probabilities)), labels]
+    return accuracy, float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+
+
+def judge(
+    probabilities_of: Callable[[np.ndarray], np.ndarray],
+    data: Dataset,
+    trained: Trained,
+    test_probabilities: np.ndarray,
+    data_dir: str | None = None,
+) -> dict:
     """Calibrate on the validation images, choose the verdict's rule, measure every held-out set.
 
     `probabilities_of(images)` runs the model. The rule's thresholds are
@@ -207,12 +230,12 @@ def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) 
     from trainer.yardstick import rule_on_writers
 
     temperature = 1.0
-    if result.val_probabilities is not None:
-        temperature = fit_temperature(result.val_probabilities, result.val_labels)
+    if trained.val_probabilities is not None and trained.val_labels is not None:
+        temperature = fit_temperature(trained.val_probabilities, trained.val_labels)
     rule = rule_on_writers(
         lambda images: apply_temperature(probabilities_of(images), temperature), data_dir
     )
-    sets = {"test": (result.test_probabilities, data.test.labels)}
+    sets = {"test": (test_probabilities, data.test.labels)}
     for name, split in data.holdout.items():
         sets[name] = (probabilities_of(split.images), split.labels)
     scores, ece = {}, {}
@@ -229,7 +252,7 @@ def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) 
     shown = next((n for n in ece if n.startswith("online:")), "test")
     calibration = {
         "temperature": temperature,
-        "fitted_on": int(len(result.val_labels)) if result.val_labels is not None else 0,
+        "fitted_on": int(len(trained.val_labels)) if trained.val_labels is not None else 0,
         "ece": {
             n: {"before": e["before"]["ece"], "after": e["after"]["ece"]} for n, e in ece.items()
         },
@@ -249,7 +272,7 @@ def judge(probabilities_of, data: Dataset, result, data_dir: str | None = None) 
     }
 
 
-def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> dict:
+def conduct(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> dict:
     """Run everything the spec asks for; return the run record."""
     from trainer.baselines import run_baselines
     from trainer.calibration import digit_probabilities
@@ -271,24 +294,29 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
     reporter.data(record)
     if spec.train_cnn:
         from trainer.export import export_model
-        from trainer.train import predict_probabilities, train
+        from trainer.train import fit_networks, predict_probabilities
 
         reporter.phase("training")
-        result = train(
+        trained = fit_networks(
             data, spec.config, on_epoch=lambda row: reporter.epoch({**row, "fold": None})
         )
-        record["history"] = result.history
-        record["train_seconds"] = round(result.seconds, 1)
-        record["layers"] = layer_summary(result.model)
-        record["param_count"] = int(result.model.count_params())
+        model = trained.model
+        record["history"] = trained.history
+        record["train_seconds"] = round(trained.seconds, 1)
+        record["layers"] = layer_summary(model)
+        record["param_count"] = int(model.count_params())
         reporter.phase("evaluating")
-        probs = result.test_probabilities
+        probs = predict_probabilities(model, data.test.images)
         record["metrics"] = classification_metrics(data.test.labels, digit_probabilities(probs))
         record["mistakes"] = confident_mistakes(
             data.test.images, data.test.labels, digit_probabilities(probs)
         )
         judged = judge(
-            lambda images: predict_probabilities(result.model, images), data, result, spec.data_dir
+            lambda images: predict_probabilities(model, images),
+            data,
+            trained,
+            probs,
+            spec.data_dir,
         )
         record["metrics"].update(judged)
         record["metrics"]["previews"] = data.previews
@@ -297,7 +325,7 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
         if spec.out_dir:
             reporter.phase("exporting")
             meta = export_model(
-                result.model,
+                model,
                 Path(spec.out_dir),
                 version=spec.version,
                 extra={
@@ -307,7 +335,7 @@ def execute(spec: RunSpec, data: Dataset, reporter: Reporter | None = None) -> d
                     "run_name": spec.name,
                     "datasets": record["datasets"],
                     "config": asdict(spec.config),
-                    "history": result.history,
+                    "history": trained.history,
                     "classes": int(probs.shape[1]),
                     "temperature": judged["calibration"]["temperature"],
                     "verdict_rule": judged["verdict_rule"],

@@ -88,7 +88,10 @@ def read_pendigits(path: Path) -> list[PenSample]:
     except OSError as exc:
         raise OnlineDataError(f"cannot read {path}: {exc}") from exc
     samples: list[PenSample] = []
-    label, writer, strokes, current = None, None, [], None
+    label: int | None = None
+    writer: str | None = None
+    strokes: list[np.ndarray] = []
+    current: list[tuple[float, float]] | None = None
 
     def finish():
         if label is not None and strokes:

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,13 +47,15 @@ class TrainConfig:
 
 
 @dataclass
-class TrainResult:
-    model: object
+class Trained:
+    """What training produced: the network, its epochs, and its validation outputs.
+
+    Nothing is evaluated on the test split here; that is the experiment's.
+    """
+
+    model: Any
     history: list[dict] = field(default_factory=list)
-    test_accuracy: float = 0.0
-    test_loss: float = 0.0
     seconds: float = 0.0
-    test_probabilities: np.ndarray | None = None
     # The validation images' probabilities and labels: what calibration is fitted on.
     val_probabilities: np.ndarray | None = None
     val_labels: np.ndarray | None = None
@@ -151,15 +154,20 @@ def recalibrate_batchnorm(
             layer.momentum = momentum
 
 
-def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> TrainResult:
-    """Train `cfg.ensemble` networks (one by default); evaluate their average on the test split."""
+def fit_networks(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> Trained:
+    """Train `cfg.ensemble` networks (one by default) on the training split; their average.
+
+    The test split is never looked at: the caller evaluates what comes back.
+    """
     import keras
 
-    result = TrainResult(model=None)
     started = time.monotonic()
-    members = []
+    members: list[Any] = []
+    history: list[dict] = []
     for member in range(max(1, cfg.ensemble)):
-        members.append(_train_one(data, cfg, result, on_epoch, member, max(1, cfg.ensemble)))
+        network, rows = _train_one(data, cfg, on_epoch, member, max(1, cfg.ensemble), len(history))
+        members.append(network)
+        history.extend(rows)
     if len(members) == 1:
         model = members[0]
     else:
@@ -168,20 +176,13 @@ def train(data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
             member.name = f"member{i + 1}"
         outputs = keras.layers.Average(name="probabilities")([m(inputs) for m in members])
         model = keras.Model(inputs, outputs, name="digitpad_ensemble")
-    result.model = model
-    result.seconds = time.monotonic() - started
+    trained = Trained(model=model, history=history, seconds=time.monotonic() - started)
     split = data.train_for_epoch(0)
     val_idx, _ = validation_indices(len(split), cfg)
     if len(val_idx):
-        result.val_probabilities = predict_probabilities(model, split.images[val_idx])
-        result.val_labels = split.labels[val_idx]
-    if len(data.test):
-        probs = predict_probabilities(model, data.test.images)
-        result.test_probabilities = probs
-        result.test_accuracy = float((probs[:, :10].argmax(1) == data.test.labels).mean())
-        picked = probs[np.arange(len(probs)), data.test.labels]
-        result.test_loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
-    return result
+        trained.val_probabilities = predict_probabilities(model, split.images[val_idx])
+        trained.val_labels = split.labels[val_idx]
+    return trained
 
 
 def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
@@ -196,11 +197,12 @@ def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
 def _train_one(
     data: Dataset,
     cfg: TrainConfig,
-    result: TrainResult,
     on_epoch: EpochCallback | None,
     member: int,
     members: int,
-):
+    epochs_before: int,
+) -> tuple[Any, list[dict]]:
+    """One member network and its epoch rows (numbered after `epochs_before` earlier ones)."""
     import keras
 
     from trainer.model import build_model
@@ -237,6 +239,7 @@ def _train_one(
         metrics=["accuracy"],
     )
     total_epochs = (epochs + cfg.polish_epochs) * members
+    history: list[dict] = []
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -246,18 +249,18 @@ def _train_one(
             logs = logs or {}
             seconds = time.monotonic() - self.t0
             row = {
-                "epoch": len(result.history) + 1,
+                "epoch": epochs_before + len(history) + 1,
                 "loss": float(logs.get("loss", float("nan"))),
                 "accuracy": float(logs.get("accuracy", float("nan"))),
                 "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
                 "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
                 "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
                 "seconds": seconds,
-                "eta_seconds": seconds * (total_epochs - len(result.history) - 1),
+                "eta_seconds": seconds * (total_epochs - epochs_before - len(history) - 1),
             }
             if members > 1:
                 row["member"] = member + 1
-            result.history.append(row)
+            history.append(row)
             if on_epoch:
                 on_epoch(row)
 
@@ -275,7 +278,7 @@ def _train_one(
             )
             return
         for epoch in range(count):
-            index = len(result.history)
+            index = epochs_before + len(history)
             datasets = first if (first and epoch == 0) else _datasets(data, cfg, light, index)
             model.fit(
                 datasets[0],
@@ -300,4 +303,4 @@ def _train_one(
         fit(cfg.polish_epochs, light=True)
     if not cfg.freeze_batchnorm:
         recalibrate_batchnorm(model, data.train_for_epoch(0).images, seed=cfg.seed)
-    return model
+    return model, history

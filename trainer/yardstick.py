@@ -23,10 +23,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from trainer.calibration import NOT_A_DIGIT, VerdictRule, choose_rule, verdicts
+from trainer.calibration import NOT_A_DIGIT, Verdict, VerdictRule, choose_rule, verdicts
 
 # Bumped whenever a part changes: figures of another suite are not comparable.
 SUITE_VERSION = 1
@@ -111,14 +112,12 @@ def fixed_sets(
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as out:
-                np.savez_compressed(
-                    out,
-                    **{
-                        f"{n}/{k}": v
-                        for n, (images, labels) in sets.items()
-                        for k, v in (("images", images), ("labels", labels))
-                    },
-                )
+                arrays: dict[str, Any] = {
+                    f"{n}/{k}": v
+                    for n, (images, labels) in sets.items()
+                    for k, v in (("images", images), ("labels", labels))
+                }
+                np.savez_compressed(out, **arrays)
             os.replace(out.name, path)
         except OSError:
             pass  # a read-only home: render again next time
@@ -183,7 +182,7 @@ def score(probabilities: np.ndarray, labels: np.ndarray, rule: VerdictRule, digi
     p = np.asarray(probabilities, np.float64)
     labels = np.asarray(labels, np.int64)
     said = np.array(verdicts(p, rule)) if len(p) else np.zeros(0, str)
-    refused = said == "not_a_digit"
+    refused = said == Verdict.NOT_A_DIGIT
     sure = said == "sure"
     n = len(labels)
     if not n:

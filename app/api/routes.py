@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, jsonify, request
 
@@ -30,7 +30,8 @@ class _Submission:
 
     store: bool
     replaces: int | None
-    strokes: dict | None = None  # the JSON body holding "strokes"
+    # The JSON body holding "strokes" (empty when a picture was sent instead).
+    strokes: dict = field(default_factory=dict)
     picture: Drawing | None = None
     key: str | None = None  # the Idempotency-Key header
 

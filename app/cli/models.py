@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.common import group_command
+from app.models import VersionStatus
 
 models = AppGroup("models", help="Model versions: list, promote, roll back.")
 
@@ -28,13 +29,14 @@ def models_list():
     for v in registry.list_versions():
         mnist = yardstick.headline(yardstick.known(v), "mnist")
         acc = f"MNIST test {mnist:.2%}" if mnist is not None else "not measured"
-        mark = "*" if v.status == "active" else " "
+        mark = "*" if v.status == VersionStatus.ACTIVE else " "
         click.echo(
             f"{mark} {v.version:<34} {v.status:<9} {acc:>17}  "
             f"{GATE_WORDS[v.gate_passed]:<13}  {v.reason or ''}"
         )
-        if v.activation:
-            when = as_utc(v.activated_at).strftime("%Y-%m-%d %H:%M UTC")
+        activated = as_utc(v.activated_at)
+        if v.activation and activated is not None:
+            when = activated.strftime("%Y-%m-%d %H:%M UTC")
             click.echo(f"    {v.activation} {when} by {v.activated_by}: {v.activation_reason}")
 
 

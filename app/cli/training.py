@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.cli.common import app_command, group_command, run_job, summary
 from app.errors import NotFound
 from app.extensions import db
+from app.models import RunKind, RunStatus
 from trainer.experiment import RunSpec
 
 BUNDLED_RUN = "run.json"
@@ -215,7 +216,7 @@ def train(
         init_from=_keras_file(init_from),
     )
     spec.kfold, spec.baselines = kfold, baselines
-    run_job(spec, "cnn", queue=queue)
+    run_job(spec, RunKind.CNN, queue=queue)
 
 
 def _keras_file(path: str | None) -> str | None:
@@ -265,7 +266,7 @@ def baselines(
     spec.train_cnn = False
     if sample:
         spec.baseline_sample = sample
-    run_job(spec, "baselines", queue=queue)
+    run_job(spec, RunKind.BASELINES, queue=queue)
 
 
 @app_command("retrain")
@@ -304,7 +305,7 @@ def retrain(from_scratch, epochs, feedback_weight, base, csv_path, data_dir, que
         epochs,
         feedback_weight,
     )
-    run_job(spec, "retrain", extra, queue=queue)
+    run_job(spec, RunKind.RETRAIN, extra, queue=queue)
 
 
 runs = AppGroup("runs", help="List, show, export and import training runs.")
@@ -338,7 +339,7 @@ def runs_list():
         took = (
             f"{run.duration_seconds:.0f}s"
             if run.duration_seconds is not None
-            else (f"{run.epoch}/{run.total_epochs}" if run.status == "running" else "-")
+            else (f"{run.epoch}/{run.total_epochs}" if run.status == RunStatus.RUNNING else "-")
         )
         click.echo(
             f"{run.id:>4}  {run.kind:<9} {run.status:<9} {acc:>9} {f1:>9} {took:>7}  "

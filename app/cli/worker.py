@@ -8,7 +8,7 @@ import click
 from flask import current_app
 
 from app.cli.common import app_command
-from app.models import RUN_KINDS
+from app.models import RunKind
 
 
 def _purge(days: int) -> None:
@@ -30,7 +30,7 @@ def _purge(days: int) -> None:
 @click.option(
     "--kind",
     "kinds",
-    type=click.Choice(RUN_KINDS),
+    type=click.Choice(list(RunKind)),
     multiple=True,
     help="only jobs of this kind (repeat for several) [all]",
 )
@@ -41,7 +41,7 @@ def worker(poll, once, kinds):
     """
     from app.services import jobs
 
-    kinds = kinds or RUN_KINDS
+    kinds = kinds or tuple(RunKind)
     click.echo(f"worker {jobs.owner_name()}: waiting for queued {', '.join(kinds)} jobs")
     purged_at: list[float] = []
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 
@@ -11,7 +13,7 @@ from app.auth.access import drawings_visible, same_site_path, wants_json
 from app.dashboard import bp, downloads_limited
 from app.errors import NotFound
 from app.extensions import db
-from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, Prediction, label_name
+from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, FlagStatus, Prediction, label_name
 from app.services import retraining, review
 from app.services.dashboard import heatmap
 from app.services.retention import PURGED
@@ -51,7 +53,10 @@ def pager(flt: FlagFilter, page: int, total: int, shown: int) -> dict:
     first = (page - 1) * PER_PAGE + 1 if shown else 0
 
     def link(number: int) -> str:
-        return url_for(".flags", **filter_args(flt), **({"page": number} if number > 1 else {}))
+        args: dict[str, Any] = {**filter_args(flt)}
+        if number > 1:
+            args["page"] = number
+        return url_for(".flags", **args)
 
     return {
         "page": page,
@@ -101,7 +106,7 @@ def flags():
         flt=flt,
         training=retraining.flag_training(flag_list),
         counts=review.status_counts(),
-        statuses=review.FLAG_STATUSES,
+        statuses=list(FlagStatus),
         pager=pager(flt, page, total, len(flag_list)),
         label_words=label_words,
         no_digit=NO_DIGIT_LABEL,
@@ -119,8 +124,8 @@ def review_flag(flag_id: int):
     Answers JSON to scripts, else redirects back to the grid. 400 for a bad
     action or label, 404 for an unknown flag.
     """
-    payload = request.get_json(silent=True) if request.is_json else request.form
-    payload = payload if isinstance(payload, dict) or hasattr(payload, "get") else {}
+    sent = request.get_json(silent=True) if request.is_json else request.form
+    payload: Mapping = sent if isinstance(sent, Mapping) else {}
     flag = review.review(flag_id, payload.get("action", ""), payload.get("label"))
     if flag is None:
         raise NotFound(f"no flag {flag_id}")

@@ -10,17 +10,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast, overload
 
 from flask import current_app
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.sql import Executable
 
 from app.errors import Unavailable
 from app.extensions import db
 
 T = TypeVar("T")
+
+
+def changed(statement: Executable, params: dict | None = None) -> int:
+    """Execute an UPDATE or DELETE in the session; how many rows it changed."""
+    result = db.session.execute(statement, params)
+    return cast(CursorResult, result).rowcount
+
 
 # Words in the driver's message (SQLite, PostgreSQL) -> what we tell people,
 # and whether the connection must be discarded.
@@ -104,7 +112,11 @@ def unavailable(exc: SQLAlchemyError) -> Unavailable:
     return Unavailable(f"{_recover(exc)}; try again shortly")
 
 
-def commit(keep: Callable[[], T] = lambda: None) -> T:
+@overload
+def commit() -> None: ...
+@overload
+def commit(keep: Callable[[], T]) -> T: ...
+def commit(keep: Callable[[], Any] | None = None) -> Any:
     """Flush, take what the reply needs (`keep`), then commit; StorageError if refused.
 
     Nothing is read back after the commit (which expires every loaded row):
@@ -113,7 +125,7 @@ def commit(keep: Callable[[], T] = lambda: None) -> T:
     """
     try:
         db.session.flush()
-        kept = keep()
+        kept = keep() if keep is not None else None
         db.session.commit()
     except SQLAlchemyError as exc:
         raise failed(exc) from exc
@@ -149,9 +161,9 @@ def write_probe() -> None:
     """Prove the database accepts a write (a row of its own, rewritten each time)."""
     try:
         now = datetime.now(UTC)
-        updated = db.session.execute(
+        updated = changed(
             text("UPDATE health_probe SET checked_at = :now WHERE id = 1"), {"now": now}
-        ).rowcount
+        )
         if not updated:
             db.session.execute(
                 text("INSERT INTO health_probe (id, checked_at) VALUES (1, :now)"), {"now": now}

@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -37,9 +37,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import BUSY_STATUSES, RUN_KINDS, TrainingRun, Worker, as_utc, utcnow
+from app.models import BUSY_STATUSES, RunKind, RunStatus, TrainingRun, Worker, as_utc, utcnow
 from app.services import training
-from app.services.database import StorageError, persist
+from app.services.database import StorageError, changed, persist
 from trainer.experiment import RunSpec
 
 Echo = Callable[[str], None]
@@ -67,21 +67,23 @@ def busy() -> TrainingRun | None:
     )
 
 
-def is_stale(run: TrainingRun) -> bool:
-    """A running job whose owner has not said it is alive for too long."""
-    if run.status != "running":
+def is_stale(run: TrainingRun, now: datetime | None = None) -> bool:
+    """A running job whose owner has not said it is alive for too long (as of `now`)."""
+    if run.status != RunStatus.RUNNING:
         return False
     timeout = timedelta(seconds=current_app.config["JOB_HEARTBEAT_TIMEOUT"])
     beat = as_utc(run.heartbeat_at) or as_utc(run.started_at) or as_utc(run.created_at)
-    return beat is None or utcnow() - beat > timeout
+    return beat is None or (now or utcnow()) - beat > timeout
 
 
-def reap_stale() -> int:
-    """Fail running jobs whose heartbeat stopped; return how many."""
-    running = db.session.scalars(select(TrainingRun).where(TrainingRun.status == "running")).all()
-    stale = [run for run in running if is_stale(run)]
+def reap_stale(now: datetime | None = None) -> int:
+    """Fail running jobs whose heartbeat stopped (as of `now`); return how many."""
+    running = db.session.scalars(
+        select(TrainingRun).where(TrainingRun.status == RunStatus.RUNNING)
+    ).all()
+    stale = [run for run in running if is_stale(run, now)]
     for run in stale:
-        run.status, run.phase, run.error = "failed", None, INTERRUPTED
+        run.status, run.phase, run.error = RunStatus.FAILED, None, INTERRUPTED
         run.finished_at = utcnow()
     if stale:
         db.session.commit()
@@ -95,7 +97,7 @@ def reap_stale() -> int:
 
 # ------------------------------------------------------------------ creating
 def _new_run(spec: RunSpec, kind: str, status: str, extra: dict | None) -> TrainingRun:
-    if kind not in RUN_KINDS:
+    if kind not in tuple(RunKind):
         raise ValueError(f"unknown job kind {kind!r}")
     reap_stale()
     running = busy()
@@ -103,7 +105,7 @@ def _new_run(spec: RunSpec, kind: str, status: str, extra: dict | None) -> Train
         raise JobBusy(f"training run {running.id} is {running.status}; one training at a time")
     run = training.new_run(spec, kind, extra)
     run.status = status
-    if status == "running":
+    if status == RunStatus.RUNNING:
         run.owner, run.started_at = owner_name(), utcnow()
         run.heartbeat_at = run.started_at
     db.session.add(run)
@@ -121,21 +123,21 @@ def _new_run(spec: RunSpec, kind: str, status: str, extra: dict | None) -> Train
 
 def submit(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
     """Queue a job for `flask worker`."""
-    return _new_run(spec, kind, "queued", extra)
+    return _new_run(spec, kind, RunStatus.QUEUED, extra)
 
 
 def start(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
     """A new job claimed by this process, to execute in the foreground."""
-    return _new_run(spec, kind, "running", extra)
+    return _new_run(spec, kind, RunStatus.RUNNING, extra)
 
 
-def claim_next(kinds: Iterable[str] = RUN_KINDS) -> TrainingRun | None:
+def claim_next(kinds: Iterable[str] = tuple(RunKind)) -> TrainingRun | None:
     """Claim the oldest queued job of these kinds for this process; None if there is none."""
     kinds = tuple(kinds)
     while True:
         run_id = db.session.scalar(
             select(TrainingRun.id)
-            .where(TrainingRun.status == "queued", TrainingRun.kind.in_(kinds))
+            .where(TrainingRun.status == RunStatus.QUEUED, TrainingRun.kind.in_(kinds))
             .order_by(TrainingRun.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -145,11 +147,13 @@ def claim_next(kinds: Iterable[str] = RUN_KINDS) -> TrainingRun | None:
             return None
         now = utcnow()
         won = (
-            db.session.execute(
+            changed(
                 update(TrainingRun)
-                .where(TrainingRun.id == run_id, TrainingRun.status == "queued")
-                .values(status="running", owner=owner_name(), started_at=now, heartbeat_at=now)
-            ).rowcount
+                .where(TrainingRun.id == run_id, TrainingRun.status == RunStatus.QUEUED)
+                .values(
+                    status=RunStatus.RUNNING, owner=owner_name(), started_at=now, heartbeat_at=now
+                )
+            )
             == 1
         )
         db.session.commit()
@@ -205,7 +209,7 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
     out_dir = Path(current_app.config["CANDIDATES_DIR"]) / training.version_name(run)
     with Heartbeat(run.id, run.owner or owner_name(), current_app.config["JOB_HEARTBEAT_SECONDS"]):
         try:
-            if run.kind == "retrain":
+            if run.kind == RunKind.RETRAIN:
                 plan = retraining.plan(run, spec)
                 record, data = training.train(run, plan.spec, out_dir, echo)
                 retraining.gate(run, plan, record, data, echo)
@@ -246,17 +250,17 @@ def worker_gone(name: str) -> None:
     db.session.commit()
 
 
-def is_alive(worker: Worker) -> bool:
+def is_alive(worker: Worker, now: datetime | None = None) -> bool:
     """Seen within the job heartbeat timeout (or three polls, for a slow-polling worker)."""
     timeout = max(current_app.config["JOB_HEARTBEAT_TIMEOUT"], 3 * worker.poll_seconds)
     seen = as_utc(worker.last_seen)
-    return seen is not None and utcnow() - seen <= timedelta(seconds=timeout)
+    return seen is not None and (now or utcnow()) - seen <= timedelta(seconds=timeout)
 
 
-def live_workers(kind: str | None = None) -> list[Worker]:
-    """The workers alive now, those that run jobs of `kind` only when it is given."""
+def live_workers(kind: str | None = None, now: datetime | None = None) -> list[Worker]:
+    """The workers alive (as of `now`), those that run jobs of `kind` only when it is given."""
     workers = db.session.scalars(select(Worker).order_by(Worker.last_seen.desc())).all()
-    return [w for w in workers if is_alive(w) and (kind is None or kind in (w.kinds or []))]
+    return [w for w in workers if is_alive(w, now) and (kind is None or kind in (w.kinds or []))]
 
 
 def last_seen_worker() -> Worker | None:
@@ -277,14 +281,14 @@ def worker_problem(kind: str) -> str | None:
 
 def waiting_message(run: TrainingRun) -> str | None:
     """What a queued job waits for, in words: a worker to take it, or a worker to be started."""
-    if run.status != "queued":
+    if run.status != RunStatus.QUEUED:
         return None
     return worker_problem(run.kind) or "waiting for the worker to start it"
 
 
 # ------------------------------------------------------------------ the worker
 def work(
-    kinds: Iterable[str] = RUN_KINDS,
+    kinds: Iterable[str] = tuple(RunKind),
     poll: float = 2.0,
     once: bool = False,
     echo: Echo | None = None,

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from app.errors import AppError, NotFound
 from app.extensions import db
-from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, Flag, Prediction
+from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, Flag, FlagStatus, Prediction
 from app.ratelimits import charge_storage
 from app.services import serving
 from app.services.database import commit
 from app.services.drawings import Drawing
 from app.services.predictor import ModelInfo
-from trainer.calibration import NOT_A_DIGIT, digit_probabilities, verdict
+from trainer.calibration import NOT_A_DIGIT, Verdict, digit_probabilities, verdict
 from trainer.preprocessing import to_png
 
 
@@ -70,6 +70,8 @@ def predict(
     client's Idempotency-Key): a request this author already stored under it
     is answered with that row, and nothing is stored again.
     """
+    if drawing.mnist is None:
+        raise ValueError("a picture read as a number has no single 28x28 input")
     model = serving.predictor()
     result = answer(model.probabilities(drawing.mnist), drawing.mnist, model.info)
     if store:
@@ -170,7 +172,7 @@ def flag(prediction_id: int, label: int, author: str) -> Flagged | None:
     if prediction is None:
         return None
     _refuse_others(prediction, author)
-    refused = prediction.verdict == "not_a_digit"
+    refused = prediction.verdict == Verdict.NOT_A_DIGIT
     if label == NO_DIGIT_LABEL and refused:
         raise FlagRefused(
             "the model already said this is no digit; flag it with the digit it is", 422
@@ -213,5 +215,5 @@ def _refuse_others(prediction: Prediction, author: str) -> None:
 
 
 def _refuse_reviewed(flag: Flag) -> None:
-    if flag.status != "open":
+    if flag.status != FlagStatus.OPEN:
         raise FlagRefused(f"this flag was already reviewed ({flag.status})", 409)

@@ -26,6 +26,7 @@ from app.services.database import commit
 from app.services.drawings import Drawing
 from app.services.predictions import Result
 from trainer import segmentation
+from trainer.calibration import Verdict
 from trainer.preprocessing import Strokes
 
 MAX_DIGITS = 10
@@ -109,7 +110,7 @@ def read(
         for d in found.digits
     ]
     texts = [
-        NOT_A_DIGIT_MARK if d.result.verdict == "not_a_digit" else str(d.result.digit)
+        NOT_A_DIGIT_MARK if d.result.verdict == Verdict.NOT_A_DIGIT else str(d.result.digit)
         for d in digits
     ]
     text = "".join(texts)
@@ -129,6 +130,7 @@ def _drawing(digit: segmentation.Digit) -> Drawing:
     """A digit as a drawing of its own, in the format a digit drawn alone is stored in."""
     if digit.strokes is not None:
         return drawings.of_strokes(digit.strokes, digit.mnist)
+    assert digit.ink is not None, "a digit cut from a picture keeps its ink"
     buffer = io.BytesIO()
     Image.fromarray(np.uint8(255 - np.clip(digit.ink, 0, 1) * 255 + 0.5)).save(buffer, "PNG")
     return Drawing(buffer.getvalue(), "image/png", digit.mnist)
@@ -141,7 +143,7 @@ def _store(
     author: str | None,
     replaces: int | None,
     request_key: str | None,
-) -> tuple[int, list[tuple[int, int | None]]]:
+) -> tuple[int, list[tuple[int, int | str | None]]]:
     """The number and one prediction per digit, in one transaction; their ids,
     each with the label of its flag if a kept digit was already flagged.
 
@@ -149,10 +151,13 @@ def _store(
     (a flagged one untouched but for its place); the other digits reuse the
     remaining unflagged rows, left to right; unflagged rows left over go.
     """
-    earlier = request_key and db.session.scalar(
-        select(Number).where(Number.author == author, Number.request_key == request_key)
-    )
-    if earlier:  # a retry: the same drawing, read again into the same rows
+    earlier = None
+    if request_key:
+        earlier = db.session.scalar(
+            select(Number).where(Number.author == author, Number.request_key == request_key)
+        )
+    number: Number | None
+    if earlier is not None:  # a retry: the same drawing, read again into the same rows
         number = earlier
     else:
         charge_storage(sum(len(d.drawing.raw) + len(d.result.input_png) for d in digits))
@@ -165,13 +170,16 @@ def _store(
     same: dict[bytes, list[Prediction]] = {}
     for row in old:
         same.setdefault(row.drawing, []).append(row)
-    rows: list[Prediction | None] = [(same.get(d.drawing.raw) or [None]).pop(0) for d in digits]
-    taken = {id(row) for row in rows if row is not None}
+    unchanged: list[Prediction | None] = []
+    for d in digits:
+        pool = same.get(d.drawing.raw)
+        unchanged.append(pool.pop(0) if pool else None)
+    taken = {id(row) for row in unchanged if row is not None}
     spare = [row for row in old if row.flag is None and id(row) not in taken]
-    for position, (digit, row) in enumerate(zip(digits, rows)):
-        if row is None:
-            row = spare.pop(0) if spare else Prediction(author=author)
-            rows[position] = row
+    rows: list[Prediction] = []
+    for position, (digit, kept) in enumerate(zip(digits, unchanged)):
+        row = kept or (spare.pop(0) if spare else Prediction(author=author))
+        rows.append(row)
         if row.flag is None:
             predictions.fill(row, digit.drawing, digit.result)
         row.number, row.number_position = number, position

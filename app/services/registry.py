@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import ACTIVATIONS, ModelVersion, TrainingRun, utcnow
+from app.models import Activation, ModelVersion, RunStatus, TrainingRun, VersionStatus, utcnow
 from app.services import serving, yardstick
 from app.services.predictor import ModelUnavailable
 from trainer.yardstick import worse_parts
@@ -39,7 +39,7 @@ def list_versions() -> list[ModelVersion]:
 def register(
     path: str | Path,
     run_id: int | None = None,
-    status: str = "candidate",
+    status: str = VersionStatus.CANDIDATE,
     holdout_accuracy: float | None = None,
     reason: str | None = None,
     gate_passed: bool | None = None,
@@ -49,7 +49,7 @@ def register(
     existing = get_version(meta["version"])
     if existing:
         return existing
-    active = status == "active"
+    active = status == VersionStatus.ACTIVE
     version = ModelVersion(
         version=meta["version"],
         path=str(path),
@@ -61,7 +61,7 @@ def register(
         reason=reason,
         gate_passed=gate_passed,
         activated_at=utcnow() if active else None,
-        activation="install" if active else None,
+        activation=Activation.INSTALL if active else None,
         activated_by="a fresh install" if active else None,
         yardstick=yardstick.from_model_json(path),
     )
@@ -97,7 +97,7 @@ def find_version(name: str) -> ModelVersion | None:
         return version
     run = db.session.scalar(
         select(TrainingRun)
-        .where(TrainingRun.model_version == name, TrainingRun.status == "succeeded")
+        .where(TrainingRun.model_version == name, TrainingRun.status == RunStatus.SUCCEEDED)
         .order_by(TrainingRun.id.desc())
         .limit(1)
     )
@@ -111,7 +111,7 @@ def register_bundled(run_id: int | None = None) -> ModelVersion:
     existing = get_version(meta["version"])
     if existing:
         return existing
-    status = "candidate" if serving.active_version() else "active"
+    status = VersionStatus.CANDIDATE if serving.active_version() else VersionStatus.ACTIVE
     return register(path, run_id, status, reason="bundled with DigitPad")
 
 
@@ -144,7 +144,7 @@ def gate(candidate: dict, active: dict) -> tuple[bool, str]:
 
 def activation_kind(version: ModelVersion) -> str:
     """What making this version active would be: a roll back if it was active before."""
-    return "rollback" if version.activated_at is not None else "promote"
+    return Activation.ROLLBACK if version.activated_at is not None else Activation.PROMOTE
 
 
 def promote(
@@ -175,14 +175,14 @@ def promote(
         raise RegistryError(
             f"the reason is too long ({len(reason)} characters; at most {MAX_REASON})"
         )
-    if version.status == "active":
+    if version.status == VersionStatus.ACTIVE:
         return version  # nothing changes, and its activation keeps its reason
-    if version.gate_passed is False and action != "gate" and not gate_override:
+    if version.gate_passed is False and action != Activation.GATE and not gate_override:
         raise RegistryError(
             f"the gate rejected {name} ({version.reason}); confirm that it should go live anyway"
         )
     active = serving.active_version()
-    if active is not None and action != "gate" and not gate_override:
+    if active is not None and action != Activation.GATE and not gate_override:
         _, _, worse = yardstick.compare(version, active)
         if worse:
             raise RegistryError(
@@ -195,11 +195,17 @@ def promote(
     except ModelUnavailable as exc:
         raise RegistryError(f"version {name} cannot be served: {exc}") from exc
     action = action or activation_kind(version)
-    if action not in ACTIVATIONS:
+    if action not in tuple(Activation):
         raise ValueError(f"unknown activation {action!r}")
-    for other in db.session.scalars(select(ModelVersion).where(ModelVersion.status == "active")):
-        other.status = "retired"
-    version.status, version.activated_at = "active", utcnow()
+    # The old version is retired before the new one is marked: the database
+    # holds at most one active row at any moment (its one_active_version index).
+    db.session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.status == VersionStatus.ACTIVE)
+        .values(status=VersionStatus.RETIRED)
+        .execution_options(synchronize_session="fetch")
+    )
+    version.status, version.activated_at = VersionStatus.ACTIVE, utcnow()
     version.activation, version.activated_by, version.activation_reason = action, by[:120], reason
     db.session.commit()
     current_app.logger.info("model %s is now active (%s by %s): %s", name, action, by, reason)

@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 
 from app.extensions import db
-from app.models import Flag, Prediction
+from app.models import Flag, FlagStatus, Prediction
+from app.services.database import changed
 
 PURGED = "purged"
 
@@ -38,13 +39,13 @@ def purge(days: int, now: datetime | None = None) -> int:
         delete(Flag)
         .where(
             or_(
-                (Flag.status == "dismissed") & (Flag.updated_at < cutoff),
-                (Flag.status == "open") & (Flag.created_at < cutoff),
+                (Flag.status == FlagStatus.DISMISSED) & (Flag.updated_at < cutoff),
+                (Flag.status == FlagStatus.OPEN) & (Flag.created_at < cutoff),
             )
         )
         .execution_options(synchronize_session=False)
     )
-    result = db.session.execute(
+    purged = changed(
         update(Prediction)
         .where(
             Prediction.created_at < cutoff,
@@ -55,4 +56,4 @@ def purge(days: int, now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount
+    return purged

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import Flag, FlagUse, TrainingRun
+from app.models import Activation, Flag, FlagStatus, FlagUse, TrainingRun
 from app.services import registry, serving, training, yardstick
 from trainer.datasets import Dataset
 from trainer.experiment import RunSpec
@@ -37,13 +37,15 @@ RETRAIN_NEGATIVES = 2000
 
 def training_flags() -> list[Flag]:
     """Confirmed flags that may be trained on (the held-out ones never are)."""
-    flags = db.session.scalars(select(Flag).where(Flag.status == "confirmed").order_by(Flag.id))
+    flags = db.session.scalars(
+        select(Flag).where(Flag.status == FlagStatus.CONFIRMED).order_by(Flag.id)
+    )
     return [f for f in flags if not training.is_holdout(f.id)]
 
 
 def flag_training(flag_list: list[Flag]) -> dict[int, tuple[str, list[int]]]:
     """How each confirmed flag serves retraining: held out, trained on (by which runs), waiting."""
-    ids = [f.id for f in flag_list if f.status == "confirmed"]
+    ids = [f.id for f in flag_list if f.status == FlagStatus.CONFIRMED]
     runs: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
         rows = db.session.execute(
@@ -93,9 +95,11 @@ class Waiting:
 
 
 def waiting() -> Waiting:
-    confirmed = list(db.session.scalars(select(Flag).where(Flag.status == "confirmed")))
+    confirmed = list(db.session.scalars(select(Flag).where(Flag.status == FlagStatus.CONFIRMED)))
     trainable = [f for f in confirmed if not training.is_holdout(f.id)]
-    pending = db.session.scalar(select(func.count(Flag.id)).where(Flag.status == "open")) or 0
+    pending = (
+        db.session.scalar(select(func.count(Flag.id)).where(Flag.status == FlagStatus.OPEN)) or 0
+    )
     return Waiting(
         trainable=len(trainable),
         new=untrained_count(trainable),
@@ -118,7 +122,10 @@ def retrain_spec(
         raise AppError(waiting().refusal or "no confirmed flags to learn from yet")
     config = TrainConfig() if from_scratch else FINETUNE
     if epochs is not None:  # fine-tuning has only the light phase
-        config = replace(config, **{"epochs" if from_scratch else "polish_epochs": epochs})
+        if from_scratch:
+            config = replace(config, epochs=epochs)
+        else:
+            config = replace(config, polish_epochs=epochs)
     spec = RunSpec(
         name=f"retrain with {n_flags} flags ({'from scratch' if from_scratch else 'fine-tune'})",
         datasets=[base, "feedback"],
@@ -186,7 +193,7 @@ def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -
             db.session.add(FlagUse(flag_id=flag_id, run_id=run.id))
     db.session.commit()
     if promoted:
-        registry.promote(candidate.version, reason, by="the gate", action="gate")
+        registry.promote(candidate.version, reason, by="the gate", action=Activation.GATE)
     if echo:
         echo(f"gate: {'promoted' if promoted else 'kept as candidate'}: {reason}")
     return verdict

@@ -14,10 +14,9 @@ from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.extensions import db
-from app.models import NO_DIGIT_LABEL, Flag, Prediction, label_name, utcnow
+from app.models import NO_DIGIT_LABEL, Flag, FlagStatus, Prediction, label_name, utcnow
 from trainer import preprocessing
 
-FLAG_STATUSES = ("open", "confirmed", "dismissed")
 ACTIONS = ("confirm", "relabel", "dismiss", "reopen")
 
 
@@ -41,8 +40,8 @@ class FlagFilter:
             except AppError as exc:
                 raise ReviewError('digit must be 0-9 or "none"') from exc
         if status not in (None, "", "all"):
-            if status not in FLAG_STATUSES:
-                raise ReviewError(f"status must be one of {', '.join(FLAG_STATUSES)}")
+            if status not in tuple(FlagStatus):
+                raise ReviewError(f"status must be one of {', '.join(FlagStatus)}")
             parsed.status = status
         return parsed
 
@@ -69,8 +68,8 @@ def count_flags(flt: FlagFilter) -> int:
 
 def status_counts() -> dict[str, int]:
     rows = db.session.execute(select(Flag.status, func.count()).group_by(Flag.status)).all()
-    counts = {status: 0 for status in FLAG_STATUSES}
-    counts.update({status: n for status, n in rows})
+    counts: dict[str, int] = {status.value: 0 for status in FlagStatus}
+    counts.update({str(status): n for status, n in rows})
     return counts
 
 
@@ -88,9 +87,13 @@ def review(flag_id: int, action: str, label: object = None) -> Flag | None:
             flag.label = parse_label(label)
         except AppError as exc:
             raise ReviewError('label must be a digit 0-9, or "none" for no digit') from exc
-        flag.status = "confirmed"
+        flag.status = FlagStatus.CONFIRMED
     else:
-        flag.status = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open"}[action]
+        flag.status = {
+            "confirm": FlagStatus.CONFIRMED,
+            "dismiss": FlagStatus.DISMISSED,
+            "reopen": FlagStatus.OPEN,
+        }[action]
     flag.updated_at = utcnow()
     db.session.commit()
     return flag
@@ -105,7 +108,7 @@ def feedback_confusion() -> list[list[int]]:
     rows = db.session.execute(
         select(Flag.label, Prediction.digit, func.count())
         .join(Flag.prediction)
-        .where(Flag.status != "dismissed")
+        .where(Flag.status != FlagStatus.DISMISSED)
         .group_by(Flag.label, Prediction.digit)
     ).all()
     for corrected, predicted, n in rows:
@@ -115,7 +118,9 @@ def feedback_confusion() -> list[list[int]]:
 
 def _confirmed() -> list[Flag]:
     return list(
-        db.session.scalars(select(Flag).where(Flag.status == "confirmed").order_by(Flag.id))
+        db.session.scalars(
+            select(Flag).where(Flag.status == FlagStatus.CONFIRMED).order_by(Flag.id)
+        )
     )
 
 

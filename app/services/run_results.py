@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from typing import Any
+from typing import Any, cast
 
 from app.models import TrainingRun
 from trainer.calibration import MAX_DIGITS_REFUSED, SURE_PRECISION
@@ -83,7 +83,8 @@ def held_out(run: TrainingRun) -> dict | None:
             }
         )
     for row in rows:
-        row["samples"] = None if row["samples"] is None else int(row["samples"])
+        samples = row["samples"]
+        row["samples"] = None if samples is None else int(cast(float, samples))
     return {"rows": rows, "writers": any(n.startswith("online:") for n in sets)}
 
 
@@ -126,16 +127,16 @@ def calibration(run: TrainingRun) -> dict | None:
     diagram = _mapping(recorded.get("reliability"))
     reliability = None
     if diagram:
-        before = [_bin(b) for b in diagram.get("before") or []]
-        after = [_bin(b) for b in diagram.get("after") or []]
-        if any(b["count"] for b in before + after):
+        bins_before = [_bin(b) for b in diagram.get("before") or []]
+        bins_after = [_bin(b) for b in diagram.get("after") or []]
+        if any(b["count"] for b in bins_before + bins_after):
             name = str(diagram.get("set") or "test")
             reliability = {
                 "set": name,
                 "label": set_label(name, run),
-                "before": before,
-                "after": after,
-                "bins": list(zip(before, after)),
+                "before": bins_before,
+                "after": bins_after,
+                "bins": list(zip(bins_before, bins_after)),
             }
     fitted_on = _number(recorded.get("fitted_on"))
     return {

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import Unavailable
 from app.extensions import db
-from app.models import ModelFile, ModelVersion
+from app.models import ModelFile, ModelVersion, VersionStatus
 from app.services.predictor import ModelUnavailable, Predictor
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,9 @@ def folder_of(version: ModelVersion) -> str:
 
 # ------------------------------------------------------------------ which version is served
 def active_version() -> ModelVersion | None:
-    return db.session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
+    return db.session.scalar(
+        select(ModelVersion).where(ModelVersion.status == VersionStatus.ACTIVE)
+    )
 
 
 def _state() -> dict:

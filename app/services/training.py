@@ -19,7 +19,16 @@ import numpy as np
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import BaselineResult, Flag, RunEpoch, TrainingRun, as_utc
+from app.models import (
+    BaselineResult,
+    Flag,
+    FlagStatus,
+    RunEpoch,
+    RunKind,
+    RunStatus,
+    TrainingRun,
+    as_utc,
+)
 from app.services.database import persist
 from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
@@ -103,7 +112,7 @@ def version_name(run: TrainingRun) -> str:
     return f"cnn-{run.id}-{started:%Y%m%d-%H%M%S}"
 
 
-def feedback_dataset(statuses: tuple[str, ...] = ("confirmed",)) -> Dataset:
+def feedback_dataset(statuses: tuple[str, ...] = (FlagStatus.CONFIRMED,)) -> Dataset:
     """The flagged drawings (28x28 inputs) with their corrected labels.
 
     Held-out flags (see `is_holdout`) form the test split.
@@ -238,7 +247,7 @@ def train(
         spec = replace(spec, out_dir=str(out_dir), version=Path(out_dir).name)
     feedback = feedback_dataset() if "feedback" in spec.datasets else None
     data = experiment.load_data(spec, feedback)
-    record = experiment.execute(spec, data, DatabaseReporter(run, echo, spec))
+    record = experiment.conduct(spec, data, DatabaseReporter(run, echo, spec))
     persist(lambda: apply_record(run, record), "run record")
     return record, data
 
@@ -248,7 +257,7 @@ def finish(run: TrainingRun, status: str, error: str | None = None) -> None:
 
     def apply():
         run.status, run.error, run.phase = status, error, None
-        if status == "succeeded":
+        if status == RunStatus.SUCCEEDED:
             run.eta_seconds = 0.0
         run.finished_at = datetime.now(UTC)
         started = as_utc(run.started_at) or run.finished_at
@@ -341,10 +350,10 @@ def import_record(record: dict) -> tuple[TrainingRun, bool]:
             return existing, False
     run = TrainingRun(
         name=record["name"],
-        status=record.get("status", "succeeded"),
+        status=record.get("status", RunStatus.SUCCEEDED),
         error=record.get("error"),
         profile=record.get("profile", "full"),
-        kind=record.get("kind", "cnn"),
+        kind=record.get("kind", RunKind.CNN),
         dataset=record.get("dataset") or "+".join(d["name"] for d in record.get("datasets", [])),
         started_at=_parse(record.get("started_at")),
         finished_at=_parse(record.get("finished_at")),

@@ -145,8 +145,8 @@ def summary(version: ModelVersion) -> dict | None:
     measured = known(version)
     if measured is None:
         return None
-    writers = [headline(measured, name) for name in yardstick.WRITERS]
-    writers = [w for w in writers if w is not None]
+    figures = [headline(measured, name) for name in yardstick.WRITERS]
+    writers = [w for w in figures if w is not None]
     return {
         "mnist": headline(measured, "mnist"),
         "writers": min(writers) if writers else None,

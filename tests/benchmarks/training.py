@@ -56,11 +56,13 @@ def keras_reference(data, epochs: int = 12, seed: int = 1) -> tuple[float, float
 
 
 def profile_run(data, profile: str) -> tuple[float, float, int]:
-    from trainer.experiment import PROFILES
-    from trainer.train import train
+    from trainer.experiment import PROFILES, accuracy_and_loss
+    from trainer.train import fit_networks, predict_probabilities
 
-    result = train(data, replace(PROFILES[profile]))
-    return result.test_accuracy, result.seconds, int(result.model.count_params())
+    trained = fit_networks(data, replace(PROFILES[profile]))
+    probs = predict_probabilities(trained.model, data.test.images)
+    accuracy, _ = accuracy_and_loss(probs, data.test.labels)
+    return accuracy, trained.seconds, int(trained.model.count_params())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,7 +78,8 @@ class PictureInk:
         return valleys(crop, x0, 1.0, height, spans=False)
 
     def cut(self, marks, at: float) -> tuple[tuple[Mark, ...], tuple[Mark, ...]]:
-        left, right = [], []
+        left: list[Mark] = []
+        right: list[Mark] = []
         for m in marks:
             ys, xs = m.content
             for keep, side in ((xs < at, left), (xs >= at, right)):
@@ -98,7 +99,10 @@ class PictureInk:
     def digit(self, candidate: Candidate) -> Digit:
         crop, box = self._crop(candidate.marks)
         return Digit(
-            tuple(float(v) for v in box), candidate.mnist, candidate.probabilities, ink=crop
+            (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+            candidate.mnist,
+            candidate.probabilities,
+            ink=crop,
         )
 
 

@@ -243,18 +243,20 @@ def _best_grouping(ends: np.ndarray, candidate, height: float) -> list[Candidate
     for stop in range(1, count + 1):
         options = []
         for start in range(max(0, stop - MAX_PIECES), stop):
-            run = candidate(start, stop)
-            if run is None or best[start] is None:
+            run, before = candidate(start, stop), best[start]
+            if run is None or before is None:
                 continue
             total = (
-                best[start][0]
+                before[0]
                 + _log_odds(run, height)
                 + log_join[start : stop - 1].sum()
                 + (log_end[start - 1] if start else 0.0)
             )
-            options.append((total, best[start][1] + [run]))
+            options.append((total, before[1] + [run]))
         best[stop] = max(options, key=lambda o: o[0])
-    return best[count][1]
+    end = best[count]
+    assert end is not None, "a single piece always reaches the end"
+    return end[1]
 
 
 def _cut_wide(ink, score: Score, chosen: list[Candidate], height: float) -> list[Candidate]:
@@ -271,7 +273,7 @@ def _cut_wide(ink, score: Score, chosen: list[Candidate], height: float) -> list
             if x1 - x0 < ink.split_width * height or digit.confidence >= KEEP_WHOLE:
                 continue
             cuts = ink.valleys(digit.marks, height)
-            options = [(c,) for c in cuts]
+            options: list[tuple[float, ...]] = [(c,) for c in cuts]
             if x1 - x0 >= 2 * ink.split_width * height:
                 options += [
                     pair

@@ -75,7 +75,8 @@ class StrokeInk:
         return valleys(ink, -shift[0], scale, height, spans=True)
 
     def cut(self, marks, at: float) -> tuple[tuple[Mark, ...], tuple[Mark, ...]]:
-        left, right = [], []
+        left: list[np.ndarray] = []
+        right: list[np.ndarray] = []
         for m in marks:
             for line in m.content:
                 for piece, is_left in clip(line, at):
@@ -91,7 +92,7 @@ class StrokeInk:
             min(float(self.strokes.height), max(m.y1 for m in marks)),
         )
         return Digit(
-            tuple(round(float(v), 1) for v in box),
+            (round(box[0], 1), round(box[1], 1), round(box[2], 1), round(box[3], 1)),
             candidate.mnist,
             candidate.probabilities,
             strokes=self._own(candidate.marks),
