@@ -4,12 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test test-system install install-dev db-upgrade train bench screenshots clean
+.PHONY: run test test-fast lint lock test-system install install-dev install-web db-upgrade \
+	train bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# Locked requirements (every transitive pin): requirements.txt is what `make run`
+# needs (web and training), requirements-web.txt a web host without TensorFlow,
+# requirements-dev.txt the tests and checks. Their sources: requirements/*.in.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
@@ -20,6 +24,16 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+# A web host only: gunicorn and the flask commands that do not train (training needs `make install`).
+install-web: | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-web.txt
+
+# Re-resolve the locked requirements from requirements/*.in (after changing one).
+LOCK := $(CURDIR)/$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+lock: install-dev
+	cd requirements && $(LOCK) --output-file ../requirements.txt train.in
+	cd requirements && $(LOCK) -c ../requirements.txt --output-file ../requirements-web.txt web.in
+	cd requirements && $(LOCK) -c ../requirements.txt --output-file ../requirements-dev.txt dev.in
 
 db-upgrade: install
 	$(BIN)/flask db upgrade
@@ -40,8 +54,18 @@ test-system:
 	bash .ci/ensure-packages '/usr/lib/postgresql/*/bin/initdb' postgresql
 	bash .ci/ensure-packages /usr/bin/redis-server redis-server
 
-test: install-dev test-system
+# ruff (lint, import order, format) and mypy on app/ and trainer/: zero findings.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install-dev test-system lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit loop: no Chromium, no PostgreSQL, no training.
+test-fast: install-dev
+	$(BIN)/python -m pytest -q -m "not browser and not postgresql and not training" $(PYTEST_ARGS)
 
 train: db-upgrade
 	$(BIN)/flask train --profile $(or $(PROFILE),full)

@@ -87,7 +87,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_security_headers(app)
-    register_commands(app)
+    from app import cli  # late: the commands import the services, which import this package
+
+    cli.register_commands(app)
     app.logger.setLevel(logging.INFO)
     return app
 
@@ -191,9 +193,3 @@ def register_security_headers(app: Flask) -> None:
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
-
-
-def register_commands(app: Flask) -> None:
-    from app.cli import register
-
-    register(app)

@@ -48,16 +48,16 @@ def _suite(mnist, flags, uji=0.99):
 
 def test_gate_rules():
     active = _suite(0.9950, 0.60)
-    assert registry.gate(_suite(0.9941, 0.70), active)[0]
-    ok, reason = registry.gate(_suite(0.9930, 0.90), active)
+    assert registry.passes_gate(_suite(0.9941, 0.70), active)[0]
+    ok, reason = registry.passes_gate(_suite(0.9930, 0.90), active)
     assert not ok and "MNIST test: 99.30% against the active model's 99.50%" in reason
     assert "(0.20 points lower)" in reason
     # Every part of the suite counts, not MNIST alone.
-    ok, reason = registry.gate(_suite(0.9990, 0.90, uji=0.97), active)
+    ok, reason = registry.passes_gate(_suite(0.9990, 0.90, uji=0.97), active)
     assert not ok and "held-out writers (Spain)" in reason and "2.00 points lower" in reason
-    ok, reason = registry.gate(_suite(0.9990, 0.60), active)
+    ok, reason = registry.passes_gate(_suite(0.9990, 0.60), active)
     assert not ok and "not above" in reason
-    assert not registry.gate(_suite(0.999, None), _suite(0.99, None))[0]
+    assert not registry.passes_gate(_suite(0.999, None), _suite(0.99, None))[0]
 
 
 def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):

@@ -14,7 +14,7 @@ import functools
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -65,6 +65,38 @@ class RunSpec:
     csv_path: str | None = None
     out_dir: str | None = None
     version: str | None = None
+
+    def stored(self) -> dict:
+        """The spec as a run keeps it (plain JSON); `from_stored` reads it back."""
+        return {
+            **self.params(),
+            "datasets": list(self.datasets),
+            "data_dir": self.data_dir,
+            "csv_path": self.csv_path,
+        }
+
+    @classmethod
+    def from_stored(cls, name: str, stored: dict) -> RunSpec:
+        """A spec from what `stored` wrote (keys missing from older runs take the defaults)."""
+        default = cls(name=name)
+        config = TrainConfig(
+            **{f.name: stored[f.name] for f in fields(TrainConfig) if f.name in stored}
+        )
+        return cls(
+            name=name,
+            datasets=list(stored.get("datasets") or default.datasets),
+            profile=stored.get("profile") or default.profile,
+            config=config,
+            kfold=stored.get("kfold") or 0,
+            train_cnn=stored.get("train_cnn", True),
+            baselines=stored.get("baselines", True),
+            baseline_sample=stored.get("baseline_sample") or default.baseline_sample,
+            feedback_weight=stored.get("feedback_weight") or default.feedback_weight,
+            online_weight=stored.get("online_weight") or default.online_weight,
+            negatives=stored.get("negatives") or default.negatives,
+            data_dir=stored.get("data_dir"),
+            csv_path=stored.get("csv_path"),
+        )
 
     def params(self) -> dict:
         return {

@@ -127,7 +127,7 @@ def read():
     no model can be loaded.
     """
     sent = _submission("number_id of an earlier reading", whole=False)
-    source = sent.picture or drawings.parse_strokes(
+    source = sent.picture or drawings.stroke_body(
         sent.strokes, current_app.config["MAX_STROKE_POINTS"]
     )
     result = reading.read(

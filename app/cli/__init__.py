@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Flask
 
 
-def register(app: Flask) -> None:
+def register_commands(app: Flask) -> None:
     from app.cli import admin, models, training, worker
 
     for module in (training, models, worker, admin):

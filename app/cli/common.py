@@ -56,10 +56,10 @@ def run_job(spec, kind: str, extra: dict | None = None, queue: bool = False) -> 
         jobs.execute(run, echo=click.echo)
     except Exception as exc:  # recorded on the run; said here once
         raise click.ClickException(f"run {run.id} failed: {exc}") from exc
-    click.echo(summary(run))
+    click.echo(run_report(run))
 
 
-def summary(run) -> str:
+def run_report(run) -> str:
     lines = [f"run {run.id} '{run.name}' {run.status} in {run.duration_seconds or 0:.0f}s"]
     if run.test_accuracy is not None:
         lines.append(

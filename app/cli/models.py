@@ -111,7 +111,7 @@ def models_measure(version, save, choose_rule):
     if v is None:
         raise click.ClickException(f"no model version {version!r}")
     if choose_rule:
-        rule = yardstick.choose_rule(v)
+        rule = yardstick.choose_rule_for(v)
         click.echo(
             f"verdict rule: sure at {rule.sure_at:.4f}, not a digit at "
             f"{rule.reject_at:.2f} ({rule.sure_right:.2%} of sure answers right, "

@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.cli.common import app_command, group_command, run_job, summary
+from app.cli.common import app_command, group_command, run_job, run_report
 from app.errors import NotFound
 from app.extensions import db
 from app.models import RunKind, RunStatus
@@ -165,7 +165,7 @@ def _spec(
     show_default=True,
     help="train the classical baselines on the same split",
 )
-def train(
+def train_command(
     profile,
     dataset,
     data_dir,
@@ -358,7 +358,7 @@ def runs_show(run_id, as_json):
     if as_json:
         click.echo(json.dumps(run_record(run), indent=2))
         return
-    click.echo(summary(run))
+    click.echo(run_report(run))
     if run.error:
         click.echo(f"error: {run.error}")
     if run.owner:
@@ -415,4 +415,4 @@ def seed():
     click.echo(f"model {version.version}: {version.status}")
 
 
-COMMANDS = (train, baselines, retrain, runs, seed)
+COMMANDS = (train_command, baselines, retrain, runs, seed)

@@ -137,7 +137,7 @@ def formatting():
         "metric_diff": metric_diff,
         "palette": PALETTE,
         "waiting_message": jobs.waiting_message,
-        "on_yardstick": yardstick.summary,
+        "on_yardstick": yardstick.headlines,
     }
 
 

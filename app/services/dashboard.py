@@ -304,7 +304,7 @@ def version_info(version: ModelVersion, compare: bool = False) -> dict:
     replaces = active if active is not None and active.id != version.id else None
     worse: list[str] = []
     if compare and replaces is not None:
-        mine, theirs, worse = yardstick.compare(version, replaces)
+        mine, theirs, worse = yardstick.compare_versions(version, replaces)
         rows = yardstick.rows(mine, theirs)
     else:
         rows = yardstick.rows(yardstick.known(version))

@@ -67,7 +67,7 @@ def from_base64(text: object, whole: bool = True) -> Drawing:
     return from_image_bytes(data, whole)
 
 
-def parse_strokes(payload: dict, max_points: int) -> preprocessing.Strokes:
+def stroke_body(payload: dict, max_points: int) -> preprocessing.Strokes:
     """The validated strokes of a JSON body {"strokes", "width", "height", "line_width"?}."""
     return preprocessing.parse_strokes(
         payload.get("strokes"),
@@ -79,7 +79,7 @@ def parse_strokes(payload: dict, max_points: int) -> preprocessing.Strokes:
 
 
 def from_strokes(payload: dict, max_points: int) -> Drawing:
-    strokes = parse_strokes(payload, max_points)
+    strokes = stroke_body(payload, max_points)
     return of_strokes(strokes, preprocessing.preprocess_strokes(strokes))
 
 

@@ -16,6 +16,10 @@ a status. The CLI, the dashboard and the worker all go through here:
   `workers`, so `live_workers()` and `waiting_message()` can say whether a
   queued job will be picked up at all.
 
+This module is the only writer of a run's status (queued, running,
+succeeded, failed); `app.services.training` moves a run's progress and
+record into its row, and `trainer` does the machine learning.
+
 One training at a time holds for every kind and entry point: the database has
 a unique index over the queued and running rows, so a second is refused
 (`JobBusy`, HTTP 409) even when two processes ask at the same instant.
@@ -211,10 +215,10 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
         try:
             if run.kind == RunKind.RETRAIN:
                 plan = retraining.plan(run, spec)
-                record, data = training.train(run, plan.spec, out_dir, echo)
-                retraining.gate(run, plan, record, data, echo)
+                record, data = training.run_experiment(run, plan.spec, out_dir, echo)
+                retraining.settle(run, plan, record, data, echo)
             else:
-                training.train(run, spec, out_dir if spec.train_cnn else None, echo)
+                training.run_experiment(run, spec, out_dir if spec.train_cnn else None, echo)
                 # A CNN's model is a candidate version at once, promotable like any
                 # other once it is measured on the suite every model is judged on.
                 version = registry.register_run(run)
@@ -223,10 +227,24 @@ def execute(run: TrainingRun, echo: Echo | None = None) -> TrainingRun:
                     yardstick.ensure(version)
         except BaseException as exc:  # a KeyboardInterrupt also leaves a failed run
             db.session.rollback()
-            training.finish(run, "failed", f"{type(exc).__name__}: {exc}")
+            _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
             raise
-        training.finish(run, "succeeded")
+        _finish(run, RunStatus.SUCCEEDED)
     return run
+
+
+def _finish(run: TrainingRun, status: RunStatus, error: str | None = None) -> None:
+    """Record how a run ended, and when."""
+
+    def apply():
+        run.status, run.error, run.phase = status, error, None
+        if status == RunStatus.SUCCEEDED:
+            run.eta_seconds = 0.0
+        run.finished_at = utcnow()
+        started = as_utc(run.started_at) or run.finished_at
+        run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
+
+    persist(apply, "end of the run")
 
 
 # ------------------------------------------------------------------ workers alive

@@ -115,7 +115,7 @@ def register_bundled(run_id: int | None = None) -> ModelVersion:
     return register(path, run_id, status, reason="bundled with DigitPad")
 
 
-def gate(candidate: dict, active: dict) -> tuple[bool, str]:
+def passes_gate(candidate: dict, active: dict) -> tuple[bool, str]:
     """Promote only if no part of the suite drops more than the margin and held-out flags improve.
 
     Both are measurements of the whole suite (`yardstick.with_flags`).
@@ -183,7 +183,7 @@ def promote(
         )
     active = serving.active_version()
     if active is not None and action != Activation.GATE and not gate_override:
-        _, _, worse = yardstick.compare(version, active)
+        _, _, worse = yardstick.compare_versions(version, active)
         if worse:
             raise RegistryError(
                 f"{name} is worse than the active model {active.version} on "

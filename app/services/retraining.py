@@ -20,6 +20,7 @@ from app.errors import AppError
 from app.extensions import db
 from app.models import Activation, Flag, FlagStatus, FlagUse, TrainingRun
 from app.services import registry, serving, training, yardstick
+from app.services.database import persist
 from trainer.datasets import Dataset
 from trainer.experiment import RunSpec
 from trainer.train import TrainConfig
@@ -165,17 +166,16 @@ def plan(run: TrainingRun, spec: RunSpec) -> Plan:
     )
 
 
-def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -> dict:
+def settle(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -> dict:
     """Measure the candidate beside the active model, register it, promote it if the gate says so.
 
     The verdict is stored on the run as `metrics["gate"]` and returned.
     """
-    run.phase = "measuring both models on the yardstick"
-    db.session.commit()
+    persist(lambda: setattr(run, "phase", "measuring both models on the yardstick"))
     candidate = registry.register(record["artifacts"]["dir"], run.id)
     active = registry.get_version(plan.active_version) or registry.register_bundled()
-    mine, theirs, _ = yardstick.compare(candidate, active)
-    promoted, reason = registry.gate(mine, theirs)
+    mine, theirs, _ = yardstick.compare_versions(candidate, active)
+    promoted, reason = registry.passes_gate(mine, theirs)
     verdict = {
         "candidate": mine,
         "active": theirs,
@@ -184,14 +184,17 @@ def gate(run: TrainingRun, plan: Plan, record: dict, data: Dataset, echo=None) -
         "promoted": promoted,
         "reason": reason,
     }
-    run.metrics = {**run.metrics, "gate": verdict}
-    candidate.holdout_accuracy = yardstick.headline(mine, "flags")
-    candidate.reason = ("promoted by the gate: " if promoted else "kept a candidate: ") + reason
-    candidate.gate_passed = promoted
-    for flag_id in plan.flag_ids:
-        if db.session.get(FlagUse, (flag_id, run.id)) is None:
-            db.session.add(FlagUse(flag_id=flag_id, run_id=run.id))
-    db.session.commit()
+
+    def record_verdict() -> None:
+        run.metrics = {**run.metrics, "gate": verdict}
+        candidate.holdout_accuracy = yardstick.headline(mine, "flags")
+        candidate.reason = ("promoted by the gate: " if promoted else "kept a candidate: ") + reason
+        candidate.gate_passed = promoted
+        for flag_id in plan.flag_ids:
+            if db.session.get(FlagUse, (flag_id, run.id)) is None:
+                db.session.add(FlagUse(flag_id=flag_id, run_id=run.id))
+
+    persist(record_verdict, "gate's verdict")
     if promoted:
         registry.promote(candidate.version, reason, by="the gate", action=Activation.GATE)
     if echo:

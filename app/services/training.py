@@ -11,7 +11,7 @@ import json
 import math
 import zlib
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,13 +27,12 @@ from app.models import (
     RunKind,
     RunStatus,
     TrainingRun,
-    as_utc,
 )
 from app.services.database import persist
 from app.services.review import input_pixels
 from trainer.datasets import Dataset, Split
 from trainer.experiment import Reporter, RunSpec
-from trainer.train import TrainConfig, epochs_for
+from trainer.train import epochs_for
 
 Echo = Callable[[str], None]
 # One flag in five is held out of training to measure what retraining taught;
@@ -63,14 +62,9 @@ def total_epochs(spec: RunSpec, train_size: int | None = None) -> int:
 
 
 def new_run(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
-    """A row describing a job (not yet stored); `params` hold all that `spec_of` needs."""
-    params = {
-        **spec.params(),
-        "datasets": list(spec.datasets),
-        "data_dir": spec.data_dir,
-        "csv_path": spec.csv_path,
-        **(extra or {}),
-    }
+    """A row describing a job (not yet stored, its status left to `jobs`); `params`
+    hold the spec's stored form, which `spec_of` reads back."""
+    params = {**spec.stored(), **(extra or {})}
     return TrainingRun(
         name=spec.name or default_name(spec),
         profile=spec.profile,
@@ -83,27 +77,9 @@ def new_run(spec: RunSpec, kind: str, extra: dict | None = None) -> TrainingRun:
 
 
 def spec_of(run: TrainingRun) -> RunSpec:
-    """The run's spec, rebuilt from its stored parameters (queued and foreground alike)."""
-    params = dict(run.params or {})
-    config = TrainConfig(
-        **{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params}
-    )
-    default = RunSpec(name=run.name)
-    return RunSpec(
-        name=run.name,
-        datasets=list(params.get("datasets") or run.dataset.split("+")),
-        profile=run.profile,
-        config=config,
-        kfold=params.get("kfold") or 0,
-        train_cnn=params.get("train_cnn", True),
-        baselines=params.get("baselines", True),
-        baseline_sample=params.get("baseline_sample") or default.baseline_sample,
-        feedback_weight=params.get("feedback_weight") or default.feedback_weight,
-        online_weight=params.get("online_weight") or default.online_weight,
-        negatives=params.get("negatives") or default.negatives,
-        data_dir=params.get("data_dir"),
-        csv_path=params.get("csv_path"),
-    )
+    """The run's spec, read back from its stored parameters (queued and foreground alike)."""
+    stored = {"datasets": run.dataset.split("+"), "profile": run.profile, **(run.params or {})}
+    return RunSpec.from_stored(run.name, stored)
 
 
 def version_name(run: TrainingRun) -> str:
@@ -232,7 +208,7 @@ def _baseline_fields(result: dict) -> dict:
     return {k: result[k] for k in BASELINE_KEYS}
 
 
-def train(
+def run_experiment(
     run: TrainingRun, spec: RunSpec, out_dir: Path | None, echo: Echo | None = None
 ) -> tuple[dict, Dataset]:
     """Load the data and run the experiment, with progress on the row; store its record.
@@ -250,20 +226,6 @@ def train(
     record = experiment.conduct(spec, data, DatabaseReporter(run, echo, spec))
     persist(lambda: apply_record(run, record), "run record")
     return record, data
-
-
-def finish(run: TrainingRun, status: str, error: str | None = None) -> None:
-    """Record how a run ended, and when."""
-
-    def apply():
-        run.status, run.error, run.phase = status, error, None
-        if status == RunStatus.SUCCEEDED:
-            run.eta_seconds = 0.0
-        run.finished_at = datetime.now(UTC)
-        started = as_utc(run.started_at) or run.finished_at
-        run.duration_seconds = round((run.finished_at - started).total_seconds(), 1)
-
-    persist(apply, "end of the run")
 
 
 def apply_record(run: TrainingRun, record: dict) -> None:

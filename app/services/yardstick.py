@@ -84,7 +84,7 @@ def ensure(version: ModelVersion, fresh: bool = False) -> dict:
     return found
 
 
-def choose_rule(version: ModelVersion):
+def choose_rule_for(version: ModelVersion):
     """Choose a version's verdict rule on the held-out writers, through LiteRT; into model.json.
 
     For a model trained before rules were chosen; training chooses its own.
@@ -124,7 +124,7 @@ def with_flags(version: ModelVersion, flags: dict | None = None) -> dict:
     return {**found, "parts": {**found["parts"], **measured["parts"]}}
 
 
-def compare(candidate: ModelVersion, active: ModelVersion) -> tuple[dict, dict, list[str]]:
+def compare_versions(candidate: ModelVersion, active: ModelVersion) -> tuple[dict, dict, list[str]]:
     """Both versions on the whole suite, and where the candidate is worse by more than MAX_DROP."""
     flags = _flags_set()
     c, a = with_flags(candidate, flags), with_flags(active, flags)
@@ -139,7 +139,7 @@ def headline(measured: dict | None, part: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
 
 
-def summary(version: ModelVersion) -> dict | None:
+def headlines(version: ModelVersion) -> dict | None:
     """A version's headline figures for a table row: MNIST test, the worst held-out
     writers' source, drawings that are no digit refused (None: not measured)."""
     measured = known(version)

@@ -45,7 +45,7 @@ from trainer.segmentation.marks import (
     TooManyDigits,
 )
 from trainer.segmentation.pictures import PictureInk
-from trainer.segmentation.search import MAX_DIGITS, Score, read
+from trainer.segmentation.search import MAX_DIGITS, Score, find_digits
 from trainer.segmentation.strokes import StrokeInk
 
 __all__ = [
@@ -64,9 +64,9 @@ __all__ = [
 
 def read_strokes(strokes: Strokes, score: Score, max_digits: int = MAX_DIGITS) -> Found:
     """The digits of a number drawn as strokes, left to right, and its separators."""
-    return read(StrokeInk(strokes), score, max_digits)
+    return find_digits(StrokeInk(strokes), score, max_digits)
 
 
 def read_image(image: Image.Image, score: Score, max_digits: int = MAX_DIGITS) -> Found:
     """The digits of a number in a picture, left to right, and its separators."""
-    return read(PictureInk(image), score, max_digits)
+    return find_digits(PictureInk(image), score, max_digits)

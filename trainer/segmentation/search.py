@@ -69,7 +69,7 @@ class Candidate:
         return min(m.x0 for m in self.marks), max(m.x1 for m in self.marks)
 
 
-def read(ink, score: Score, max_digits: int) -> Found:
+def find_digits(ink, score: Score, max_digits: int) -> Found:
     marks = ink.marks()
     if not marks:
         raise EmptyDrawing("the drawing is empty")
