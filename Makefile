@@ -61,11 +61,12 @@ lint: install-dev
 	$(BIN)/mypy
 
 test: install-dev test-system lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
-# The edit loop: no Chromium, no PostgreSQL, no training.
+# The edit loop: no Chromium, no PostgreSQL, no training; two processes, fewer fuzz examples.
 test-fast: install-dev
-	$(BIN)/python -m pytest -q -m "not browser and not postgresql and not training" $(PYTEST_ARGS)
+	DIGITPAD_TESTS=fast $(BIN)/python -m pytest -q -n 2 --dist worksteal \
+		-m "not browser and not postgresql and not training" $(PYTEST_ARGS)
 
 train: db-upgrade
 	$(BIN)/flask train --profile $(or $(PROFILE),full)

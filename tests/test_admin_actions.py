@@ -9,67 +9,16 @@ from datetime import timedelta
 
 import pytest
 from markupsafe import escape
-from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import Flag, ModelVersion, Prediction, TrainingRun, Worker, utcnow
 from app.services import jobs, registry, serving
-from tests.conftest import ROOT
-from tests.test_datasets import write_csv
+from tests.utils.admin import GATE_REASON, rejected_candidate, sign_in
+from tests.utils.apps import ROOT
+from tests.utils.datasets import write_csv
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
-PASSWORD = "promote with care"
-GATE_REASON = (
-    "kept a candidate: MNIST test accuracy 99.37% is more than 0.1 points below "
-    "the active model's 99.52%"
-)
 GATE_HTML = str(escape(GATE_REASON))
-
-
-def sign_in(app, client) -> str:
-    """Sign the client in as the admin; the CSRF token of its new session."""
-    app.config["ADMIN_PASSWORD_HASH"] = generate_password_hash(PASSWORD)
-    token = csrf(client.get("/login").get_data(as_text=True))
-    reply = client.post("/login", data={"csrf_token": token, "password": PASSWORD})
-    assert reply.status_code in (302, 303)
-    return csrf(client.get("/dashboard").get_data(as_text=True))
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def rejected_candidate(app, tmp_path, active: str, name: str = "cnn-rejected-1") -> str:
-    """A copy of the bundled model registered as a candidate the gate kept back."""
-    folder = tmp_path / name
-    shutil.copytree(ROOT / "models" / "default", folder)
-    meta = json.loads((folder / "model.json").read_text())
-    meta.update(version=name, test_accuracy=0.9937)
-    (folder / "model.json").write_text(json.dumps(meta))
-    with app.app_context():
-        run = TrainingRun(
-            name="retrain with 12 flags (fine-tune)",
-            status="succeeded",
-            kind="retrain",
-            model_version=name,
-            metrics={
-                "gate": {
-                    "candidate": {"mnist": 0.9937, "holdout": 0.80},
-                    "active": {"mnist": 0.9952, "holdout": 0.70},
-                    "active_version": active,
-                    "holdout_flags": 3,
-                    "test_split": "mnist",
-                    "promoted": False,
-                    "reason": GATE_REASON.removeprefix("kept a candidate: "),
-                }
-            },
-        )
-        db.session.add(run)
-        db.session.commit()
-        registry.register(
-            folder, run.id, holdout_accuracy=0.80, reason=GATE_REASON, gate_passed=False
-        )
-    return name
 
 
 def version(app, name: str) -> ModelVersion:
@@ -329,6 +278,7 @@ def test_a_queued_retraining_says_no_worker_runs_until_one_does(app, client, see
 
 
 # ------------------------------------------------------------------ trained from the CLI
+@pytest.mark.training
 def test_a_cli_trained_candidate_is_promotable_from_the_dashboard(
     app, client, runner, seeded, mnist_sample, tmp_path
 ):
@@ -415,6 +365,7 @@ def test_model_page_shows_the_gate_and_the_activation(app, client, seeded, tmp_p
 
 # ------------------------------------------------------------------ one yardstick
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
+@pytest.mark.training
 def test_a_uci_trained_candidate_is_judged_on_the_yardstick(app, client, runner, seeded):
     # Trained and tested on the UCI digits only: its own test split says 90%+,
     # which is no MNIST figure. It shows none until it is measured on MNIST,

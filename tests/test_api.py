@@ -14,7 +14,7 @@ from PIL import Image
 
 from app.extensions import db
 from app.models import Flag, Prediction
-from tests.conftest import data_url, page_png
+from tests.utils.images import data_url, page_png
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -192,6 +192,7 @@ def test_replaces_never_touches_someone_elses_or_a_flagged_prediction(app, clien
         assert db.session.get(Prediction, theirs["prediction_id"]).flag.label == wrong
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 @pytest.mark.parametrize("replaces", ["1", True, -3, 0, 1.5, 2**64])
 def test_replaces_must_be_a_prediction_id(client, replaces):
     body = {"strokes": [[[60, 60], [220, 60]]], "width": 280, "height": 280, "replaces": replaces}
@@ -200,6 +201,7 @@ def test_replaces_must_be_a_prediction_id(client, replaces):
     assert "replaces" in reply.get_json()["error"]
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 @pytest.mark.parametrize("label", [10, -1, "33", 3.0, None, True, "None", "nothing"])
 def test_flag_rejects_bad_labels(app, client, mnist_sample, label):
     images, _ = mnist_sample
@@ -263,6 +265,7 @@ def bomb_png(width: int, height: int) -> bytes:
     )
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 @pytest.mark.parametrize(
     "kwargs,status,fragment",
     [

@@ -20,7 +20,7 @@ def static_urls(html: str) -> list[str]:
 
 def test_pages_link_versioned_static_files(client):
     urls = static_urls(client.get("/").get_data(as_text=True))
-    assert any("pad.js" in u for u in urls) and any("app.css" in u for u in urls)
+    assert any("pad/main.js" in u for u in urls) and any("app.css" in u for u in urls)
     for url in urls:
         assert re.search(r"\?v=[0-9a-f]{12}$", url), url
 
@@ -82,3 +82,24 @@ def decode(reply) -> bytes:
     if reply.headers["Content-Encoding"] == "br":
         return brotli.decompress(reply.data)
     return zstd.decompress(reply.data)
+
+
+@pytest.mark.parametrize("entry", ["js/pad/main.js", "js/dashboard/main.js"])
+def test_every_module_a_page_imports_is_served_as_javascript(client, entry):
+    """ES modules without a build step: each import is a file here, served as JavaScript."""
+    seen, todo = set(), [entry]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        reply = client.get("/static/" + path, headers=BROWSER)
+        assert reply.status_code == 200, path
+        assert reply.mimetype in ("text/javascript", "application/javascript"), path
+        # Imported without a version: revalidated, so a changed module is never stale.
+        assert "no-cache" in reply.headers["Cache-Control"], path
+        source = client.get("/static/" + path).get_data(as_text=True)
+        folder = path.rsplit("/", 1)[0]
+        for name in re.findall(r'^import [^;]*? from "\./([\w.]+)";', source, re.M | re.S):
+            todo.append(f"{folder}/{name}")
+    assert len(seen) >= 7, seen

@@ -13,10 +13,11 @@ from werkzeug.security import generate_password_hash
 from app.extensions import db
 from app.models import Flag, ModelVersion
 from app.services.training import import_record
-from tests.conftest import data_url, migrated_app, page_png
-from tests.test_admin_actions import GATE_REASON, rejected_candidate
+from tests.utils.admin import GATE_REASON, rejected_candidate
+from tests.utils.apps import migrated_app
 from tests.utils.browser import PHONE, assert_accessible
 from tests.utils.flags import store_flag
+from tests.utils.images import data_url, page_png
 from tests.utils.many_flags import store_many_flags
 
 pytestmark = pytest.mark.browser
@@ -495,3 +496,41 @@ def test_the_flags_page_on_a_phone_pages_and_fits_fingers(app, live_server, brow
     labels = page.locator(".flag-card .flag-label").all_inner_texts()
     assert labels and set(labels) == {"not a digit"}
     assert not errors, errors
+
+
+def test_a_running_run_updates_in_place_and_reloads_when_it_ends(app, live_server, browser):
+    from app.models import TrainingRun, utcnow
+
+    with app.app_context():
+        run = TrainingRun(name="live one", status="running", total_epochs=3, owner="elsewhere:1")
+        run.started_at = run.heartbeat_at = utcnow()
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+
+    def update(**values):
+        with app.app_context():
+            row = db.session.get(TrainingRun, run_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            db.session.commit()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/dashboard")
+    row = page.locator(f"#run-row-{run_id}")
+    assert "running" in row.locator(".badge").inner_text()
+    update(epoch=2, phase="training")
+    # The page polls the progress JSON and rewrites the row without a reload.
+    row.get_by_text("epoch 2/3").wait_for(timeout=15_000)
+    assert row.locator('[data-field="phase"]').inner_text() == "training"
+    update(status="succeeded", finished_at=utcnow(), phase=None)
+    # Its end, as the server says it (`live` false), reloads the page with the finished row.
+    page.wait_for_function(
+        f"() => document.querySelector('#run-row-{run_id} .badge')"
+        ".textContent.includes('succeeded')",
+        timeout=15_000,
+    )
+    assert page.locator(f"#run-row-{run_id} .live").count() == 0
+    assert errors == []

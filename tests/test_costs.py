@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.utils.apps import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -363,7 +363,7 @@ def test_run_page_shows_stored_numbers(app, client, model_dir, tmp_path):
     assert reply.status_code == 200
     html = reply.get_data(as_text=True)
     assert_csp_safe(html)
-    assert "chart.umd.js" in html and "js/dashboard.js" in html
+    assert "chart.umd.js" in html and "js/dashboard/main.js" in html
 
     assert ">active</span>" in html
     assert '<dd id="sum-accuracy">99.54%</dd>' in html
@@ -867,6 +867,7 @@ def test_compare_two_runs(app, client, model_dir):
     assert "\u22120.20 pp" in reply.get_data(as_text=True)
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 @pytest.mark.parametrize(
     "query, status, message",
     [
@@ -894,7 +895,7 @@ def test_compare_refuses_bad_input(app, client, query, status, message):
 
 def test_static_assets_are_served_locally(client):
     for path in (
-        "/static/js/dashboard.js",
+        "/static/js/dashboard/main.js",
         "/static/css/dashboard.css",
         "/static/vendor/chartjs/chart.umd.js",
     ):

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Number, Prediction
-from tests.conftest import PostgresServer, migrated_app
 from tests.utils.admin import sign_in
+from tests.utils.apps import PostgresServer, migrated_app
 
 DRAWN_7 = {
     "strokes": [[[60, 50], [200, 50], [120, 230]]],
@@ -38,6 +38,7 @@ def own_postgres():
     server.stop()
 
 
+@pytest.mark.postgresql
 def test_postgresql_stopped_mid_use_answers_503_everywhere_and_recovers(own_postgres, tmp_path):
     name = own_postgres.create_database()
     app = migrated_app(tmp_path, own_postgres.url(name), RATELIMIT_ENABLED=False)

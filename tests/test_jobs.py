@@ -15,8 +15,8 @@ import pytest
 from app.extensions import db
 from app.models import TrainingRun, utcnow
 from app.services import jobs
-from tests.conftest import ROOT, subprocess_env
-from tests.test_datasets import write_csv
+from tests.utils.apps import ROOT, subprocess_env
+from tests.utils.datasets import write_csv
 from trainer.experiment import RunSpec, profile_config
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -120,6 +120,7 @@ def test_a_second_worker_starting_leaves_a_live_run_alone(app, runner, tiny_csv)
     assert row.status == "failed" and "interrupted" in row.error
 
 
+@pytest.mark.training
 def test_a_killed_worker_fails_its_run_only_after_its_heartbeat_stops(app, runner, tiny_csv):
     with app.app_context():
         queued = jobs.submit(spec(tiny_csv, epochs=400), "cnn").id
@@ -143,9 +144,12 @@ def test_a_killed_worker_fails_its_run_only_after_its_heartbeat_stops(app, runne
         assert jobs.reap_stale() == 0  # its heartbeat is still recent
         with pytest.raises(jobs.JobBusy):
             jobs.submit(spec(tiny_csv), "cnn")
-    time.sleep(2.5)
     with app.app_context():
-        # The next training is allowed: it fails the dead run first.
+        # Later, its heartbeat is older than the timeout: the next training is
+        # allowed, and fails the dead run first.
+        row = db.session.get(TrainingRun, queued)
+        row.heartbeat_at = utcnow() - timedelta(seconds=3)
+        db.session.commit()
         nxt = jobs.submit(spec(tiny_csv), "cnn")
         dead = db.session.get(TrainingRun, queued)
         assert dead.status == "failed" and "interrupted" in dead.error
@@ -153,6 +157,7 @@ def test_a_killed_worker_fails_its_run_only_after_its_heartbeat_stops(app, runne
 
 
 @pytest.mark.databases("sqlite")
+@pytest.mark.training
 def test_a_lock_held_past_the_busy_timeout_does_not_end_the_worker(app, tmp_path, tiny_csv):
     with app.app_context():
         queued = jobs.submit(spec(tiny_csv), "baselines").id
@@ -169,12 +174,23 @@ def test_a_lock_held_past_the_busy_timeout_does_not_end_the_worker(app, tmp_path
             stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(4)  # many polls, each past the busy timeout
-        assert worker.poll() is None, worker.communicate()[0]
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
+        reader.start()
+        # Several polls, each past the busy timeout, and the worker still there.
+        wait_for(
+            lambda: sum("database unavailable" in line for line in lines) >= 3,
+            60,
+            "three polls to meet the lock",
+        )
+        assert worker.poll() is None, "".join(lines)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
-    output = worker.communicate(timeout=120)[0]
+    worker.wait(timeout=120)
+    reader.join(timeout=10)
+    worker.stdout.close()
+    output = "".join(lines)
     assert worker.returncode == 0, output
     assert "database unavailable" in output
     assert run_row(app, queued).status == "succeeded"
@@ -183,7 +199,7 @@ def test_a_lock_held_past_the_busy_timeout_does_not_end_the_worker(app, tmp_path
 @pytest.mark.databases("sqlite")
 def test_progress_waits_out_a_busy_database(tmp_path, database_url, tiny_csv):
     from app.services.training import DatabaseReporter
-    from tests.conftest import migrated_app
+    from tests.utils.apps import migrated_app
 
     app = migrated_app(tmp_path, database_url, DATABASE_BUSY_SECONDS=0.2)
     with app.app_context():
@@ -283,7 +299,11 @@ def test_a_busy_worker_stays_alive_through_its_job_heartbeat(app, tiny_csv):
         )
         db.session.commit()
         assert jobs.live_workers() == []
+
+        def alive() -> bool:
+            db.session.expire_all()
+            return [w.name for w in jobs.live_workers()] == [run.owner]
+
         with jobs.Heartbeat(run.id, run.owner, 0.05):
-            time.sleep(0.5)
-        db.session.expire_all()
-        assert [w.name for w in jobs.live_workers()] == [run.owner]
+            wait_for(alive, 30, "the job's heartbeat to keep its worker alive")
+        assert alive()

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.conftest import migrated_app
+from tests.utils.apps import migrated_app
 from tests.utils.servers import free_port, post_json, start_gunicorn
 
 BODY = {

@@ -53,7 +53,7 @@ def test_stored_strokes_are_rounded_thinned_and_kept_on_the_canvas(app, client):
 
 
 def test_a_clients_daily_storage_is_capped(tmp_path):
-    from tests.conftest import migrated_app
+    from tests.utils.apps import migrated_app
 
     app = migrated_app(tmp_path, STORAGE_QUOTA_BYTES=2_000)
     client = app.test_client()

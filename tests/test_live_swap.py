@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 import time
 
 import pytest
 
 from app.services import registry
-from tests.conftest import ROOT, data_url, migrated_app, page_png
+from tests.utils.apps import migrated_app
+from tests.utils.images import data_url, page_png
+from tests.utils.models import model_copy
 from tests.utils.servers import CHECK_SECONDS, post_json, start_gunicorn
-
-
-def copy_of_bundled(folder, version: str):
-    """The bundled model's files under another version name."""
-    shutil.copytree(ROOT / "models" / "default", folder)
-    meta = json.loads((folder / "model.json").read_text())
-    (folder / "model.json").write_text(json.dumps({**meta, "version": version}))
-    return folder
 
 
 @pytest.fixture
 def served(tmp_path, mnist_sample):
     """Gunicorn with two workers on a fresh database, and a second version ready to promote."""
     app = migrated_app(tmp_path)
-    other = copy_of_bundled(tmp_path / "other", "cnn-other")
+    other = model_copy(tmp_path / "other", version="cnn-other")
     with app.app_context():
         first = registry.register_bundled().version
         registry.register(other)

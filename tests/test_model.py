@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.config import Config
 from app.services.predictor import Predictor
@@ -33,6 +34,7 @@ def test_bundled_model_is_accurate_on_fixture_digits(mnist_sample):
     assert (predicted == labels).mean() >= 0.985
 
 
+@pytest.mark.training  # loads TensorFlow
 def test_tflite_and_keras_models_agree(mnist_sample):
     import keras
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import data_url, page_png
 from tests.utils import paper
+from tests.utils.images import data_url, page_png
 from trainer import document, preprocessing
 
 # Digits of the MNIST test sample (40 of each, in label order): index 40 * d + k.

@@ -240,6 +240,7 @@ def test_replaces_of_an_unknown_reading_makes_a_new_one(app, client):
     assert reply.status_code == 200 and reply.get_json()["number_id"] != 12345
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 @pytest.mark.parametrize("replaces", ["1", True, -3, 0, 1.5, 2**64])
 def test_replaces_must_be_a_number_id(app, client, replaces):
     reply = client.post("/api/read", json=body(one(100), replaces=replaces))
@@ -321,6 +322,7 @@ def blank_png(size=(200, 80)) -> str:
     return png_data_url(Image.new("L", size, 255))
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 @pytest.mark.parametrize(
     "kwargs,status,fragment",
     [
@@ -371,7 +373,7 @@ def test_more_than_ten_digits_is_422(app, client):
 
 @pytest.mark.databases("sqlite")
 def test_read_counts_against_the_api_rate_limit(tmp_path):
-    from tests.conftest import migrated_app
+    from tests.utils.apps import migrated_app
 
     app = migrated_app(tmp_path, API_RATE_LIMIT="2 per minute")
     client = app.test_client()

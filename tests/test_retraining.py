@@ -7,17 +7,19 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from markupsafe import escape
 
 from app.extensions import db
-from app.models import Flag, FlagUse, ModelVersion, TrainingRun
+from app.models import Flag, FlagUse, ModelVersion, TrainingRun, utcnow
 from app.services import registry, serving
-from tests.conftest import ROOT, data_url, page_png, subprocess_env
-from tests.test_datasets import write_csv
+from tests.utils.apps import ROOT, subprocess_env
+from tests.utils.datasets import write_csv
 from tests.utils.flags import store_flag
+from tests.utils.images import data_url, page_png
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -60,6 +62,7 @@ def test_gate_rules():
     assert not registry.passes_gate(_suite(0.999, None), _suite(0.99, None))[0]
 
 
+@pytest.mark.training
 def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
     images, labels = mnist_sample
     csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
@@ -194,6 +197,8 @@ def test_corrupt_model_is_refused_and_the_previous_keeps_serving(
     assert served_version(client, images) == seeded
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
+@pytest.mark.training
 def test_killed_training_leaves_the_active_model(
     app, client, runner, seeded, mnist_sample, tmp_path
 ):
@@ -238,7 +243,11 @@ def test_killed_training_leaves_the_active_model(
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     with app.app_context():
         assert db.session.query(TrainingRun).filter_by(kind="retrain").one().status == "running"
-    time.sleep(3.5)  # the heartbeat has stopped for longer than the timeout
+    # Later, the heartbeat has stopped for longer than the timeout (time moved on in the row).
+    with app.app_context():
+        run = db.session.query(TrainingRun).filter_by(kind="retrain").one()
+        run.heartbeat_at = utcnow() - timedelta(seconds=app.config["JOB_HEARTBEAT_TIMEOUT"] + 1)
+        db.session.commit()
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     with app.app_context():
         run = db.session.query(TrainingRun).filter_by(kind="retrain").one()

@@ -14,8 +14,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import Flag
-from tests.conftest import data_url, migrated_app, page_png
+from tests.utils.apps import migrated_app
 from tests.utils.flags import store_flag
+from tests.utils.images import data_url, page_png
 from tests.utils.many_flags import store_many_flags
 from trainer.datasets import read_csv_digits
 
@@ -64,6 +65,8 @@ def flag_row(app, flag_id):
         return flag.status, flag.label
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
+
 def test_session_cookie_is_httponly_and_samesite_lax(client):
     token = csrf_token(client)
     reply = client.post("/login", data={"csrf_token": token, "password": PASSWORD})
@@ -71,12 +74,16 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
+
 def test_wrong_password_is_refused(client):
     token = csrf_token(client)
     reply = client.post("/login", data={"csrf_token": token, "password": "nope"})
     assert reply.status_code == 401 and "That password is not right" in reply.get_data(as_text=True)
     assert "admin" not in client.get("/dashboard/flags").get_data(as_text=True).split("<main>")[0]
 
+
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 
 def test_login_never_redirects_off_site(client):
     token = csrf_token(client)
@@ -106,6 +113,8 @@ def test_review_needs_the_admin(app, client, flagged):
     page = client.get("/dashboard/flags").get_data(as_text=True)
     assert "Sign in as the admin" in page and 'name="action"' not in page
 
+
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 
 def test_review_without_csrf_token_is_refused(app, client, flagged):
     ids, _ = flagged
@@ -215,6 +224,8 @@ def test_drawings_are_served_as_png(client, flagged):
         assert reply.status_code == 200 and reply.data[:4] == b"\x89PNG"
     assert client.get("/dashboard/predictions/999/drawing.png").status_code == 404
 
+
+@pytest.mark.databases("sqlite")  # nothing here differs between the databases
 
 def test_hash_password_command(runner):
     result = runner.invoke(args=["hash-password", "--password", "long enough pw"])

@@ -11,8 +11,9 @@ import pytest
 from app.extensions import db
 from app.models import ModelFile, ModelVersion
 from app.services import registry, serving
-from tests.conftest import data_url, migrated_app, page_png
-from tests.test_live_swap import copy_of_bundled
+from tests.utils.apps import migrated_app
+from tests.utils.images import data_url, page_png
+from tests.utils.models import model_copy
 from tests.utils.servers import CHECK_SECONDS, post_json, start_gunicorn
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -44,7 +45,7 @@ def predict_version(client, mnist_sample) -> str:
 def test_a_corrupt_active_model_keeps_the_last_good_one_and_health_says_so(
     app, client, seeded, tmp_path, mnist_sample
 ):
-    broken = copy_of_bundled(tmp_path / "broken", "cnn-broken")
+    broken = model_copy(tmp_path / "broken", version="cnn-broken")
     with app.app_context():
         registry.register(broken)
     assert client.get("/api/health").get_json()["model"]["serving_active"] is True
@@ -68,7 +69,7 @@ def test_a_corrupt_active_model_keeps_the_last_good_one_and_health_says_so(
 def test_a_fresh_worker_that_cannot_load_the_active_model_serves_the_bundled_one(
     app, seeded, tmp_path, mnist_sample, database_url
 ):
-    broken = copy_of_bundled(tmp_path / "broken", "cnn-broken")
+    broken = model_copy(tmp_path / "broken", version="cnn-broken")
     with app.app_context():
         registry.register(broken)
         db.session.query(ModelFile).delete()
@@ -86,7 +87,7 @@ def test_a_fresh_worker_that_cannot_load_the_active_model_serves_the_bundled_one
 def test_a_version_missing_on_this_host_is_served_from_the_database(
     app, client, seeded, tmp_path, mnist_sample
 ):
-    other = copy_of_bundled(tmp_path / "trained-elsewhere", "cnn-other")
+    other = model_copy(tmp_path / "trained-elsewhere", version="cnn-other")
     with app.app_context():
         version = registry.register(other)
         stored = {
@@ -105,7 +106,7 @@ def test_a_version_missing_on_this_host_is_served_from_the_database(
 def test_a_corrupt_local_copy_is_served_from_the_database_and_health_says_so(
     app, client, seeded, tmp_path, mnist_sample, caplog
 ):
-    other = copy_of_bundled(tmp_path / "mine", "cnn-mine")
+    other = model_copy(tmp_path / "mine", version="cnn-mine")
     with app.app_context():
         registry.register(other)
         registry.promote("cnn-mine", "test")
@@ -122,7 +123,7 @@ def test_a_corrupt_local_copy_is_served_from_the_database_and_health_says_so(
 
 @pytest.mark.databases("postgresql")
 def test_two_web_hosts_on_one_postgresql_both_see_a_promotion(app, seeded, tmp_path, mnist_sample):
-    other = copy_of_bundled(tmp_path / "trained-on-the-worker", "cnn-other")
+    other = model_copy(tmp_path / "trained-on-the-worker", version="cnn-other")
     with app.app_context():
         registry.register(other)
     shutil.rmtree(other)

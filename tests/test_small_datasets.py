@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import BaselineResult, TrainingRun
-from tests.test_datasets import write_csv
+from tests.utils.datasets import write_csv
 from trainer import online
 from trainer.datasets import load_mnist
 
@@ -21,6 +21,7 @@ def _run(app) -> TrainingRun:
         return run
 
 
+@pytest.mark.training
 def test_quick_cnn_on_uci_digits_beats_its_baselines(app, runner):
     # The seeds' own dataset: 1,348 training images. A short run used to serve
     # a network at chance (batch-norm statistics never settled).
@@ -38,6 +39,7 @@ def test_quick_cnn_on_uci_digits_beats_its_baselines(app, runner):
     assert len(run.main_epochs) > 3
 
 
+@pytest.mark.training
 def test_quick_cnn_on_a_small_csv_beats_its_baselines(app, runner, tmp_path):
     mnist = load_mnist()
     rng = np.random.default_rng(3)
@@ -113,6 +115,7 @@ def tiny_online(tmp_path):
     return folder
 
 
+@pytest.mark.training
 def test_mnist_plus_online_records_each_source_of_held_out_writers(
     app, runner, tiny_online, monkeypatch
 ):

@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import TrainingRun
-from tests.test_datasets import write_csv
+from tests.utils.datasets import write_csv
 from trainer.export import sha256
 
 
@@ -20,6 +20,7 @@ def tiny_csv(tmp_path, mnist_sample):
     return write_csv(tmp_path / "tiny.csv", images[:300], labels[:300])
 
 
+@pytest.mark.training
 def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
     result = runner.invoke(
         args=[
@@ -119,6 +120,7 @@ def test_tiny_run_writes_a_complete_record(app, runner, tiny_csv, tmp_path):
         assert len(again.epochs) == 3 and len(again.baselines) == 4
 
 
+@pytest.mark.training
 def test_baselines_alone_are_a_run(app, runner, tiny_csv):
     result = runner.invoke(
         args=[
@@ -223,6 +225,7 @@ def test_seed_stores_the_bundled_run_once(app, runner):
         )
 
 
+@pytest.mark.training
 def test_fine_tuning_keeps_the_batch_norm_statistics(mnist_sample):
     """Frozen batch norm: the network learns, the statistics learnt on MNIST stay."""
     from trainer.datasets import Dataset, Split

@@ -12,7 +12,7 @@ import pytest
 from app.config import Config
 from app.extensions import db
 from app.models import Prediction, TrainingRun
-from tests.conftest import migrated_app
+from tests.utils.apps import migrated_app
 from tests.utils.models import model_copy, soft_model
 from trainer.calibration import (
     DEFAULT_RULE,

@@ -15,7 +15,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, FlagStatus, Prediction, label_name
 from app.services import retraining, review
-from app.services.dashboard import heatmap
+from app.services.dashboard.heatmap import heatmap
 from app.services.retention import PURGED
 from app.services.review import FlagFilter, ReviewError
 

@@ -14,8 +14,8 @@ from app.auth import admin_required, is_admin
 from app.auth.access import wants_json
 from app.dashboard import bp
 from app.errors import AppError, NotFound
-from app.services import dashboard as service
 from app.services import jobs, registry, retraining
+from app.services.dashboard import versions
 
 
 def _version(name: str):
@@ -28,7 +28,7 @@ def _version(name: str):
 # ------------------------------------------------------------------ retraining
 def _retrain_page(error: str | None = None, status: int = 200):
     return render_template(
-        "dashboard/retrain.html", retrain=service.retrain_status(), error=error
+        "dashboard/retrain.html", retrain=versions.retrain_status(), error=error
     ), status
 
 
@@ -66,7 +66,7 @@ def model_detail(version: str):
     """One model version: its figures, the gate's verdict, and who made it active, when and why."""
     v = _version(version)
     return render_template(
-        "dashboard/model.html", v=v, info=service.version_info(v), admin=is_admin()
+        "dashboard/model.html", v=v, info=versions.version_info(v), admin=is_admin()
     )
 
 
@@ -74,7 +74,7 @@ def _confirm_page(v, error: str | None = None, status: int = 200, reason: str = 
     return render_template(
         "dashboard/activate.html",
         v=v,
-        info=service.version_info(v, compare=True),
+        info=versions.version_info(v, compare=True),
         error=error,
         reason=reason,
         max_reason=registry.MAX_REASON,

@@ -11,9 +11,11 @@ from jinja2 import Undefined
 from markupsafe import Markup, escape
 
 from app.dashboard import bp, downloads_limited
-from app.errors import json_view
-from app.services import dashboard as service
-from app.services import jobs, run_results, yardstick
+from app.errors import AppError, json_view
+from app.models import RunStatus
+from app.services import jobs, yardstick
+from app.services.dashboard import artifacts, comparison, gates, results, usage, versions
+from app.services.dashboard import runs as runs_view
 
 POLL_MS = 2000
 # Line and bar colours (Okabe-Ito), in the order runs and series take them.
@@ -80,7 +82,7 @@ def iso(value: datetime | None) -> str:
 
 
 def metric_value(value, kind: str) -> str:
-    """A compared metric, formatted by its kind (see `service.COMPARED`)."""
+    """A compared metric, formatted by its kind (see `comparison.COMPARED`)."""
     if _missing(value):
         return "—"
     return {
@@ -116,6 +118,20 @@ def code_spans(text) -> Markup:
     if _missing(text):
         return Markup("")
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+# A run's status is shown in words and a symbol, never by colour alone.
+STATUS_MARKS: dict[str, str] = {
+    RunStatus.SUCCEEDED: "✓",
+    RunStatus.FAILED: "✗",
+    RunStatus.RUNNING: "▶",
+    RunStatus.QUEUED: "…",
+}
+
+
+@bp.app_template_global("status_mark")
+def status_mark(status: str) -> str:
+    return STATUS_MARKS.get(status, "")
 
 
 @bp.app_template_filter("code_spans")
@@ -158,10 +174,8 @@ def _model_roots() -> list[Path]:
 @bp.get("")
 def index():
     """The served model, usage figures, and every training run."""
-    model = service.active_model()
-    runs = service.list_runs()
-    active = service.run_with_version(model["version"])
-    live = [r for r in runs if service.is_live(r)]
+    runs = runs_view.list_runs()
+    live = [r for r in runs if runs_view.is_live(r)]
     page_data = {
         "poll_ms": POLL_MS,
         "compare_url": url_for(".compare"),
@@ -173,28 +187,25 @@ def index():
     admin = is_admin()
     return render_template(
         "dashboard/index.html",
-        model=model,
-        figures=service.key_figures(),
+        served=serving.served(),
+        figures=usage.key_figures(),
         runs=runs,
-        active=active,
-        run_date=service.run_date,
-        is_live=service.is_live,
+        run_date=runs_view.run_date,
+        is_live=runs_view.is_live,
         page_data=page_data,
-        versions=service.versions_with_runs(),
+        versions=versions.versions_with_runs(),
         admin=admin,
-        active_version=serving.active_version(),
-        retrain=service.retrain_status() if admin else None,
+        retrain=versions.retrain_status() if admin else None,
     )
 
 
 @bp.get("/runs/<int:run_id>")
 def run_detail(run_id: int):
     """Everything stored about one run, with charts."""
-    run = service.get_run(run_id)
-    model = service.active_model()
-    history = service.history(run)
-    baselines = service.baseline_rows(run)
-    live = service.is_live(run)
+    run = runs_view.get_run(run_id)
+    history = runs_view.history(run)
+    baselines = runs_view.baseline_rows(run)
+    live = runs_view.is_live(run)
     page_data = {
         "id": run.id,
         "status": run.status,
@@ -207,7 +218,7 @@ def run_detail(run_id: int):
         ],
         "label_distribution": list(run.label_distribution or []),
     }
-    calibration = run_results.calibration(run)
+    calibration = results.calibration(run)
     reliability = calibration and calibration["reliability"]
     if reliability:
         page_data["reliability"] = {
@@ -216,29 +227,30 @@ def run_detail(run_id: int):
             "after": reliability["after"],
         }
     from app.auth import is_admin
-    from app.services import registry
+    from app.services import registry, serving
 
+    served = serving.served()
     parts = {
-        "summary": service.summary(run),
+        "summary": runs_view.run_summary(run),
         "history": history,
-        "confusion": service.confusion(run),
+        "confusion": runs_view.confusion(run),
         "baselines": baselines,
-        "gate": service.gate(run),
-        "held_out": run_results.held_out(run),
+        "gate": gates.gate_view(run),
+        "held_out": results.held_out(run),
         "calibration": calibration,
-        "verdict_rule": run_results.verdict_rule(run),
-        "previews": run_results.previews(run),
-        "quantized": run_results.quantized(run),
-        "artifacts": service.artifacts(run, _project_root(), _model_roots()),
+        "verdict_rule": results.verdict_rule(run),
+        "previews": results.previews(run),
+        "quantized": results.quantized(run),
+        "artifacts": artifacts.artifacts(run, _project_root(), _model_roots()),
     }
     return render_template(
         "dashboard/run.html",
         run=run,
         live=live,
         **parts,
-        is_active=bool(model["version"]) and run.model_version == model["version"],
-        run_date=service.run_date(run),
-        active_run=service.run_with_version(model["version"]),
+        is_active=bool(served.version) and run.model_version == served.version,
+        run_date=runs_view.run_date(run),
+        active_run=served.run,
         version=registry.get_version(run.model_version) if run.model_version else None,
         admin=is_admin(),
         sections=run_sections(run, live, parts),
@@ -285,7 +297,8 @@ def run_sections(run, live: bool, parts: dict) -> list[tuple[str, str]]:
 @json_view
 def run_progress(run_id: int):
     """JSON polled by the pages while a run is queued or running."""
-    response = jsonify(service.progress(service.get_run(run_id)))
+    progress = runs_view.progress(runs_view.get_run(run_id))
+    response = jsonify({**progress, "mark": status_mark(progress["status"])})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -294,22 +307,47 @@ def run_progress(run_id: int):
 @downloads_limited
 def artifact(run_id: int, filename: str):
     """A file the run exported, only if the run lists it."""
-    run = service.get_run(run_id)
-    directory = service.artifact_location(run, filename, _project_root(), _model_roots())
+    run = runs_view.get_run(run_id)
+    directory = artifacts.artifact_location(run, filename, _project_root(), _model_roots())
     return send_from_directory(directory, filename, as_attachment=True)
+
+
+# ------------------------------------------------------------------ comparison
+def parse_run_ids(values: list[str]) -> list[int]:
+    """Run ids from `?runs=1,2,3` (or `?runs=1&runs=2`): distinct, in the order given."""
+    parts = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not parts:
+        raise AppError(
+            "Choose at least two runs to compare, for example /dashboard/compare?runs=1,2."
+        )
+    ids: list[int] = []
+    for part in parts:
+        if not (part.isascii() and part.isdigit()):
+            raise AppError(f"Run ids are whole numbers; {part[:40]!r} is not one.")
+        digits = part.lstrip("0") or "0"  # int() of thousands of digits is refused
+        number = int(digits) if len(digits) <= 19 else 2**63
+        if number >= 2**63:  # past any database id
+            raise AppError(f"There is no run {part[:40]}.", 404)
+        if number not in ids:
+            ids.append(number)
+    if len(ids) < 2:
+        raise AppError("Choose at least two different runs to compare.")
+    if len(ids) > comparison.MAX_COMPARE:
+        raise AppError(f"Compare at most {comparison.MAX_COMPARE} runs at a time.")
+    return ids
 
 
 @bp.get("/compare")
 def compare():
     """Two or more runs side by side: `?runs=1,2,3` (the first is the reference)."""
-    ids = service.parse_run_ids(request.args.getlist("runs"))
-    runs = service.runs_by_ids(ids)
-    curves = service.compare_curves(runs)
+    ids = parse_run_ids(request.args.getlist("runs"))
+    runs = comparison.runs_by_ids(ids)
+    curves = comparison.compare_curves(runs)
     page_data = {"runs": curves}
     return render_template(
         "dashboard/compare.html",
         runs=runs,
-        rows=service.comparison(runs),
+        rows=comparison.comparison(runs),
         curves=curves,
         page_data=page_data,
     )

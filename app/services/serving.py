@@ -22,7 +22,10 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -30,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import Unavailable
 from app.extensions import db
-from app.models import ModelFile, ModelVersion, VersionStatus
+from app.models import ModelFile, ModelVersion, TrainingRun, VersionStatus, as_utc
 from app.services.predictor import ModelUnavailable, Predictor
 
 log = logging.getLogger(__name__)
@@ -186,6 +189,108 @@ def active_version() -> ModelVersion | None:
     return db.session.scalar(
         select(ModelVersion).where(ModelVersion.status == VersionStatus.ACTIVE)
     )
+
+
+@dataclass(frozen=True)
+class Served:
+    """The version served, and what is known of it without measuring it."""
+
+    version: str | None
+    # Its `model_versions` row; None before any version is registered (the bundled model).
+    row: ModelVersion | None
+    # The training run recorded here that made it, if any.
+    run: TrainingRun | None
+    test_accuracy: float | None
+    since: datetime | None  # made active (or created) at
+    # Why the active version's files cannot be served, or why there is no version at all.
+    problem: str | None
+
+
+def served() -> Served:
+    """Which version is served and what is known of it: the one answer every page uses.
+
+    Before any version is registered, the bundled model's `model.json`.
+    """
+    version = active_version()
+    if version is None:
+        info = _model_json(current_app.config["MODEL_DIR"])
+        return Served(
+            version=info["version"],
+            row=None,
+            run=_run_that_made(info["version"]),
+            test_accuracy=info["test_accuracy"],
+            since=info["created"],
+            problem=info["problem"],
+        )
+    problem = None
+    state = health()
+    if state["files"] != "ok" or not state["serving_active"]:
+        problem = state.get("problem") or f"Its files: {state['files']}."
+    return Served(
+        version=version.version,
+        row=version,
+        run=_run_that_made(version.version),
+        test_accuracy=version.test_accuracy,
+        since=as_utc(version.activated_at or version.created_at),
+        problem=problem,
+    )
+
+
+def _run_that_made(version: str | None) -> TrainingRun | None:
+    if not version:
+        return None
+    return db.session.scalar(
+        select(TrainingRun)
+        .where(TrainingRun.model_version == version)
+        .order_by(TrainingRun.id.desc())
+        .limit(1)
+    )
+
+
+def _model_json(model_dir: str | Path) -> dict:
+    """A model folder's `model.json`: version, test accuracy, creation time.
+
+    Never raises: a missing or unreadable file gives `version` None and a
+    `problem` that the page shows instead.
+    """
+    path = Path(model_dir) / "model.json"
+    info: dict[str, Any] = {
+        "version": None,
+        "test_accuracy": None,
+        "created": None,
+        "path": str(path),
+        "problem": None,
+    }
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        info["problem"] = f"No model.json in {path.parent}."
+        return info
+    except (OSError, ValueError) as exc:
+        info["problem"] = f"{path} cannot be read: {exc}"
+        return info
+    if not isinstance(meta, dict):
+        info["problem"] = f"{path} does not describe a model."
+        return info
+    accuracy = meta.get("test_accuracy")
+    info.update(
+        version=str(meta["version"]) if meta.get("version") else None,
+        test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        created=_parse_time(meta.get("created")),
+    )
+    if info["version"] is None:
+        info["problem"] = f"{path} names no model version."
+    return info
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _state() -> dict:

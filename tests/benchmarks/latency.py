@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 
 from tests.benchmarks import time_posts
-from tests.conftest import page_png
+from tests.utils.images import page_png
 
 
 def main() -> None:

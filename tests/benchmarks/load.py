@@ -286,7 +286,7 @@ def postgresql_phase(seconds: float, fault_seconds: float) -> None:
     """4 clients storing predictions on PostgreSQL while the server stops and starts again."""
     import psycopg
 
-    from tests.conftest import PostgresServer
+    from tests.utils.apps import PostgresServer
 
     pg = PostgresServer()
     try:

@@ -16,9 +16,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from tests.conftest import migrated_app
-from tests.test_browser import FOUR_OR_NINE, ONE, SEVEN, draw
+from tests.utils.apps import migrated_app
 from tests.utils.browser import CHROMIUM, CHROMIUM_ARGS, Served
+from tests.utils.strokes import FOUR_OR_NINE, ONE, SEVEN, draw
 
 MEASURES = "() => performance.getEntriesByName('pad:lift-to-answer').map(e => e.duration)"
 

@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--writers", choices=sorted(SPLITS), default="measure")
     parser.add_argument("--numbers", type=int, default=300)
     args = parser.parse_args()
-    from tests.conftest import migrated_app
+    from tests.utils.apps import migrated_app
 
     with tempfile.TemporaryDirectory() as tmp:
         app = migrated_app(Path(tmp), RATELIMIT_ENABLED=False)

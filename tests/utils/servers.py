@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, subprocess_env
+from tests.utils.apps import ROOT, subprocess_env
 
 # How often the served gunicorn's workers look for a newly promoted version.
 CHECK_SECONDS = 0.5

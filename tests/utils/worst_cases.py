@@ -172,7 +172,7 @@ def measure(folder: str) -> list[dict]:
     import time
     from pathlib import Path
 
-    from tests.conftest import migrated_app
+    from tests.utils.apps import migrated_app
 
     app = migrated_app(Path(folder), RATELIMIT_ENABLED=False)
     client = app.test_client()
