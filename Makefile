@@ -80,6 +80,7 @@ bench: install-dev test-system
 	$(BIN)/python -m tests.benchmarks.pad
 	$(BIN)/python -m tests.benchmarks.numbers
 	$(BIN)/python -m tests.benchmarks.load
+	$(BIN)/python -m tests.benchmarks.inside
 
 # The README's pictures, refreshed on purpose (tests write theirs to test-artifacts/).
 screenshots: install-dev test-system

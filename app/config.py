@@ -31,6 +31,8 @@ class Config:
     # failed (its process died) and the next training may start.
     JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
     JOB_HEARTBEAT_TIMEOUT = float(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
+    # Drawings that are no digit mixed into a retraining of a model that refuses them.
+    RETRAIN_NEGATIVES = int(os.environ.get("RETRAIN_NEGATIVES", "2000"))
     # SQLite commits without waiting for the disk (NORMAL; safe with WAL against
     # any process crash) unless FULL is asked for.
     SQLITE_SYNCHRONOUS = (

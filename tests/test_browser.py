@@ -20,6 +20,7 @@ from tests.utils.strokes import (
     LETTER_A,
     ONE,
     SEVEN,
+    SEVEN_CROSSED,
     SIX,
     TWO,
     ZERO,
@@ -838,3 +839,51 @@ def test_a_photo_of_a_number_in_digit_mode_offers_number_mode(
         assert db.session.query(Prediction).filter(Prediction.number_id.isnot(None)).count() == 2
     assert errors == []
     context.close()
+
+
+BLUE_IN = """([x0, y0, x1, y1]) => {
+  const c = document.getElementById('pad');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let blue = 0;
+  for (let y = Math.round(y0 * c.height); y < y1 * c.height; y++)
+    for (let x = Math.round(x0 * c.width); x < x1 * c.width; x++) {
+      const i = (y * c.width + x) * 4;
+      if (d[i + 2] > 120 && d[i + 2] > d[i] + 60) blue++;
+    }
+  return blue;
+}"""
+
+
+def test_inside_the_network_on_a_phone_shows_every_stage_and_why(live_server, browser):
+    page = browser.new_page(**PHONE)
+    page.goto(live_server + "/")
+    page.get_by_role("radio", name="Number").check()
+    for stroke in number(SEVEN_CROSSED, ONE):
+        finger(page, stroke)
+    page.wait_for_function("() => document.querySelectorAll('#number-digits button').length === 2")
+    assert page.inner_text("#number-text") == "71"
+    assert page.locator("#inside").evaluate("d => !d.open")  # folded: nothing asked for
+    page.locator("#number-digits button").first.click()  # the 7
+    page.locator("#inside summary").click()
+    page.wait_for_selector("#inside-sentence")
+    sentence = page.inner_text("#inside-sentence")
+    assert "7" in sentence and "at the top" in sentence
+    titles = page.locator(".inside-stage h3").all_inner_texts()
+    assert titles[0] == "Input" and "Stage 1: convolution 1" in titles
+    assert "Stage 3: convolution 1" in titles and "Dense layer" in titles
+    assert page.locator(".inside-map").count() == 7 * 8
+    assert page.locator(".inside-scores tbody tr").count() == 11
+    # The 7's bar is drawn in the answer's colour on the pad; the 1 beside it is not
+    # (counted against the pad with the overlay off: the digits' boxes are blue too).
+    bar, one = [0.1, 0.2, 0.27, 0.32], [0.31, 0.1, 0.5, 0.9]
+    with_overlay = page.evaluate(BLUE_IN, bar), page.evaluate(BLUE_IN, one)
+    page.click("#inside-overlay")  # off: the drawing as drawn
+    assert page.get_attribute("#inside-overlay", "aria-pressed") == "false"
+    without = page.evaluate(BLUE_IN, bar), page.evaluate(BLUE_IN, one)
+    assert with_overlay[0] - without[0] > 20 and with_overlay[1] == without[1]
+    page.locator("#inside-all").scroll_into_view_if_needed()
+    page.locator("#inside-all").click()
+    page.wait_for_function("() => document.querySelectorAll('.inside-map').length === 416")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 360
+    assert_accessible(page)

@@ -66,7 +66,6 @@ def flag_row(app, flag_id):
 
 
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
-
 def test_session_cookie_is_httponly_and_samesite_lax(client):
     token = csrf_token(client)
     reply = client.post("/login", data={"csrf_token": token, "password": PASSWORD})
@@ -75,7 +74,6 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
-
 def test_wrong_password_is_refused(client):
     token = csrf_token(client)
     reply = client.post("/login", data={"csrf_token": token, "password": "nope"})
@@ -84,7 +82,6 @@ def test_wrong_password_is_refused(client):
 
 
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
-
 def test_login_never_redirects_off_site(client):
     token = csrf_token(client)
     reply = client.post(
@@ -115,7 +112,6 @@ def test_review_needs_the_admin(app, client, flagged):
 
 
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
-
 def test_review_without_csrf_token_is_refused(app, client, flagged):
     ids, _ = flagged
     sign_in(client)
@@ -226,7 +222,6 @@ def test_drawings_are_served_as_png(client, flagged):
 
 
 @pytest.mark.databases("sqlite")  # nothing here differs between the databases
-
 def test_hash_password_command(runner):
     result = runner.invoke(args=["hash-password", "--password", "long enough pw"])
     assert result.exit_code == 0

@@ -187,13 +187,19 @@ def _ink_from_gray(gray: np.ndarray) -> np.ndarray:
     return ink
 
 
-def render_strokes(strokes: Strokes) -> np.ndarray:
-    """Draw polylines as ink on black; width follows the canvas unless given."""
+def _pen_and_scale(strokes: Strokes) -> tuple[float, float]:
+    """The pen's width in canvas pixels, and the scale the strokes are drawn at."""
     width, height = strokes.width, strokes.height
     line_width = strokes.line_width or max(2.0, round(min(width, height) / 18))
     # Render at a modest resolution: enough detail for a 20x20 result, and
     # never a pen wider than MAX_RENDER_PEN (its cost grows with its width).
-    scale = min(1.0, 400.0 / max(width, height), MAX_RENDER_PEN / line_width)
+    return line_width, min(1.0, 400.0 / max(width, height), MAX_RENDER_PEN / line_width)
+
+
+def render_strokes(strokes: Strokes) -> np.ndarray:
+    """Draw polylines as ink on black; width follows the canvas unless given."""
+    width, height = strokes.width, strokes.height
+    line_width, scale = _pen_and_scale(strokes)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
     lw = max(MIN_RENDER_WIDTH, round(line_width * scale))
     canvas = Image.new("L", (w, h), 0)
@@ -271,14 +277,52 @@ def _widen_narrow_loop(crop: np.ndarray) -> np.ndarray:
     return np.asarray(wide, np.float32) / 255.0
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the drawing's pixels landed in the 28x28 input: x28 = x * sx + ox (y alike).
+
+    The crop, the stretch of a narrow loop, both resizes and the centring by
+    mass compose to a scale and an offset per axis; thinning or thickening the
+    strokes moves nothing.
+    """
+
+    sx: float
+    sy: float
+    ox: float
+    oy: float
+
+    def then(self, sx: float, sy: float, ox: float, oy: float) -> Placement:
+        """This placement followed by another scale and offset."""
+        return Placement(
+            float(self.sx * sx),
+            float(self.sy * sy),
+            float(self.ox * sx + ox),
+            float(self.oy * sy + oy),
+        )
+
+    def scaled(self, by: float) -> Placement:
+        """The placement of coordinates that are multiplied by `by` before it (drawn at a scale)."""
+        return Placement(self.sx * by, self.sy * by, self.ox, self.oy)
+
+    def as_json(self) -> dict:
+        return {"sx": self.sx, "sy": self.sy, "ox": self.ox, "oy": self.oy}
+
+
 def normalise(ink: np.ndarray) -> np.ndarray:
     """Crop, fix the stroke width, fit in 20x20 and centre by mass in 28x28."""
+    return normalise_placed(ink)[0]
+
+
+def normalise_placed(ink: np.ndarray) -> tuple[np.ndarray, Placement]:
+    """`normalise`, and where the ink's pixels landed in the 28x28 result."""
     ink = ink / float(ink.max()) if ink.size and ink.max() > 0 else ink
     top, bottom, left, right = _bounding_box(ink)
     crop = ink[top:bottom, left:right]
     # Suppress faint haze inside the box so it does not shift the centre.
+    before = crop.shape[1]
     crop = _widen_narrow_loop(np.where(crop > 0.1, crop, 0.0))
     h, w = crop.shape
+    placed = Placement(w / before, 1.0, -left * w / before, -float(top))
     # Bring the digit to the working resolution (long side WORK_SIZE), pad a
     # little so thickening has room, then normalise the strokes.
     scale = WORK_SIZE / max(h, w)
@@ -293,16 +337,23 @@ def normalise(ink: np.ndarray) -> np.ndarray:
     arr = np.asarray(padded, dtype=np.float32) / 255.0
     top, bottom, left, right = _bounding_box(arr)
     arr = arr[top:bottom, left:right]
+    placed = placed.then(ww / w, wh / h, pad - left, pad - top)
     h, w = arr.shape
     scale = FIT_BOX / max(h, w)
     fh, fw = max(1, round(h * scale)), max(1, round(w * scale))
     fitted = Image.fromarray(np.uint8(arr * 255)).resize((fw, fh), Image.Resampling.LANCZOS)
     small = np.asarray(fitted, dtype=np.float32) / 255.0
-    return centre_by_mass(small)
+    centred, (top, left) = _centred_by_mass(small)
+    return centred, placed.then(fw / w, fh / h, left, top)
 
 
 def centre_by_mass(small: np.ndarray) -> np.ndarray:
     """Place an image inside 28x28 with its centre of mass at the centre."""
+    return _centred_by_mass(small)[0]
+
+
+def _centred_by_mass(small: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """`centre_by_mass`, and where the image's top left corner went."""
     total = float(small.sum())
     h, w = small.shape
     if total <= 0:
@@ -318,7 +369,7 @@ def centre_by_mass(small: np.ndarray) -> np.ndarray:
     left = min(max(left, 0), MNIST_SIZE - w)
     out = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
     out[top : top + h, left : left + w] = small
-    return np.clip(out, 0.0, 1.0)
+    return np.clip(out, 0.0, 1.0), (top, left)
 
 
 # ------------------------------------------------------------------ entry
@@ -329,12 +380,23 @@ def preprocess_image(image: Image.Image) -> np.ndarray:
     return normalise(ink_array(image))
 
 
+def preprocess_image_placed(image: Image.Image) -> tuple[np.ndarray, Placement]:
+    """`preprocess_image`, and where the picture's pixels landed in the 28x28 input."""
+    return normalise_placed(ink_array(image))
+
+
 def preprocess_bytes(data: bytes) -> np.ndarray:
     return preprocess_image(decode_image(data))
 
 
 def preprocess_strokes(strokes: Strokes) -> np.ndarray:
     return normalise(render_strokes(strokes))
+
+
+def preprocess_strokes_placed(strokes: Strokes) -> tuple[np.ndarray, Placement]:
+    """`preprocess_strokes`, and where the canvas's pixels landed in the 28x28 input."""
+    image, placed = normalise_placed(render_strokes(strokes))
+    return image, placed.scaled(_pen_and_scale(strokes)[1])
 
 
 def preprocess_array(gray: np.ndarray, ink_is_white: bool = True) -> np.ndarray:

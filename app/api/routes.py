@@ -11,7 +11,7 @@ from app.api import bp
 from app.auth.access import author_token, client_id
 from app.errors import AppError, NotFound
 from app.models import label_name
-from app.services import drawings, predictions, reading, serving
+from app.services import drawings, inside, predictions, reading, serving
 from app.services.compute import computes
 from app.services.database import StorageError, write_probe
 from app.services.drawings import Drawing
@@ -160,6 +160,40 @@ def unflag(prediction_id: int):
     flag, 409 once the admin has reviewed it."""
     predictions.unflag(prediction_id, author_token(client_id()))
     return jsonify(prediction_id=prediction_id, flag=None)
+
+
+def _every_filter() -> bool:
+    return request.args.get("all", "").lower() in ("1", "true", "yes")
+
+
+@bp.get("/predictions/<int:prediction_id>/inside")
+@computes
+def prediction_inside(prediction_id: int):
+    """Inside the network for a stored prediction: its layers and why it chose its digit.
+
+    The author's own drawings, or any with FLAGS_PUBLIC or for the admin (else
+    403); `?all=1` sends every filter's map, not only the strongest. 404 for
+    an unknown prediction or one whose drawing is no longer kept.
+    """
+    from app.auth import is_admin
+
+    any_drawing = bool(current_app.config.get("FLAGS_PUBLIC")) or is_admin()
+    return jsonify(
+        inside.of_prediction(prediction_id, author_token(client_id()), any_drawing, _every_filter())
+    )
+
+
+@bp.post("/inside")
+@computes
+def drawing_inside():
+    """Inside the network for a drawing sent as /api/predict takes it; nothing is stored."""
+    sent = _submission("id of an earlier prediction", whole=True)
+    drawing = sent.picture or drawings.from_strokes(
+        sent.strokes, current_app.config["MAX_STROKE_POINTS"]
+    )
+    if drawing.mnist is None:
+        raise AppError("send one digit")
+    return jsonify(inside.explain(drawing.mnist, drawing.placement, drawing.size, _every_filter()))
 
 
 @bp.get("/health")

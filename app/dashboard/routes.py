@@ -230,6 +230,7 @@ def run_detail(run_id: int):
     from app.services import registry, serving
 
     served = serving.served()
+    version = registry.get_version(run.model_version) if run.model_version else None
     parts = {
         "summary": runs_view.run_summary(run),
         "history": history,
@@ -242,6 +243,7 @@ def run_detail(run_id: int):
         "previews": results.previews(run),
         "quantized": results.quantized(run),
         "artifacts": artifacts.artifacts(run, _project_root(), _model_roots()),
+        "filters": results.learned_filters(version),
     }
     return render_template(
         "dashboard/run.html",
@@ -251,7 +253,7 @@ def run_detail(run_id: int):
         is_active=bool(served.version) and run.model_version == served.version,
         run_date=runs_view.run_date(run),
         active_run=served.run,
-        version=registry.get_version(run.model_version) if run.model_version else None,
+        version=version,
         admin=is_admin(),
         sections=run_sections(run, live, parts),
         page_data=page_data,
@@ -279,6 +281,7 @@ def run_sections(run, live: bool, parts: dict) -> list[tuple[str, str]]:
         ("confusion", "Confusion matrix", parts["confusion"]),
         ("per-digit", "Per digit", metrics.get("per_class")),
         ("kfold", "k-fold", run.kfold),
+        ("filters", "Learned filters", parts["filters"]),
         ("baselines", "Baselines", parts["baselines"]),
         ("mistakes", "Confident mistakes", run.mistakes),
         (

@@ -32,14 +32,18 @@ class Drawing:
     raw: bytes
     content_type: str
     mnist: np.ndarray | None  # None for a picture read as a number: its digits have their own
+    # Where the drawing's pixels landed in `mnist` (canvas pixels, or the picture's of `size`).
+    placement: preprocessing.Placement | None = None
+    size: tuple[int, int] | None = None
 
 
 def from_image_bytes(data: bytes, whole: bool = True) -> Drawing:
     """A picture as it is stored; with `whole`, its 28x28 input as one digit too."""
     image = preprocessing.decode_image(data)
-    return Drawing(
-        _stored_png(image), "image/png", preprocessing.preprocess_image(image) if whole else None
-    )
+    if not whole:
+        return Drawing(_stored_png(image), "image/png", None)
+    mnist, placement = preprocessing.preprocess_image_placed(image)
+    return Drawing(_stored_png(image), "image/png", mnist, placement, image.size)
 
 
 def _stored_png(image: Image.Image) -> bytes:
@@ -80,10 +84,14 @@ def stroke_body(payload: dict, max_points: int) -> preprocessing.Strokes:
 
 def from_strokes(payload: dict, max_points: int) -> Drawing:
     strokes = stroke_body(payload, max_points)
-    return of_strokes(strokes, preprocessing.preprocess_strokes(strokes))
+    return of_strokes(strokes, *preprocessing.preprocess_strokes_placed(strokes))
 
 
-def of_strokes(strokes: preprocessing.Strokes, mnist: np.ndarray) -> Drawing:
+def of_strokes(
+    strokes: preprocessing.Strokes,
+    mnist: np.ndarray,
+    placement: preprocessing.Placement | None = None,
+) -> Drawing:
     """Validated strokes as they are stored (compact JSON), with their 28x28 input."""
     raw = json.dumps(
         {
@@ -94,4 +102,4 @@ def of_strokes(strokes: preprocessing.Strokes, mnist: np.ndarray) -> Drawing:
         },
         separators=(",", ":"),
     ).encode()
-    return Drawing(raw, STROKES_TYPE, mnist)
+    return Drawing(raw, STROKES_TYPE, mnist, placement)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.errors import AppError
@@ -32,8 +33,6 @@ from trainer.train import TrainConfig
 # costs about 0.05. See tests/benchmarks/retrain.py.)
 FINETUNE = TrainConfig(epochs=0, polish_epochs=2, val_split=0.0, augment=True)
 FEEDBACK_WEIGHT = RunSpec.feedback_weight
-# Drawings that are no digit mixed into a retraining of a model that refuses them.
-RETRAIN_NEGATIVES = 2000
 
 
 def training_flags() -> list[Flag]:
@@ -160,7 +159,7 @@ def plan(run: TrainingRun, spec: RunSpec) -> Plan:
         # The active model also refuses drawings that are no digit: keep showing
         # it some, or learning the flags would teach it to forget that.
         changes["datasets"] = [*spec.datasets, "negatives"]
-        changes["negatives"] = RETRAIN_NEGATIVES
+        changes["negatives"] = current_app.config["RETRAIN_NEGATIVES"]
     return Plan(
         replace(spec, **changes), active.path, active.version, tuple(f.id for f in training_flags())
     )

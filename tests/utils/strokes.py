@@ -72,3 +72,7 @@ def number(*digits):
         x0 = 0.1 + i * 0.21
         strokes += [[(x0 + x * 0.16, 0.2 + y * 0.6) for x, y in stroke] for stroke in digit]
     return strokes
+
+
+# A continental 7 in a unit box: the bar at the top, a crossbar through the stem.
+SEVEN_CROSSED = [[(0.1, 0.1), (0.9, 0.1), (0.45, 0.95)], [(0.3, 0.55), (0.8, 0.55)]]

@@ -232,3 +232,24 @@ def quantized(run: TrainingRun) -> dict | None:
         "served": served if isinstance(served, str) else None,
         "int8_served": isinstance(served, str) and "int8" in served,
     }
+
+
+def learned_filters(version) -> list[dict]:
+    """The first convolution's learned filters of a run's model version, with words for each.
+
+    None to show (an empty list) when the version's files cannot be opened here.
+    """
+    from app.errors import AppError
+    from app.services import inside, serving
+    from app.services.predictor import ModelUnavailable
+
+    if version is None:
+        return []
+    try:
+        filters = inside.first_filters(serving.folder_of(version))
+    except (AppError, ModelUnavailable, OSError):
+        return []
+    for f in filters:
+        rows = ["  ".join(f"{v:+.2f}" for v in row) for row in f["weights"]]
+        f["alt"] = f"Filter {f['filter'] + 1}, 3x3 weights by row: " + "; ".join(rows)
+    return filters

@@ -71,3 +71,23 @@ export async function sendFlag(predictionId, label) {
   const data = await response.json().catch(() => ({}));
   return { ok: response.ok, status: response.status, data };
 }
+
+// Inside the network for what is on screen: a stored prediction's layers, or,
+// for a drawing not stored, the drawing's. {ok, data}; never throws.
+export async function insideOf(predictionId, everyFilter) {
+  const query = everyFilter ? "?all=1" : "";
+  try {
+    let response;
+    if (predictionId != null) {
+      response = await fetch("/api/predictions/" + predictionId + "/inside" + query);
+    } else {
+      const { body, headers } = drawingRequest();
+      delete headers["Idempotency-Key"];
+      response = await fetch("/api/inside" + query, { method: "POST", headers, body });
+    }
+    const data = await response.json().catch(() => ({}));
+    return { ok: response.ok, data };
+  } catch (err) {
+    return { ok: false, data: {} };
+  }
+}

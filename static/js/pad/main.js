@@ -6,6 +6,7 @@
 import { readDrawing, readPictureAsNumber } from "./api.js";
 import { renderDigit, showHeadline } from "./answer.js";
 import { $, announce, setPadStatus, ui } from "./dom.js";
+import { listenInside, refreshInside } from "./inside.js";
 import { NONE } from "./format.js";
 import { buildFlagButtons, flag, flagsShown, noneOffered, setFlagStatus, whenFlagged } from "./flags.js";
 import { chooseDigit, listenForCopy, renderNumber, setCopyStatus, showNumber } from "./number.js";
@@ -107,6 +108,7 @@ function showEmpty() {
   if (state.controller) state.controller.abort();
   state.answer = null;
   state.target = null;
+  state.overlay = null;
   ui.result.hidden = true;
   ui.number.hidden = true;
   ui.problem.hidden = true;
@@ -125,6 +127,7 @@ function render(data) {
   if (state.photo) setPadStatus("Draw on the pad to start again.");
   if (state.mode === "number") renderNumber(data);
   else renderDigit(data);
+  refreshInside();
   if (state.photo && state.mode === "digit" && data.verdict !== "sure") offerNumber(state.photo);
   redraw();
   performance.mark("pad:answer");
@@ -258,6 +261,7 @@ listen({ newDrawing, stroke: changed, tapDigit: chooseDigit });
 whenFlagged(showFlagged);
 buildFlagButtons();
 listenForCopy();
+listenInside();
 onTap($("undo"), undo);
 onTap($("clear"), clear);
 document.addEventListener("keydown", onKey);

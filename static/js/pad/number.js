@@ -4,6 +4,7 @@
 import { announce, ui } from "./dom.js";
 import { fillCard, numberText, numberVerdict } from "./format.js";
 import { armFlagButtons, savedText, setFlagStatus } from "./flags.js";
+import { refreshInside } from "./inside.js";
 import { state } from "./state.js";
 import { describePad, redraw } from "./surface.js";
 
@@ -63,6 +64,7 @@ export function chooseDigit(d) {
   ui.flagTitle.textContent = "Digit " + index + (d.verdict === "not_a_digit" ? ", read as no digit" : ", read as " + d.digit) + ". It was:";
   armFlagButtons(d);
   if (d.flaggedAs != null) setFlagStatus(savedText(d.flaggedAs), "saved", true);
+  refreshInside();
   redraw();
 }
 

@@ -28,6 +28,7 @@ export const state = {
   mode: rememberedMode(),
   answer: null, // the reply on screen
   target: null, // what a flag applies to: the digit shown, or the chosen digit of a number
+  overlay: null, // "why this digit" on the pad: {target, map, placement, size}, or null
   sending: false, // at most one request in flight
   pending: false, // the drawing changed while one was in flight
   controller: null,

@@ -4,7 +4,8 @@
 import { canvas, setPadStatus, ui } from "./dom.js";
 import { state } from "./state.js";
 
-const ctx = canvas.getContext("2d");
+const mainCtx = canvas.getContext("2d");
+const ctx = mainCtx;
 
 function colours() {
   const style = getComputedStyle(document.documentElement);
@@ -37,7 +38,8 @@ export function resize() {
   redraw();
 }
 
-function strokePath(points, ink) {
+function strokePath(points, ink, context) {
+  const ctx = context || mainCtx;
   ctx.lineWidth = lineWidth();
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
@@ -76,8 +78,70 @@ export function redraw() {
   }
   state.strokes.forEach((s) => strokePath(s, ink));
   if (state.current) strokePath(state.current, ink);
+  drawOverlay();
   drawBoxes();
   ui.hint.hidden = state.strokes.length > 0 || state.current !== null || photo !== null;
+}
+
+// The colours of "why this digit" on the ink: blue where the ink argued for the
+// answer, vermillion where it argued for the runner-up (the overlay's map is
+// 28x28, -1..1; its placement maps the drawing's pixels to it).
+export const FOR = [0, 114, 178];
+export const AGAINST = [213, 94, 0];
+
+function tint(map) {
+  const small = document.createElement("canvas");
+  small.width = 28;
+  small.height = 28;
+  const image = small.getContext("2d").createImageData(28, 28);
+  map.forEach((row, y) => row.forEach((v, x) => {
+    if (Math.abs(v) < 0.08) return; // ink that made no difference keeps its colour
+    const rgb = v > 0 ? FOR : AGAINST;
+    const i = 4 * (28 * y + x);
+    image.data[i] = rgb[0];
+    image.data[i + 1] = rgb[1];
+    image.data[i + 2] = rgb[2];
+    image.data[i + 3] = Math.round(255 * Math.min(1, 0.35 + Math.abs(v)));
+  }));
+  small.getContext("2d").putImageData(image, 0, 0);
+  return small;
+}
+
+function drawOverlay() {
+  const o = state.overlay;
+  if (!o || !o.placement || o.target !== state.target) return;
+  const { sx, sy, ox, oy } = o.placement;
+  const { size, photo } = state;
+  // Where the 28x28 square lies in the drawing's own pixels.
+  let x = -ox / sx;
+  let y = -oy / sy;
+  let w = 28 / sx;
+  let h = 28 / sy;
+  if (photo) { // the picture's pixels, drawn centred and scaled on the pad
+    if (!o.size) return;
+    const k = Math.min(size.w / photo.bitmap.width, size.h / photo.bitmap.height);
+    const scale = (photo.bitmap.width * k) / o.size[0];
+    x = (size.w - photo.bitmap.width * k) / 2 + x * scale;
+    y = (size.h - photo.bitmap.height * k) / 2 + y * scale;
+    w *= scale;
+    h *= scale;
+  }
+  const layer = document.createElement("canvas");
+  layer.width = canvas.width;
+  layer.height = canvas.height;
+  const lctx = layer.getContext("2d");
+  const dpr = canvas.width / size.w;
+  lctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  if (!photo) { // the person's own strokes are the mask: only ink is coloured
+    state.strokes.forEach((s) => strokePath(s, "#fff", lctx));
+    lctx.globalCompositeOperation = "source-in";
+  }
+  lctx.imageSmoothingEnabled = true;
+  lctx.drawImage(tint(o.map), x, y, w, h);
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.drawImage(layer, 0, 0);
+  ctx.restore();
 }
 
 // Where a box in the answer's pixels lies on the pad: the canvas itself for
