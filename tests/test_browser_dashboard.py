@@ -534,3 +534,38 @@ def test_a_running_run_updates_in_place_and_reloads_when_it_ends(app, live_serve
     )
     assert page.locator(f"#run-row-{run_id} .live").count() == 0
     assert errors == []
+
+
+def test_a_flagged_drawing_and_a_confident_mistake_show_why(app, live_server, browser, seeded):
+    client = app.test_client()
+    seven = {
+        "strokes": [[[70, 60], [210, 60], [130, 240]], [[100, 150], [200, 150]]],
+        "width": 280,
+        "height": 280,
+    }
+    pid = client.post("/api/predict", json=seven).get_json()["prediction_id"]
+    store_flag(app, pid, 1)
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/login?next=/dashboard/flags")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard/flags")
+    page.get_by_role("button", name="Why 7?").click()
+    said = page.locator(".why-said").first
+    page.wait_for_function("() => document.querySelector('.why-said').textContent.includes('7')")
+    assert "made it look like a 7" in said.inner_text()
+    overlay = page.locator("canvas.why-overlay")
+    assert overlay.count() == 1 and "made it look like a 7" in overlay.get_attribute("aria-label")
+    assert_accessible(page)
+    # The run's most confident mistakes, explained by the run's own model.
+    with app.app_context():
+        from app.models import TrainingRun
+
+        run_id = db.session.query(TrainingRun).filter_by(model_version=seeded).one().id
+    page.goto(f"{live_server}/dashboard/runs/{run_id}#mistakes")
+    page.locator("#mistakes button[data-why-url]").first.click()
+    page.wait_for_selector("#mistakes canvas.why-overlay")
+    assert "made it look like" in page.inner_text("#mistake-why-0")
+    assert errors == []

@@ -151,3 +151,30 @@ def test_the_run_page_shows_the_learned_first_layer_filters(app, client, seeded)
     images = section.count("<img ")
     assert images == 32 and section.count('alt="Filter ') == 32
     assert "3x3 weights by row" in section and 'href="#filters"' in page
+
+
+def test_a_flagged_drawing_and_a_confident_mistake_say_why(app, client, seeded):
+    import json
+
+    from app.models import TrainingRun
+    from tests.utils.admin import sign_in
+
+    pid = drawn(client)
+    asked = client.get(f"/dashboard/predictions/{pid}/why", headers={"Accept": "application/json"})
+    assert asked.status_code in (401, 403) and asked.get_json()["error"]  # people's drawings
+    sign_in(app, client)
+    why = client.get(f"/dashboard/predictions/{pid}/why").get_json()
+    assert why["top"] == 7 and "a 7" in why["sentence"] and len(why["map"]) == 28
+    with app.app_context():
+        run = db.session.query(TrainingRun).filter_by(model_version=seeded).one()
+        run_id, mistakes = run.id, len(run.mistakes)
+        first = run.mistakes[0]
+    assert mistakes > 0
+    mistake = client.get(f"/dashboard/runs/{run_id}/mistakes/0/why").get_json()
+    assert mistake["own_model"] is True and mistake["model_version"] == seeded
+    assert str(mistake["top"]) == str(first["predicted"])  # the wrong answer it explains
+    assert client.get(f"/dashboard/runs/{run_id}/mistakes/{mistakes}/why").status_code == 404
+    page = client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
+    assert f'data-why-url="/dashboard/runs/{run_id}/mistakes/0/why"' in page
+    assert "js/why.js" in page
+    json.dumps(mistake)

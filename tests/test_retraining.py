@@ -71,6 +71,7 @@ def test_full_loop(app, client, runner, seeded, mnist_sample, tmp_path):
         in runner.invoke(args=["retrain", "--base", "csv", "--csv", str(csv_path)]).output
     )
     flag_and_confirm(app, client, images, labels)
+    app.config["RETRAIN_NEGATIVES"] = 200  # enough to keep refusing, quick to draw
     result = runner.invoke(
         args=["retrain", "--base", "csv", "--csv", str(csv_path), "--epochs", "1"]
     )
@@ -206,7 +207,9 @@ def test_killed_training_leaves_the_active_model(
     csv_path = write_csv(tmp_path / "base.csv", images[100:400], labels[100:400])
     flag_and_confirm(app, client, images, labels, n=10)
     app.config.update(JOB_HEARTBEAT_SECONDS=0.5, JOB_HEARTBEAT_TIMEOUT=3)
-    env = subprocess_env(app, JOB_HEARTBEAT_SECONDS="0.5", JOB_HEARTBEAT_TIMEOUT="3")
+    env = subprocess_env(
+        app, JOB_HEARTBEAT_SECONDS="0.5", JOB_HEARTBEAT_TIMEOUT="3", RETRAIN_NEGATIVES="200"
+    )
     proc = subprocess.Popen(
         [
             sys.executable,

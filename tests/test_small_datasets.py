@@ -116,17 +116,21 @@ def tiny_online(tmp_path):
 
 
 @pytest.mark.training
-def test_mnist_plus_online_records_each_source_of_held_out_writers(
-    app, runner, tiny_online, monkeypatch
+def test_online_writers_mixed_in_record_each_source_of_held_out_writers(
+    app, runner, tiny_online, monkeypatch, mnist_sample, tmp_path
 ):
     monkeypatch.setenv(online.ONLINE_ENV, str(tiny_online))
+    images, labels = mnist_sample  # the base dataset's size does not matter here
+    base = write_csv(tmp_path / "base.csv", images, labels)
     result = runner.invoke(
         args=[
             "train",
             "--profile",
             "quick",
             "--dataset",
-            "mnist+online+negatives",
+            "csv+online+negatives",
+            "--csv",
+            str(base),
             "--epochs",
             "1",
             "--min-steps",
@@ -160,7 +164,7 @@ def test_mnist_plus_online_records_each_source_of_held_out_writers(
     assert calibration["temperature"] > 0 and calibration["fitted_on"] > 0
     assert set(calibration["ece"]) >= {"test", "online:uji", "online:pendigits"}
     assert len(calibration["reliability"]["before"]) == 10
-    assert {"mnist", "online:uji", "online:pendigits", "negatives"} <= set(run.metrics["previews"])
+    assert {"csv", "online:uji", "online:pendigits", "negatives"} <= set(run.metrics["previews"])
     # The network has an eleventh output (not a digit); the test metrics stay on digits.
     assert len(run.metrics["per_class"]) == 10
     files = run.artifacts["files"]

@@ -11,7 +11,7 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from app.auth import admin_required, is_admin
 from app.auth.access import drawings_visible, same_site_path, wants_json
 from app.dashboard import bp, downloads_limited
-from app.errors import NotFound
+from app.errors import NotFound, json_view
 from app.extensions import db
 from app.models import NO_DIGIT_LABEL, NO_DIGIT_NAME, FlagStatus, Prediction, label_name
 from app.services import retraining, review
@@ -152,6 +152,16 @@ def drawing(prediction_id: int):
         mimetype="image/png",
         headers={"Cache-Control": "private, max-age=3600"},
     )
+
+
+@bp.get("/predictions/<int:prediction_id>/why")
+@drawings_visible
+@json_view
+def prediction_why(prediction_id: int):
+    """Which ink of a flagged drawing's 28x28 input argued for the answer and for the runner-up."""
+    from app.services import inside
+
+    return jsonify(inside.why_of_input(prediction_id))
 
 
 @bp.get("/predictions/<int:prediction_id>/input.png")

@@ -306,6 +306,15 @@ def run_progress(run_id: int):
     return response
 
 
+@bp.get("/runs/<int:run_id>/mistakes/<int:index>/why")
+@json_view
+def mistake_why(run_id: int, index: int):
+    """Which ink of one of the run's confident mistakes argued for its wrong answer."""
+    from app.services import inside
+
+    return jsonify(inside.why_of_mistake(runs_view.get_run(run_id), index))
+
+
 @bp.get("/runs/<int:run_id>/artifacts/<filename>")
 @downloads_limited
 def artifact(run_id: int, filename: str):

@@ -415,3 +415,45 @@ def _placement_of(prediction: Prediction) -> tuple[preprocessing.Placement | Non
         return preprocessing.preprocess_image_placed(picture)[1], picture.size
     except (preprocessing.PreprocessError, ValueError, KeyError, TypeError):
         return None, None
+
+
+def _image_of_png(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as picture:
+        return np.asarray(picture.convert("L"), np.float32) / 255.0
+
+
+def why_of_input(prediction_id: int) -> dict:
+    """`why` for a stored prediction's 28x28 input, by the served model (for the flag review)."""
+    from app.services import serving
+
+    prediction = db.session.get(Prediction, prediction_id)
+    if prediction is None or not prediction.input_png:
+        raise NotFound(f"prediction {prediction_id} has no drawing kept")
+    predictor = serving.predictor()
+    return {
+        **why(predictor, _image_of_png(prediction.input_png)),
+        "model_version": predictor.info.version,
+    }
+
+
+def why_of_mistake(run, index: int) -> dict:
+    """`why` for one of a run's confident test mistakes, by its own model when it loads here."""
+    from app.services import registry, serving
+
+    mistakes = run.mistakes or []
+    if not 0 <= index < len(mistakes) or not isinstance(mistakes[index], dict):
+        raise NotFound(f"run {run.id} has no mistake {index}")
+    try:
+        image = _image_of_png(base64.b64decode(mistakes[index]["png"]))
+    except (KeyError, ValueError, OSError) as exc:
+        raise NotFound(f"mistake {index} of run {run.id} has no image") from exc
+    version = registry.get_version(run.model_version) if run.model_version else None
+    predictor = None
+    if version is not None:
+        try:
+            predictor = serving.load(serving.folder_of(version))
+        except (ModelUnavailable, OSError):
+            predictor = None
+    own = predictor is not None
+    predictor = predictor or serving.predictor()
+    return {**why(predictor, image), "model_version": predictor.info.version, "own_model": own}

@@ -7,7 +7,8 @@
 import { insideOf } from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./state.js";
-import { AGAINST, FOR, redraw } from "./surface.js";
+import { redraw } from "./surface.js";
+import { AGAINST, FOR } from "../why.js";
 
 const panel = $("inside");
 const body = $("inside-body");

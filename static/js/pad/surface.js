@@ -3,6 +3,7 @@
 
 import { canvas, setPadStatus, ui } from "./dom.js";
 import { state } from "./state.js";
+import { tint } from "../why.js";
 
 const mainCtx = canvas.getContext("2d");
 const ctx = mainCtx;
@@ -83,30 +84,7 @@ export function redraw() {
   ui.hint.hidden = state.strokes.length > 0 || state.current !== null || photo !== null;
 }
 
-// The colours of "why this digit" on the ink: blue where the ink argued for the
-// answer, vermillion where it argued for the runner-up (the overlay's map is
-// 28x28, -1..1; its placement maps the drawing's pixels to it).
-export const FOR = [0, 114, 178];
-export const AGAINST = [213, 94, 0];
-
-function tint(map) {
-  const small = document.createElement("canvas");
-  small.width = 28;
-  small.height = 28;
-  const image = small.getContext("2d").createImageData(28, 28);
-  map.forEach((row, y) => row.forEach((v, x) => {
-    if (Math.abs(v) < 0.08) return; // ink that made no difference keeps its colour
-    const rgb = v > 0 ? FOR : AGAINST;
-    const i = 4 * (28 * y + x);
-    image.data[i] = rgb[0];
-    image.data[i + 1] = rgb[1];
-    image.data[i + 2] = rgb[2];
-    image.data[i + 3] = Math.round(255 * Math.min(1, 0.35 + Math.abs(v)));
-  }));
-  small.getContext("2d").putImageData(image, 0, 0);
-  return small;
-}
-
+// "Why this digit" on the ink, laid over the person's own strokes.
 function drawOverlay() {
   const o = state.overlay;
   if (!o || !o.placement || o.target !== state.target) return;
