@@ -25,8 +25,19 @@ def _run(app) -> TrainingRun:
 def test_quick_cnn_on_uci_digits_beats_its_baselines(app, runner):
     # The seeds' own dataset: 1,348 training images. A short run used to serve
     # a network at chance (batch-norm statistics never settled).
+    # 250 optimiser steps: a few times the handful a short run used to take.
     result = runner.invoke(
-        args=["train", "--profile", "quick", "--dataset", "uci-digits", "--name", "uci"]
+        args=[
+            "train",
+            "--profile",
+            "quick",
+            "--dataset",
+            "uci-digits",
+            "--min-steps",
+            "250",
+            "--name",
+            "uci",
+        ]
     )
     assert result.exit_code == 0, result.output
     run = _run(app)
@@ -54,6 +65,8 @@ def test_quick_cnn_on_a_small_csv_beats_its_baselines(app, runner, tmp_path):
             "csv",
             "--csv",
             str(path),
+            "--min-steps",
+            "250",
             "--name",
             "small csv",
         ]
