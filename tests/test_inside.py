@@ -154,8 +154,6 @@ def test_the_run_page_shows_the_learned_first_layer_filters(app, client, seeded)
 
 
 def test_a_flagged_drawing_and_a_confident_mistake_say_why(app, client, seeded):
-    import json
-
     from app.models import TrainingRun
     from tests.utils.admin import sign_in
 
@@ -177,4 +175,3 @@ def test_a_flagged_drawing_and_a_confident_mistake_say_why(app, client, seeded):
     page = client.get(f"/dashboard/runs/{run_id}").get_data(as_text=True)
     assert f'data-why-url="/dashboard/runs/{run_id}/mistakes/0/why"' in page
     assert "js/why.js" in page
-    json.dumps(mistake)

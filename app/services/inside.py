@@ -34,6 +34,7 @@ from PIL import Image
 from app.errors import AppError, NotFound
 from app.extensions import db
 from app.models import Prediction, label_name
+from app.services import registry, serving
 from app.services.predictor import ModelUnavailable, Predictor
 from trainer import preprocessing
 from trainer.calibration import NOT_A_DIGIT, apply_temperature
@@ -100,6 +101,9 @@ class Network:
         except (RuntimeError, ValueError) as exc:
             raise ModelUnavailable(f"{directory / name} cannot be opened: {exc}") from exc
         self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        # The served file itself: its output is the served model's, no second run needed.
+        self.is_served_file = name == served
         self._lock = threading.Lock()
         members: dict[int, list[Layer]] = {}
         self.filters: np.ndarray | None = None
@@ -126,17 +130,19 @@ class Network:
             seen.setdefault(layer.key, layer)
         self.layers = list(seen.values())
 
-    def activations(self, image: np.ndarray) -> dict[str, np.ndarray]:
-        """Every layer's output for one 28x28 image (the first member's, for an ensemble)."""
+    def run(self, image: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Every layer's output for one 28x28 image (the first member's, for an ensemble),
+        and the network's own output."""
         with self._lock:
             self._interpreter.set_tensor(
                 self._input, image.reshape(1, 28, 28, 1).astype(np.float32)
             )
             self._interpreter.invoke()
-            return {
+            outputs = {
                 layer.key: np.array(self._interpreter.get_tensor(layer.index)[0])
                 for layer in self.layers
             }
+            return outputs, np.array(self._interpreter.get_tensor(self._output)[0], np.float64)
 
 
 _networks: dict[str, tuple[int, Network]] = {}
@@ -198,7 +204,7 @@ def layers(
 ) -> dict:
     """The input, each stage's maps (strongest first), the pooled maps and both scores."""
     net = network(model_dir)
-    outputs = net.activations(image)
+    outputs, output = net.run(image)
     stages = []
     for layer in net.layers:
         values = outputs[layer.key]
@@ -231,7 +237,7 @@ def layers(
             ]
             entry["values"] = [float(v) for v in values]
         stages.append(entry)
-    raw = predictor.raw_probabilities(image)
+    raw = output if net.is_served_file else predictor.raw_probabilities(image)
     calibrated = apply_temperature(raw, predictor.info.temperature)
     return {
         "input": {"png": _png(image, 1.0), "shape": [28, 28], "caption": CAPTIONS["input"]},
@@ -372,8 +378,6 @@ def explain(
     picture's for a picture of `size`) to the 28x28 input, for the page to lay
     the overlay on the ink.
     """
-    from app.services import serving
-
     predictor = serving.predictor()
     out = layers(predictor, predictor.info.path, image, every_filter)
     out["why"] = why(predictor, image, np.asarray(out["scores"]["after"]))
@@ -381,6 +385,11 @@ def explain(
     out["size"] = list(size) if size else None
     out["model_version"] = predictor.info.version
     return out
+
+
+def _image_of_png(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as picture:
+        return np.asarray(picture.convert("L"), np.float32) / 255.0
 
 
 def of_prediction(
@@ -394,9 +403,8 @@ def of_prediction(
         raise AppError("only the person who made this drawing can look inside it", 403)
     if not prediction.input_png:  # purged: the drawing and its input are gone
         raise NotFound(f"the drawing of prediction {prediction_id} is no longer kept")
-    with Image.open(io.BytesIO(prediction.input_png)) as png:
-        image = np.asarray(png.convert("L"), np.float32) / 255.0
     placement, size = _placement_of(prediction)
+    image = _image_of_png(prediction.input_png)
     return {"prediction_id": prediction.id, **explain(image, placement, size, every_filter)}
 
 
@@ -417,15 +425,8 @@ def _placement_of(prediction: Prediction) -> tuple[preprocessing.Placement | Non
         return None, None
 
 
-def _image_of_png(png: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(png)) as picture:
-        return np.asarray(picture.convert("L"), np.float32) / 255.0
-
-
 def why_of_input(prediction_id: int) -> dict:
     """`why` for a stored prediction's 28x28 input, by the served model (for the flag review)."""
-    from app.services import serving
-
     prediction = db.session.get(Prediction, prediction_id)
     if prediction is None or not prediction.input_png:
         raise NotFound(f"prediction {prediction_id} has no drawing kept")
@@ -438,8 +439,6 @@ def why_of_input(prediction_id: int) -> dict:
 
 def why_of_mistake(run, index: int) -> dict:
     """`why` for one of a run's confident test mistakes, by its own model when it loads here."""
-    from app.services import registry, serving
-
     mistakes = run.mistakes or []
     if not 0 <= index < len(mistakes) or not isinstance(mistakes[index], dict):
         raise NotFound(f"run {run.id} has no mistake {index}")

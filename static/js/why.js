@@ -26,7 +26,8 @@ export function tint(map) {
   return small;
 }
 
-function named(label) {
+// A label as the API says it (a digit, or "none") in words.
+export function named(label) {
   return label === "none" ? "no digit" : String(label);
 }
 

@@ -7,6 +7,24 @@ import statistics
 import time
 
 
+def bench_app(folder: str, **overrides):
+    """The real app on a fresh SQLite file in `folder`, migrated, without request limits."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
+            "RATELIMIT_ENABLED": False,
+            **overrides,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    return app
+
+
 def time_posts(client, path: str, bodies: list[dict]) -> dict:
     """Milliseconds inside the app for each JSON POST, on one core, after a warm-up.
 

@@ -21,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-from tests.benchmarks import time_posts
+from tests.benchmarks import bench_app, time_posts
 
 SHARE = 0.2
 
@@ -81,21 +81,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200)
     args = parser.parse_args()
-    from flask_migrate import upgrade
-
-    from app import create_app
     from app.services.predictor import Predictor
     from trainer.yardstick import WRITERS, fixed_sets
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                "RATELIMIT_ENABLED": False,
-            }
-        )
-        with app.app_context():
-            upgrade()
+        app = bench_app(tmp)
         client = app.test_client()
         bodies = _bodies(args.n)
         inside_times = time_posts(client, "/api/inside", bodies)

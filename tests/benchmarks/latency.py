@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as np
 
-from tests.benchmarks import time_posts
+from tests.benchmarks import bench_app, time_posts
 from tests.utils.images import page_png
 
 
@@ -23,19 +23,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
-    from flask_migrate import upgrade
-
-    from app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                "RATELIMIT_ENABLED": False,
-            }
-        )
-        with app.app_context():
-            upgrade()
+        app = bench_app(tmp)
         client = app.test_client()
         with np.load("tests/fixtures/mnist_test_sample.npz") as data:
             images = data["images"].astype(np.float32) / 255.0

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.benchmarks import time_posts
+from tests.benchmarks import bench_app, time_posts
 from trainer.online import pad_line_width
 from trainer.preprocessing import Strokes
 
@@ -196,19 +196,6 @@ def strokes_body(strokes: Strokes) -> dict:
     }
 
 
-def _app(tmp: str):
-    from flask_migrate import upgrade
-
-    from app import create_app
-
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3", "RATELIMIT_ENABLED": False}
-    )
-    with app.app_context():
-        upgrade()
-    return app
-
-
 def _post(client, path: str, body: dict) -> dict:
     reply = client.post(path, json={**body, "store": False})
     assert reply.status_code == 200, reply.get_json()
@@ -281,7 +268,7 @@ def main() -> None:
     report: dict = {}
     pen = pen_numbers(args.writers, args.numbers, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        app = _app(tmp)
+        app = bench_app(tmp)
         client = app.test_client()
         for source, numbers in pen.items():
             report[f"{source} strokes, writers {', '.join(split[source])}"] = measure(

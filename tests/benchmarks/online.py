@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.benchmarks import bench_app
+
 HANDWRITING_FONTS = "/usr/share/fonts/truetype"
 FONT_NAMES = (
     "fifthhorseman/dkg.ttf",
@@ -47,23 +49,6 @@ FONT_NAMES = (
     "sjfonts/SteveHand.ttf",
     "sjfonts/Delphine.ttf",
 )
-
-
-def _app(model_dir: str, tmp: str):
-    from flask_migrate import upgrade
-
-    from app import create_app
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-            "RATELIMIT_ENABLED": False,
-            "MODEL_DIR": model_dir,
-        }
-    )
-    with app.app_context():
-        upgrade()
-    return app
 
 
 def _ask(client, body: dict) -> dict:
@@ -324,7 +309,7 @@ def main() -> None:
         },
     }
     with tempfile.TemporaryDirectory() as tmp:
-        client = _app(args.model_dir, tmp).test_client()
+        client = bench_app(tmp, MODEL_DIR=args.model_dir).test_client()
         report["mnist test (10,000 images)"] = mnist_test(predictor)
         writers, crossed = held_out_writers(client, args.renderings)
         report.update(writers)

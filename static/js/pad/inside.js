@@ -8,7 +8,8 @@ import { insideOf } from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./state.js";
 import { redraw } from "./surface.js";
-import { AGAINST, FOR } from "../why.js";
+import { AGAINST, FOR, named } from "../why.js";
+import { percent } from "./format.js";
 
 const panel = $("inside");
 const body = $("inside-body");
@@ -23,15 +24,6 @@ function element(tag, attrs, text) {
   }
   if (text !== undefined) el.textContent = text;
   return el;
-}
-
-function named(label) {
-  return label === "none" ? "no digit" : String(label);
-}
-
-function pct(p) {
-  const text = (p * 100).toFixed(1);
-  return text === "0.0" && p > 0 ? "<0.1%" : text + "%";
 }
 
 // A map sent as base64 bytes (0 black to 255 white), drawn pixel for pixel and scaled by CSS.
@@ -83,7 +75,7 @@ function scoresView(scores) {
   scores.labels.forEach((label, i) => {
     const row = element("tr");
     row.append(element("th", { scope: "row" }, label === "none" ? "not a digit" : String(label)),
-               element("td", {}, pct(scores.before[i])), element("td", {}, pct(scores.after[i])));
+               element("td", {}, percent(scores.before[i])), element("td", {}, percent(scores.after[i])));
     rows.append(row);
   });
   table.append(rows);

@@ -5,8 +5,7 @@ import { canvas, setPadStatus, ui } from "./dom.js";
 import { state } from "./state.js";
 import { tint } from "../why.js";
 
-const mainCtx = canvas.getContext("2d");
-const ctx = mainCtx;
+const ctx = canvas.getContext("2d");
 
 function colours() {
   const style = getComputedStyle(document.documentElement);
@@ -39,30 +38,30 @@ export function resize() {
   redraw();
 }
 
-function strokePath(points, ink, context) {
-  const ctx = context || mainCtx;
-  ctx.lineWidth = lineWidth();
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  ctx.strokeStyle = ink;
-  ctx.fillStyle = ink;
+// One stroke, smoothed, on the pad (or on `target`, another canvas's context).
+function strokePath(points, ink, target = ctx) {
+  target.lineWidth = lineWidth();
+  target.lineCap = "round";
+  target.lineJoin = "round";
+  target.strokeStyle = ink;
+  target.fillStyle = ink;
   if (points.length === 1) {
-    ctx.beginPath();
-    ctx.arc(points[0][0], points[0][1], ctx.lineWidth / 2, 0, Math.PI * 2);
-    ctx.fill();
+    target.beginPath();
+    target.arc(points[0][0], points[0][1], target.lineWidth / 2, 0, Math.PI * 2);
+    target.fill();
     return;
   }
   // Quadratic curves through the midpoints give smooth strokes.
-  ctx.beginPath();
-  ctx.moveTo(points[0][0], points[0][1]);
+  target.beginPath();
+  target.moveTo(points[0][0], points[0][1]);
   for (let i = 1; i < points.length - 1; i++) {
     const mx = (points[i][0] + points[i + 1][0]) / 2;
     const my = (points[i][1] + points[i + 1][1]) / 2;
-    ctx.quadraticCurveTo(points[i][0], points[i][1], mx, my);
+    target.quadraticCurveTo(points[i][0], points[i][1], mx, my);
   }
   const last = points[points.length - 1];
-  ctx.lineTo(last[0], last[1]);
-  ctx.stroke();
+  target.lineTo(last[0], last[1]);
+  target.stroke();
 }
 
 export function redraw() {
